@@ -1,0 +1,169 @@
+/*
+ * probe-syscall-cost — what a syscall costs under the sandbox (a benchmark, not a test).
+ *
+ * Measures the average wall-clock time per call (CLOCK_MONOTONIC around a loop, after a
+ * short warm-up) of calls that take the sandbox's different paths:
+ *   getppid           never trapped (native cost)
+ *   socket-unix       socket(AF_UNIX, SOCK_DGRAM) + close: the BPF filter's argument
+ *                     test lets it run natively
+ *   getsockname-unix  getsockname on an AF_UNIX socketpair end: trapped, then the sandbox
+ *                     answers SECCOMP_USER_NOTIF_FLAG_CONTINUE
+ *   socket-inet       socket(AF_INET, SOCK_DGRAM, 0) (+ close if it succeeded): trapped
+ *                     and answered by the sandbox
+ * Comparing the lines of one run gives the cost of a trap relative to a native call;
+ * compare figures only as ratios taken in the same run (see DESIGN.md §8).
+ *
+ * Usage: probe-syscall-cost [-n ITER] [--json]   (default 2000 iterations)
+ *
+ * Output, one line per call:  NAME ITER NS_PER_CALL RESULT
+ *   e.g. "getppid 2000 61.3 ok", "socket-inet 2000 152034.7 EAFNOSUPPORT"
+ * RESULT is `ok` or the errno name of the first failure (failures are fine: they are
+ * timed like successes). With --json, a single JSON object on one line instead:
+ *   {"getppid": {"iterations": 2000, "ns_per_call": 61.3, "result": "ok"}, ...}
+ * Exit status: 0, or 1 if the set-up (the socketpair) failed, 2 for a usage error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errname.h"
+
+/// The errno of a call's first failure (0 while none failed), shared by the measured
+/// functions and reset before each measurement.
+static int first_error;
+
+/// Records errno as the first failure, if there was none yet.
+static void note_failure(void)
+{
+    if (first_error == 0)
+        first_error = errno;
+}
+
+/// getppid: a call the sandbox never traps.
+static void call_getppid(void)
+{
+    (void)getppid();
+}
+
+/// socket-unix: socket(AF_UNIX, SOCK_DGRAM) + close, allowed by the filter's argument test.
+static void call_socket_unix(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (fd < 0)
+        note_failure();
+    else
+        close(fd);
+}
+
+/// The AF_UNIX socket that getsockname-unix asks about (one end of a socketpair).
+static int unix_end = -1;
+
+/// getsockname-unix: trapped; the sandbox sees the fd is not its own and lets it continue.
+static void call_getsockname_unix(void)
+{
+    struct sockaddr_un name;
+    socklen_t len = sizeof name;
+    if (getsockname(unix_end, (struct sockaddr *)&name, &len) < 0)
+        note_failure();
+}
+
+/// socket-inet: socket(AF_INET, SOCK_DGRAM, 0), trapped and answered by the sandbox;
+/// closed again if it succeeded.
+static void call_socket_inet(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        note_failure();
+    else
+        close(fd);
+}
+
+/// Nanoseconds on CLOCK_MONOTONIC.
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/// One measured call.
+struct measurement {
+    const char *name;
+    void (*call)(void);
+    double ns_per_call;
+    char result[24];             /* "ok" or the errno name of the first failure */
+};
+
+/// Runs `m->call` iterations/10 times (at least 10) to warm up, then `iterations` times
+/// on the clock, and fills in the average and the result.
+static void measure(struct measurement *m, int iterations)
+{
+    int warm_up = iterations / 10 < 10 ? 10 : iterations / 10;
+    first_error = 0;
+    for (int i = 0; i < warm_up; i++)
+        m->call();
+    double start = now_ns();
+    for (int i = 0; i < iterations; i++)
+        m->call();
+    double elapsed = now_ns() - start;
+    m->ns_per_call = elapsed / iterations;
+    snprintf(m->result, sizeof m->result, "%s", first_error == 0 ? "ok" : errname(first_error));
+}
+
+int main(int argc, char **argv)
+{
+    int iterations = 2000, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || n < 1 || n > 100000000) {
+                fprintf(stderr, "probe-syscall-cost: bad iteration count '%s'\n", argv[i]);
+                return 2;
+            }
+            iterations = (int)n;
+        } else {
+            fprintf(stderr, "usage: probe-syscall-cost [-n ITER] [--json]\n");
+            return 2;
+        }
+    }
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+        fprintf(stderr, "probe-syscall-cost: socketpair(AF_UNIX): %s\n", errname(errno));
+        return 1;
+    }
+    unix_end = sv[0];
+
+    struct measurement m[] = {
+        { .name = "getppid", .call = call_getppid },
+        { .name = "socket-unix", .call = call_socket_unix },
+        { .name = "getsockname-unix", .call = call_getsockname_unix },
+        { .name = "socket-inet", .call = call_socket_inet },
+    };
+    size_t count = sizeof m / sizeof m[0];
+    for (size_t i = 0; i < count; i++)
+        measure(&m[i], iterations);
+
+    if (json) {
+        printf("{");
+        for (size_t i = 0; i < count; i++)
+            printf("%s\"%s\": {\"iterations\": %d, \"ns_per_call\": %.1f, \"result\": \"%s\"}",
+                   i ? ", " : "", m[i].name, iterations, m[i].ns_per_call, m[i].result);
+        printf("}\n");
+    } else {
+        for (size_t i = 0; i < count; i++)
+            printf("%s %d %.1f %s\n", m[i].name, iterations, m[i].ns_per_call, m[i].result);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    return 0;
+}

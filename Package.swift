@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+//
+// srouter: a rootless router. The daemon (BIRD, FRR, GoBGP…) runs unmodified as a guest
+// under a seccomp user-notification sandbox; srouter serves its network calls from its own
+// userspace stack. Module layout follows DESIGN.md §2: one direction of dependency, bottom up.
+import PackageDescription
+
+/// The probes share Guest/probes/common (errno names).
+let probeSettings: [CSetting] = [.headerSearchPath("../common")]
+
+let package = Package(
+    name: "srouter",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "srouter", targets: ["srouter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian's -dev packages, found through pkg-config)
+        .systemLibrary(
+            name: "CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CCap", pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]),
+
+        // MARK: C shim: what Swift cannot import (ioctls, macros, the pre-exec launcher)
+        .target(name: "CSRouterLinux"),
+
+        // MARK: Swift modules
+        .target(name: "LinuxABI"),
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "CSRouterLinux", "CSeccomp", "CCap", "LinuxABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "srouter",
+            dependencies: [
+                "Sandbox", "LinuxABI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // MARK: Guest-side probes: small C programs that tests run inside the sandbox
+        .executableTarget(name: "probe-hostile", path: "Guest/probes/hostile",
+                          cSettings: probeSettings),
+        .executableTarget(name: "probe-unix", path: "Guest/probes/unix",
+                          cSettings: probeSettings),
+        .executableTarget(name: "probe-threads", path: "Guest/probes/threads",
+                          cSettings: probeSettings,
+                          linkerSettings: [.linkedLibrary("pthread")]),
+        .executableTarget(name: "probe-syscall-cost", path: "Guest/probes/syscall-cost",
+                          cSettings: probeSettings),
+
+        // MARK: Tests
+        .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
+    ]
+)

@@ -1,0 +1,127 @@
+// Thin functions over the ioctls, system calls and macros that Swift cannot import.
+#define _GNU_SOURCE
+#include "CSRouterLinux.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+
+static int negative_errno(long result) { return result < 0 ? -errno : (int)result; }
+
+int srouter_notif_recv(int listener, struct seccomp_notif *req) {
+    // The kernel insists on a zeroed buffer (EINVAL otherwise).
+    __builtin_memset(req, 0, sizeof *req);
+    return negative_errno(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req));
+}
+
+int srouter_notif_send(int listener, const struct seccomp_notif_resp *resp) {
+    return negative_errno(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp));
+}
+
+int srouter_notif_id_valid(int listener, uint64_t id) {
+    return negative_errno(ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id));
+}
+
+int srouter_notif_addfd(int listener, const struct seccomp_notif_addfd *addfd) {
+    return negative_errno(ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, addfd));
+}
+
+int srouter_notif_set_flags(int listener, uint64_t flags) {
+    return negative_errno(ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags));
+}
+
+int srouter_notif_sizes(struct seccomp_notif_sizes *sizes) {
+    return negative_errno(syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes));
+}
+
+int srouter_pidfd_open(pid_t pid, unsigned int flags) {
+    return negative_errno(syscall(SYS_pidfd_open, pid, flags));
+}
+
+int srouter_pidfd_getfd(int pidfd, int targetfd) {
+    return negative_errno(syscall(SYS_pidfd_getfd, pidfd, targetfd, 0));
+}
+
+int srouter_pidfd_send_signal(int pidfd, int sig) {
+    return negative_errno(syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0));
+}
+
+static void fill_set(sigset_t *set, const int *signals, int count) {
+    sigemptyset(set);
+    for (int i = 0; i < count; i++) sigaddset(set, signals[i]);
+}
+
+int srouter_block_signals(const int *signals, int count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    return rc == 0 ? 0 : -rc;
+}
+
+int srouter_signalfd(const int *signals, int count) {
+    sigset_t set;
+    fill_set(&set, signals, count);
+    return negative_errno(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+int srouter_signalfd_read(int fd, int *signo, pid_t *sender, int *code) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n < 0) return -errno;
+    if (n != (ssize_t)sizeof info) return -EIO;
+    *signo = (int)info.ssi_signo;
+    *sender = (pid_t)info.ssi_pid;
+    *code = info.ssi_code;
+    return 0;
+}
+
+struct cmsghdr *srouter_cmsg_firsthdr(const struct msghdr *msg) {
+    return CMSG_FIRSTHDR((struct msghdr *)msg);
+}
+
+struct cmsghdr *srouter_cmsg_nxthdr(const struct msghdr *msg, const struct cmsghdr *cmsg) {
+    return CMSG_NXTHDR((struct msghdr *)msg, (struct cmsghdr *)cmsg);
+}
+
+unsigned char *srouter_cmsg_data(const struct cmsghdr *cmsg) {
+    return CMSG_DATA((struct cmsghdr *)cmsg);
+}
+
+size_t srouter_cmsg_space(size_t length) { return CMSG_SPACE(length); }
+
+size_t srouter_cmsg_len(size_t length) { return CMSG_LEN(length); }
+
+int srouter_memfd_create(const char *name) {
+    return negative_errno(memfd_create(name, MFD_CLOEXEC));
+}
+
+int srouter_pipe_cloexec(int fds[2]) { return negative_errno(pipe2(fds, O_CLOEXEC)); }
+
+long srouter_process_vm_read(pid_t pid, void *local, size_t count, uint64_t remote) {
+    struct iovec l = {local, count};
+    struct iovec r = {(void *)(uintptr_t)remote, count};
+    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    return n < 0 ? -errno : n;
+}
+
+long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64_t remote) {
+    struct iovec l = {(void *)local, count};
+    struct iovec r = {(void *)(uintptr_t)remote, count};
+    ssize_t n = process_vm_writev(pid, &l, 1, &r, 1, 0);
+    return n < 0 ? -errno : n;
+}
+
+int srouter_become_subreaper(void) { return negative_errno(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
+
+int srouter_make_undumpable(void) { return negative_errno(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)); }

@@ -1,0 +1,85 @@
+import CSRouterLinux
+import Glibc
+import LinuxABI
+
+/// Reads and writes the memory of a trapped guest thread.
+///
+/// `process_vm_readv`/`process_vm_writev` first (one copy, no open file); `/proc/<tid>/mem`
+/// when those are refused (a container profile that denies them, a restrictive Yama scope).
+/// A guest pointer is never trusted: a range outside the guest's mappings is `EFAULT`, which
+/// the handler returns to the guest, exactly as Linux would for a bad user pointer.
+public struct GuestMemory {
+    /// The guest thread whose address space is accessed (a notification's `pid`).
+    public let tid: pid_t
+
+    /// Accesses the address space of thread `tid`.
+    public init(tid: pid_t) { self.tid = tid }
+
+    /// The largest single read or write srouter makes on a guest's behalf; longer requests
+    /// from the guest are the handler's to clamp or refuse (never trust a guest length).
+    public static let maximumTransfer = 1 << 20
+
+    /// Reads `count` bytes at guest address `address`.
+    /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
+    public func read(at address: UInt64, count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        guard count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
+        var buffer = [UInt8](repeating: 0, count: count)
+        try buffer.withUnsafeMutableBytes { raw in
+            try transfer(raw, address: address, write: false)
+        }
+        return buffer
+    }
+
+    /// Reads a value of a C type laid out at `address` (e.g. `ifreq`).
+    public func read<T>(_ type: T.Type, at address: UInt64) throws -> T {
+        let bytes = try read(at: address, count: MemoryLayout<T>.size)
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+    }
+
+    /// Writes `bytes` at guest address `address`.
+    /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
+    public func write(_ bytes: [UInt8], at address: UInt64) throws {
+        guard !bytes.isEmpty else { return }
+        guard bytes.count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
+        var copy = bytes
+        try copy.withUnsafeMutableBytes { raw in
+            try transfer(raw, address: address, write: true)
+        }
+    }
+
+    /// Writes a value of a C type at `address`.
+    public func write<T>(_ value: T, at address: UInt64) throws {
+        let bytes = withUnsafeBytes(of: value) { Array($0) }
+        try write(bytes, at: address)
+    }
+
+    private func transfer(_ raw: UnsafeMutableRawBufferPointer, address: UInt64,
+                          write: Bool) throws {
+        // A range that wraps around the address space is never valid.
+        guard address > 0, address &+ UInt64(raw.count) >= address else {
+            throw LinuxErrno.EFAULT
+        }
+        let done = write ? srouter_process_vm_write(tid, raw.baseAddress, raw.count, address)
+                         : srouter_process_vm_read(tid, raw.baseAddress, raw.count, address)
+        if done == raw.count { return }
+        if done >= 0 { throw LinuxErrno.EFAULT }  // partial: the range runs off a mapping
+        switch Int32(-done) {
+        case EFAULT: throw LinuxErrno.EFAULT
+        case ESRCH: throw LinuxErrno.ESRCH
+        default: try transferThroughProc(raw, address: address, write: write)
+        }
+    }
+
+    /// The fallback: pread/pwrite on `/proc/<tid>/mem` (EIO there means an unmapped range).
+    private func transferThroughProc(_ raw: UnsafeMutableRawBufferPointer, address: UInt64,
+                                     write: Bool) throws {
+        let fd = open("/proc/\(tid)/mem", (write ? O_RDWR : O_RDONLY) | O_CLOEXEC)
+        if fd < 0 { throw errno == ENOENT ? LinuxErrno.ESRCH : LinuxErrno.EFAULT }
+        defer { close(fd) }
+        guard address <= UInt64(Int64.max) else { throw LinuxErrno.EFAULT }
+        let done = write ? pwrite(fd, raw.baseAddress, raw.count, off_t(address))
+                         : pread(fd, raw.baseAddress, raw.count, off_t(address))
+        if done != raw.count { throw LinuxErrno.EFAULT }
+    }
+}

@@ -1,0 +1,75 @@
+import Glibc
+import LinuxABI
+
+/// Serves `socket` and `socketpair` for families other than AF_UNIX, and the calls on socket
+/// descriptors (bind, connect, sendmsg…).
+///
+/// srouter's network stack does not serve sockets yet, so every AF_INET, AF_INET6, AF_NETLINK
+/// or AF_PACKET socket is refused with `EAFNOSUPPORT`, after the argument checks Linux makes
+/// first (`__sys_socket` → `__sock_create`). Every socket a guest can hold is therefore a
+/// native AF_UNIX socket, and a call on one runs natively: `CONTINUE` is safe here because
+/// nothing the guest can change in memory would let it reach a network socket.
+public final class SocketCallHandler: SyscallHandler {
+    /// `AF_MAX` in Linux 6.x: families at or above it do not exist.
+    static let familyLimit: Int32 = 46
+    /// `SOCK_MAX`: socket types at or above it do not exist.
+    static let typeLimit: Int32 = 11
+    /// The type bits (`SOCK_TYPE_MASK`); the rest may only be SOCK_NONBLOCK | SOCK_CLOEXEC.
+    static let typeMask: Int32 = 0xf
+    static let allowedTypeFlags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+
+    private let socketNumber = SyscallTable.number(of: "socket")
+    private let socketpairNumber = SyscallTable.number(of: "socketpair")
+
+    /// Creates the handler.
+    public init() {}
+
+    /// Routes every network call srouter traps to this handler.
+    public func install(on loop: NotificationLoop) {
+        for name in SandboxInvariants.servedSyscalls + ["socket", "socketpair", "sendto",
+                                                        "recvfrom"] {
+            loop.route(name, to: self)
+        }
+    }
+
+    public func handle(_ notification: SyscallNotification,
+                       loop: NotificationLoop) -> SyscallAnswer {
+        switch notification.number {
+        case socketNumber: return socket(notification)
+        case socketpairNumber: return socketpair(notification)
+        default:
+            // A call on a descriptor: every guest socket is a native AF_UNIX one (see above).
+            return .continueNatively
+        }
+    }
+
+    /// socket(2): Linux checks the flags, then the family range, then the type range.
+    func socket(_ notification: SyscallNotification) -> SyscallAnswer {
+        let family = notification.int32Argument(0)
+        let type = notification.int32Argument(1)
+        if family == AF_UNIX { return .continueNatively }  // high bits set: the kernel ignores them
+        if let error = checkFlagsAndRanges(family: family, type: type) { return .error(error) }
+        return .error(.EAFNOSUPPORT)
+    }
+
+    /// socketpair(2): no family but AF_UNIX pairs in Linux; the inet and netlink families
+    /// exist and answer EOPNOTSUPP (`sock_no_socketpair`), others EAFNOSUPPORT.
+    func socketpair(_ notification: SyscallNotification) -> SyscallAnswer {
+        let family = notification.int32Argument(0)
+        let type = notification.int32Argument(1)
+        if family == AF_UNIX { return .continueNatively }
+        if let error = checkFlagsAndRanges(family: family, type: type) { return .error(error) }
+        switch family {
+        case AF_INET, AF_INET6, AF_NETLINK, AF_PACKET: return .error(.EOPNOTSUPP)
+        default: return .error(.EAFNOSUPPORT)
+        }
+    }
+
+    private func checkFlagsAndRanges(family: Int32, type: Int32) -> LinuxErrno? {
+        if (type & ~Self.typeMask) & ~Self.allowedTypeFlags != 0 { return .EINVAL }
+        if family < 0 || family >= Self.familyLimit { return .EAFNOSUPPORT }
+        let base = type & Self.typeMask
+        if base < 0 || base >= Self.typeLimit { return .EINVAL }
+        return nil
+    }
+}

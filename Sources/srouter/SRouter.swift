@@ -1,0 +1,23 @@
+import ArgumentParser
+import Sandbox
+
+/// `srouter`: run a stock routing daemon in an unprivileged sandbox whose network is
+/// srouter's own userspace stack.
+@main
+struct SRouter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "srouter",
+        abstract: "Run an unmodified routing daemon rootless, with srouter as its network.",
+        discussion: """
+            srouter starts the daemon as a sandboxed guest: its network system calls are \
+            trapped with seccomp user notification and served by srouter. Nothing needs \
+            root, CAP_NET_ADMIN or /dev/net/tun.
+
+            Examples:
+              srouter run -- bird -f -c bird.conf
+              srouter policy default > policy.json
+              srouter policy check policy.json
+            """,
+        version: "0.1.0",
+        subcommands: [Run.self, Policy.self])
+}

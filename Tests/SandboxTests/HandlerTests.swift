@@ -1,0 +1,103 @@
+import Foundation
+import Glibc
+import LinuxABI
+import Testing
+@testable import Sandbox
+
+/// The socket-call answers follow Linux's order of checks (`__sys_socket` → `__sock_create`).
+@Suite struct SocketCallHandlerTests {
+    let handler = SocketCallHandler()
+
+    func socket(_ family: Int32, _ type: Int32) -> SyscallAnswer {
+        handler.socket(SyscallNotification(id: 1, tid: getpid(), number: 41,
+                                           arguments: [UInt64(UInt32(bitPattern: family)),
+                                                       UInt64(UInt32(bitPattern: type)), 0]))
+    }
+
+    @Test func unixRunsNatively() {
+        #expect(socket(AF_UNIX, 1) == .continueNatively)
+    }
+
+    @Test func otherFamiliesAreNotSupportedYet() {
+        #expect(socket(AF_INET, 1) == .error(.EAFNOSUPPORT))
+        #expect(socket(AF_INET6, 2) == .error(.EAFNOSUPPORT))
+        #expect(socket(AF_NETLINK, 3) == .error(.EAFNOSUPPORT))
+    }
+
+    @Test func linuxChecksFlagsThenFamilyThenType() {
+        #expect(socket(AF_INET, 1 | 0x100) == .error(.EINVAL))  // unknown flag
+        #expect(socket(4242, 1 | 0x100) == .error(.EINVAL))  // flags before family
+        #expect(socket(4242, 1) == .error(.EAFNOSUPPORT))
+        #expect(socket(-1, 1) == .error(.EAFNOSUPPORT))
+        #expect(socket(AF_INET, 12) == .error(.EINVAL))  // type ≥ SOCK_MAX
+        #expect(socket(AF_INET, 1 | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                == .error(.EAFNOSUPPORT))
+    }
+
+    @Test func socketpairOfInetIsNotSupportedAsInLinux() {
+        let pair = { (family: Int32) in
+            self.handler.socketpair(SyscallNotification(id: 1, tid: getpid(), number: 53,
+                                                        arguments: [UInt64(family), 1, 0, 0]))
+        }
+        #expect(pair(AF_UNIX) == .continueNatively)
+        #expect(pair(AF_INET) == .error(.EOPNOTSUPP))
+        #expect(pair(AF_INET6) == .error(.EOPNOTSUPP))
+        #expect(pair(45) == .error(.EAFNOSUPPORT))
+    }
+}
+
+/// Guest memory access, tried on srouter's own test process (process_vm_readv on ourselves).
+@Suite struct GuestMemoryTests {
+    @Test func readsAndWrites() throws {
+        var value: UInt64 = 0x1122_3344_5566_7788
+        let address = withUnsafeMutablePointer(to: &value) { UInt64(UInt(bitPattern: $0)) }
+        let memory = GuestMemory(tid: getpid())
+        #expect(try memory.read(UInt64.self, at: address) == 0x1122_3344_5566_7788)
+        try memory.write(UInt64(42), at: address)
+        #expect(withUnsafePointer(to: &value) { $0.pointee } == 42)
+    }
+
+    @Test func badPointersAreEFAULT() {
+        let memory = GuestMemory(tid: getpid())
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(at: 0, count: 8) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(at: 8, count: 8) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(at: UInt64.max - 3, count: 8) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.write([1, 2, 3], at: 16) }
+        #expect(throws: LinuxErrno.EFAULT) {
+            try memory.read(at: 0x1000, count: GuestMemory.maximumTransfer + 1)
+        }
+    }
+
+    @Test func aGoneThreadIsESRCH() {
+        // pid_max is at most 2^22: this thread id cannot exist.
+        #expect(throws: LinuxErrno.ESRCH) { try GuestMemory(tid: 4_194_304 + 7).read(at: 4096, count: 1) }
+    }
+}
+
+/// Exit statuses and command lookup, as a shell reports them.
+@Suite struct ProcessConventionTests {
+    @Test func exitCodes() {
+        #expect(Supervisor.exitCode(fromWaitStatus: 0) == 0)
+        #expect(Supervisor.exitCode(fromWaitStatus: 1 << 8) == 1)
+        #expect(Supervisor.exitCode(fromWaitStatus: 15) == 143)
+        #expect(Supervisor.exitCode(fromWaitStatus: 9 | 0x80) == 137)  // core dumped
+    }
+
+    @Test func commandLookup() throws {
+        #expect(try GuestLauncher.resolve("sh", path: "/nonexistent:/bin") == "/bin/sh")
+        #expect(try GuestLauncher.resolve("/bin/sh") == "/bin/sh")
+        #expect(throws: LaunchError.self) { try GuestLauncher.resolve("no-such-command-srouter", path: "/bin") }
+        let plain = NSTemporaryDirectory() + "srouter-not-executable-\(getpid())"
+        FileManager.default.createFile(atPath: plain, contents: Data("#!/bin/sh\n".utf8),
+                                       attributes: [.posixPermissions: 0o644])
+        defer { unlink(plain) }
+        #expect(throws: LaunchError.self) { try GuestLauncher.resolve(plain) }
+        #expect(throws: LaunchError.self) { try GuestLauncher.resolve("/tmp") }
+        do {
+            _ = try GuestLauncher.resolve("no-such-command-srouter", path: "/bin")
+        } catch let error as LaunchError {
+            #expect(error.exitStatus == 127)
+            #expect(error.description == "no-such-command-srouter: command not found")
+        }
+    }
+}

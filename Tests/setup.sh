@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what srouter's build, demo and tests need on Debian 12, as root.
+# The Swift toolchain itself (swift.org's, 6.0 or later) is expected on PATH.
+set -euo pipefail
+
+packages=(
+    # build: the system libraries srouter links (DESIGN §2)
+    pkg-config libseccomp-dev libsodium-dev libcap-dev
+    # tests and demo: real programs in the sandbox and on the far side (DESIGN §7, §8)
+    iproute2 util-linux procps python3 iputils-ping bird2 wireguard-go wireguard-tools iperf3
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image.
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (install the Swift 6 toolchain)" >&2; exit 1; }
+echo "setup: ok"
