@@ -1,4 +1,5 @@
 import CSRouterLinux
+import Foundation
 import Glibc
 import Logging
 import LinuxABI
@@ -116,7 +117,9 @@ public final class Supervisor {
             if pid == guest.guardPID {
                 guardExited = true
                 if mainStatus == nil {
-                    logger.error("the guard process exited before the guest")
+                    // The guest's main process dies with the guard (PR_SET_PDEATHSIG); its
+                    // orphans were reparented to srouter, a subreaper too.
+                    logger.error("the guard process exited before the guest; stopping the guest")
                     finish(code: 125)
                 }
             } else {
@@ -133,7 +136,10 @@ public final class Supervisor {
         if count <= 0 {
             // The guard is gone; its reaping records are over.
             loop.unregister(guest.statusPipe)
-            if mainStatus == nil { finish(code: 125) }
+            if mainStatus == nil {
+                logger.error("the guard process exited before the guest; stopping the guest")
+                finish(code: 125)
+            }
             return
         }
         switch UInt32(record.kind) {
@@ -179,8 +185,34 @@ public final class Supervisor {
         exitCode = code
         guest.killAll()
         waitForGuard()
+        // Whatever reached srouter rather than the guard (the guard died; PID 1's orphans).
+        killAdoptedProcesses()
         if guest.tookTerminal { _ = tcsetpgrp(0, getpgrp()) }  // SIGTTOU is blocked
         loop.stop()
+    }
+
+    /// SIGKILLs every child srouter has adopted (as subreaper or PID 1) and reaps them,
+    /// until none is left or a bounded number of rounds has passed.
+    private func killAdoptedProcesses() {
+        for _ in 0..<100 {
+            let children = Self.children()
+            if children.isEmpty { return }
+            for child in children { kill(child, SIGKILL) }
+            var status: Int32 = 0
+            while waitpid(-1, &status, WNOHANG) > 0 {}
+            usleep(10_000)
+        }
+    }
+
+    /// srouter's children, from /proc/self/task/*/children (each thread has its own list).
+    static func children() -> [pid_t] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        else { return [] }
+        return tasks.flatMap { task -> [pid_t] in
+            let text = (try? String(contentsOfFile: "/proc/self/task/\(task)/children",
+                                    encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 
     /// Waits (bounded) for the guard to finish killing and exit.

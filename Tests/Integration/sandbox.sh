@@ -132,6 +132,20 @@ for who in root nobody; do
         done
     fi
 
+    # MARK: if the guard dies, srouter stops every guest process and exits 125
+    rm -f "$work/pids"
+    start_bg "$who" "$work/out" "$work/err" run -- sh -c "sleep 60 & echo \$! >> $work/pids; (sleep 61 & echo \$! >> $work/pids); echo \$\$ >> $work/pids; wait"
+    pid=$PID
+    if wait_for "$who: guest processes started" 10 sh -c "test \$(wc -l < $work/pids 2>/dev/null || echo 0) -ge 3"; then
+        kill -KILL "$(pgrep -P "$pid" -x srouter-guard)"
+        rc=0
+        wait "$pid" || rc=$?
+        check "$who: srouter exits 125 when its guard is killed" test "$rc" = 125
+        for guest in $(cat "$work/pids"); do
+            if wait_for "$who: guest process $guest stopped with the guard" 5 sh -c "! kill -0 $guest 2>/dev/null"; then pass "$who: guest process $guest stopped with the guard"; fi
+        done
+    fi
+
     # MARK: children and threads of the guest are served
     as "$who" "$SROUTER" run -- sh -c 'sh -c "python3 -c \"import socket; socket.socket()\""' >"$work/out" 2>&1 || true
     check "$who: a grandchild's socket(AF_INET) is served (EAFNOSUPPORT)" grep -q "Errno 97" "$work/out"
@@ -161,6 +175,13 @@ for who in root nobody; do
         pass "$who: calls withdrawn by a dying guest are dropped quietly"
     fi
 done
+
+# MARK: as PID 1 (a container's entrypoint): the exit status passes through, no zombies
+rc=0
+zombies=$(nr unshare --pid --fork --mount-proc "$SROUTER" run -- sh -c \
+    'for i in 1 2 3; do (sleep 0.1 &); done; sleep 1; ps -eo stat= | grep -c "^Z"; exit 5') || rc=$?
+check "PID 1: srouter exits with the guest's status (5)" test "$rc" = 5
+check "PID 1: orphans of the guest are reaped (zombies: $zombies)" test "$zombies" = 0
 
 # MARK: interface ioctls answer as Linux does (native: a fresh netns with lo up)
 cat >"$work/ifprobe.py" <<'PY'
