@@ -2,7 +2,7 @@
 # srouter's sandbox, shown in one minute. No root needed for srouter itself, no network
 # namespace, no outside network: every guest below is an ordinary program.
 #
-#   ./Guest/examples/sandbox-demo.sh          (after: swift build -c release --product srouter)
+#   ./Guest/examples/sandbox-demo.sh          (after: swift build -c release)
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 srouter="${SROUTER:-}"
@@ -11,7 +11,7 @@ if [[ -z $srouter ]]; then
         [[ -x $candidate ]] && { srouter=$candidate; break; }
     done
 fi
-[[ -x $srouter ]] || { echo "build srouter first: swift build -c release --product srouter" >&2; exit 1; }
+[[ -x $srouter ]] || { echo "build srouter first: swift build -c release" >&2; exit 1; }
 probes="$(dirname "$srouter")"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -183,6 +183,11 @@ public final class Supervisor {
     /// back, and `run()` returns `code`.
     private func finish(code: Int32) {
         exitCode = code
+        if logger.logLevel <= .debug {
+            let calls = trappedCalls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            logger.debug("trapped calls served: \(calls.isEmpty ? "none" : calls.joined(separator: " "))",
+                         metadata: ["withdrawn": "\(notifications.withdrawn)"])
+        }
         guest.killAll()
         waitForGuard()
         // Whatever reached srouter rather than the guard (the guard died; PID 1's orphans).
