@@ -35,6 +35,8 @@ let package = Package(
 
         // MARK: Swift modules
         .target(name: "LinuxABI"),
+        .target(name: "Wire"),
+        .target(name: "WireGuard", dependencies: ["Wire", "CSodium"]),
         .target(
             name: "Sandbox",
             dependencies: [
@@ -62,6 +64,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Wire"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
     ]
 )
