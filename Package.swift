@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "srouter",
             dependencies: [
-                "Sandbox", "LinuxABI",
+                "Sandbox", "LinuxABI", "WireGuard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

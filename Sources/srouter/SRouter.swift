@@ -17,7 +17,8 @@ struct SRouter: ParsableCommand {
               srouter run -- bird -f -c bird.conf
               srouter policy default > policy.json
               srouter policy check policy.json
+              srouter genkey | tee private.key | srouter pubkey > public.key
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Policy.self])
+        subcommands: [Run.self, Policy.self, GenKey.self, PubKey.self, GenPSK.self])
 }
