@@ -1,0 +1,479 @@
+import Wire
+
+/// The time a device call happens at: monotonic for timers, wall-clock for TAI64N timestamps
+/// and `latest handshake`. Passed in, never read from a hidden clock.
+public struct DeviceTime: Sendable {
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public var monotonic: UInt64
+    /// Seconds since the Unix epoch.
+    public var wallSeconds: UInt64
+    /// Nanoseconds within the second.
+    public var wallNanoseconds: UInt32
+
+    /// Creates a time.
+    public init(monotonic: UInt64, wallSeconds: UInt64, wallNanoseconds: UInt32 = 0) {
+        self.monotonic = monotonic
+        self.wallSeconds = wallSeconds
+        self.wallNanoseconds = wallNanoseconds
+    }
+}
+
+/// What the device asks its caller to do.
+public enum DeviceOutput: Equatable, Sendable {
+    /// Send this UDP datagram to the endpoint.
+    case transmit([UInt8], to: Endpoint)
+    /// An inner IP packet arrived from the peer with this public key.
+    case deliver([UInt8], from: WireGuardKey)
+}
+
+/// Why datagrams were dropped: counted, never fatal ("bad input is counted and dropped").
+public struct DeviceCounters: Sendable, Equatable {
+    /// Not a WireGuard message (bad type, reserved bytes or length).
+    public var malformed = 0
+    /// A handshake message with a wrong mac1 (not for us).
+    public var invalidMac1 = 0
+    /// An initiation that decrypts to a static key we have no peer for, or does not decrypt.
+    public var unknownPeer = 0
+    /// An initiation whose timestamp is not newer than the last one (a replay).
+    public var replayedInitiation = 0
+    /// An initiation within 1/50 s of the previous one from the same peer.
+    public var initiationFlood = 0
+    /// Handshake messages answered with a cookie reply because we are under load.
+    public var cookieRepliesSent = 0
+    /// A response or transport packet for an index we do not know.
+    public var unknownIndex = 0
+    /// A response that does not authenticate.
+    public var invalidResponse = 0
+    /// A cookie reply that does not decrypt.
+    public var invalidCookieReply = 0
+    /// A transport packet that does not authenticate, or on an expired keypair.
+    public var invalidTransport = 0
+    /// A transport packet whose counter was seen before or is behind the window.
+    public var replayedTransport = 0
+    /// An inner packet from a source outside the peer's AllowedIPs.
+    public var disallowedSource = 0
+    /// A packet to send to a peer with no known endpoint.
+    public var noEndpoint = 0
+}
+
+/// A WireGuard interface's protocol engine: peers, handshakes (with cookies under load),
+/// transport encryption, timers and roaming. No sockets and no clock: datagrams, packets and
+/// time come in as arguments, and what must go out comes back as `DeviceOutput`s.
+public final class WireGuardDevice {
+    /// The interface's private key.
+    public let privateKey: WireGuardKey
+    /// Its public key.
+    public let publicKey: WireGuardKey
+    /// The peers by public key.
+    public private(set) var peers: [WireGuardKey: WireGuardPeer] = [:]
+    /// Drop counters.
+    public private(set) var counters = DeviceCounters()
+    /// Handshake messages per second above which mac2 (a cookie) is required.
+    public var underLoadThreshold = 64
+
+    private let entropy: EntropySource
+    private var cookieChecker: CookieChecker
+    private var indices: [UInt32: IndexEntry] = [:]
+    private var handshakeWindowStart: UInt64 = 0
+    private var handshakesInWindow = 0
+
+    private enum IndexEntry {
+        case handshake(WireGuardPeer)
+        case keypair(WireGuardPeer, Keypair)
+    }
+
+    /// Creates a device with `privateKey`, drawing ephemeral keys, indices and jitter from
+    /// `entropy`.
+    public init(privateKey: WireGuardKey, entropy: EntropySource) {
+        self.privateKey = privateKey
+        publicKey = Curve25519.publicKey(of: privateKey)
+        self.entropy = entropy
+        cookieChecker = CookieChecker(localPublic: publicKey)
+    }
+
+    /// Adds a peer or replaces its configuration (keeping its sessions).
+    @discardableResult
+    public func configure(peer configuration: PeerConfiguration) -> WireGuardPeer {
+        if let existing = peers[configuration.publicKey] {
+            existing.configuration = configuration
+            existing.timers.persistentKeepaliveInterval = configuration.persistentKeepalive
+            return existing
+        }
+        let peer = WireGuardPeer(configuration: configuration)
+        peers[configuration.publicKey] = peer
+        return peer
+    }
+
+    /// Removes a peer and forgets its sessions.
+    public func removePeer(_ key: WireGuardKey) {
+        guard let peer = peers.removeValue(forKey: key) else { return }
+        forgetKeys(of: peer)
+    }
+
+    // MARK: - Receiving
+
+    /// Processes one UDP datagram from `source`.
+    public func receive(_ datagram: [UInt8], from source: Endpoint, at time: DeviceTime) -> [DeviceOutput] {
+        switch MessageLayout.type(of: datagram) {
+        case MessageLayout.initiationType where datagram.count == MessageLayout.initiationLength:
+            return receiveInitiation(datagram, from: source, at: time)
+        case MessageLayout.responseType where datagram.count == MessageLayout.responseLength:
+            return receiveResponse(datagram, from: source, at: time)
+        case MessageLayout.cookieReplyType where datagram.count == MessageLayout.cookieReplyLength:
+            receiveCookieReply(datagram, at: time)
+            return []
+        case MessageLayout.transportType where datagram.count >= MessageLayout.transportMinimumLength:
+            return receiveTransport(datagram, from: source, at: time)
+        default:
+            counters.malformed += 1
+            return []
+        }
+    }
+
+    /// mac1, then (under load) mac2 or a cookie reply. Returns the outputs to send instead
+    /// when the message must not be processed.
+    private func admitHandshake(_ datagram: [UInt8], senderIndex: UInt32, from source: Endpoint,
+                                at time: DeviceTime) -> [DeviceOutput]? {
+        let length = datagram.count
+        guard cookieChecker.isValidMac1(messageBeforeMac1: Array(datagram[..<(length - 32)]),
+                                        mac1: Array(datagram[(length - 32)..<(length - 16)])) else {
+            counters.invalidMac1 += 1
+            return []
+        }
+        if time.monotonic &- handshakeWindowStart >= ProtocolConstants.second {
+            handshakeWindowStart = time.monotonic
+            handshakesInWindow = 0
+        }
+        handshakesInWindow += 1
+        guard handshakesInWindow > underLoadThreshold else { return nil }
+        if cookieChecker.isValidMac2(messageBeforeMac2: Array(datagram[..<(length - 16)]),
+                                     mac2: Array(datagram[(length - 16)...]),
+                                     source: source.cookieSource, now: time.monotonic,
+                                     entropy: entropy) {
+            return nil
+        }
+        let reply = cookieChecker.makeReply(mac1: Array(datagram[(length - 32)..<(length - 16)]),
+                                            source: source.cookieSource, now: time.monotonic,
+                                            entropy: entropy)
+        counters.cookieRepliesSent += 1
+        return [.transmit(MessageLayout.encodeCookieReply(receiver: senderIndex, nonce: reply.nonce,
+                                                         encryptedCookie: reply.encryptedCookie),
+                          to: source)]
+    }
+
+    private func receiveInitiation(_ datagram: [UInt8], from source: Endpoint,
+                                   at time: DeviceTime) -> [DeviceOutput] {
+        guard let message = MessageLayout.decodeInitiation(datagram) else { return [] }
+        if let refusal = admitHandshake(datagram, senderIndex: message.sender, from: source, at: time) {
+            return refusal
+        }
+        guard let consumed = NoiseHandshake.consumeInitiation(message, localPrivate: privateKey,
+                                                             localPublic: publicKey),
+              let peer = peers[consumed.remoteStatic] else {
+            counters.unknownPeer += 1
+            return []
+        }
+        guard consumed.timestamp > peer.greatestTimestamp else {
+            counters.replayedInitiation += 1
+            return []
+        }
+        if let last = peer.lastInitiationConsumed,
+           time.monotonic &- last < ProtocolConstants.handshakeInitiationRate {
+            counters.initiationFlood += 1
+            return []
+        }
+        peer.greatestTimestamp = consumed.timestamp
+        peer.lastInitiationConsumed = time.monotonic
+        peer.configuration.endpoint = source  // roaming
+        let localIndex = newIndex()
+        guard let (response, keys) = NoiseHandshake.respond(
+            to: consumed, presharedKey: peer.configuration.presharedKey, localIndex: localIndex,
+            entropy: entropy) else { return [] }
+        let keypair = Keypair(keys: keys, created: time.monotonic)
+        if let stale = peer.next { indices[stale.localIndex] = nil }
+        peer.next = keypair
+        indices[localIndex] = .keypair(peer, keypair)
+        peer.timers.sessionDerived(now: time.monotonic)
+        var bytes = MessageLayout.encode(response)
+        let macs = peer.cookies.macs(for: bytes, now: time.monotonic)
+        MessageLayout.stamp(&bytes, mac1: macs.mac1, mac2: macs.mac2)
+        return transmit(bytes, to: peer, at: time)
+    }
+
+    private func receiveResponse(_ datagram: [UInt8], from source: Endpoint,
+                                 at time: DeviceTime) -> [DeviceOutput] {
+        guard let message = MessageLayout.decodeResponse(datagram) else { return [] }
+        if let refusal = admitHandshake(datagram, senderIndex: message.sender, from: source, at: time) {
+            return refusal
+        }
+        guard case .handshake(let peer)? = indices[message.receiver],
+              let state = peer.initiation else {
+            counters.unknownIndex += 1
+            return []
+        }
+        guard let keys = NoiseHandshake.consumeResponse(
+            message, state: state, localPrivate: privateKey,
+            presharedKey: peer.configuration.presharedKey) else {
+            counters.invalidResponse += 1
+            return []
+        }
+        peer.initiation = nil
+        let keypair = Keypair(keys: keys, created: time.monotonic)
+        indices[keys.localIndex] = .keypair(peer, keypair)
+        install(keypair, for: peer, at: time)
+        peer.configuration.endpoint = source
+        peer.receivedBytes += UInt64(datagram.count)
+        peer.timers.anyAuthenticatedPacketReceived()
+        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
+        peer.timers.sessionDerived(now: time.monotonic)
+        // The responder may use the session only once it hears from us: send what waited, or
+        // a keepalive to confirm it.
+        var outputs = flushStaged(peer, at: time)
+        if outputs.isEmpty { outputs += sendTransport([], to: peer, at: time) }
+        return outputs
+    }
+
+    private func receiveCookieReply(_ datagram: [UInt8], at time: DeviceTime) {
+        let receiver = MessageLayout.readUInt32(datagram, at: 4)
+        let peer: WireGuardPeer
+        switch indices[receiver] {
+        case .handshake(let p)?: peer = p
+        case .keypair(let p, _)?: peer = p
+        case nil:
+            counters.unknownIndex += 1
+            return
+        }
+        if !peer.cookies.consumeReply(nonce: Array(datagram[8..<32]),
+                                      encryptedCookie: Array(datagram[32..<64]), now: time.monotonic) {
+            counters.invalidCookieReply += 1
+        }
+    }
+
+    private func receiveTransport(_ datagram: [UInt8], from source: Endpoint,
+                                  at time: DeviceTime) -> [DeviceOutput] {
+        let receiver = MessageLayout.readUInt32(datagram, at: 4)
+        guard case .keypair(let peer, let keypair)? = indices[receiver] else {
+            counters.unknownIndex += 1
+            return []
+        }
+        let counter = MessageLayout.readUInt64(datagram, at: 8)
+        guard keypair.isUsable(now: time.monotonic),
+              let plaintext = AEAD.open(key: keypair.receivingKey, counter: counter,
+                                        ciphertext: Array(datagram[MessageLayout.transportHeaderLength...]),
+                                        authenticating: []) else {
+            counters.invalidTransport += 1
+            return []
+        }
+        guard keypair.replayWindow.accept(counter) else {
+            counters.replayedTransport += 1
+            return []
+        }
+        peer.configuration.endpoint = source  // roaming: the source of an authenticated packet
+        peer.receivedBytes += UInt64(datagram.count)
+        var outputs: [DeviceOutput] = []
+        if keypair === peer.next {
+            // The initiator used our new keypair: it is confirmed (paper §5.4.6).
+            peer.next = nil
+            install(keypair, for: peer, at: time)
+            outputs += flushStaged(peer, at: time)
+        }
+        peer.timers.anyAuthenticatedPacketReceived()
+        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
+        if keypair === peer.current && keypair.wantsRekeyOnReceive(now: time.monotonic)
+            && peer.initiation == nil {
+            outputs += initiateHandshake(peer, at: time)
+        }
+        guard let length = InnerPacket.length(of: plaintext) else {
+            return outputs  // a keepalive (empty) or padding only
+        }
+        let packet = Array(plaintext.prefix(length))
+        guard let sourceAddress = InnerPacket.sourceAddress(of: packet),
+              peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
+            counters.disallowedSource += 1
+            return outputs
+        }
+        peer.timers.dataReceived(now: time.monotonic)
+        outputs.append(.deliver(packet, from: peer.publicKey))
+        return outputs
+    }
+
+    // MARK: - Sending
+
+    /// Sends an inner IP packet to `peerKey` (the caller routed it there).
+    public func send(_ packet: [UInt8], to peerKey: WireGuardKey, at time: DeviceTime) -> [DeviceOutput] {
+        guard let peer = peers[peerKey] else { return [] }
+        guard let keypair = peer.current, keypair.isUsable(now: time.monotonic) else {
+            peer.stage(packet)
+            // A responder's fresh keypair is confirmed by the initiator's next packet; until
+            // then packets wait rather than starting a competing handshake.
+            if let next = peer.next, next.isUsable(now: time.monotonic) { return [] }
+            return initiateHandshake(peer, at: time)
+        }
+        var outputs = sendTransport(packet, to: peer, at: time)
+        if keypair.wantsRekeyOnSend(now: time.monotonic) && peer.initiation == nil {
+            outputs += initiateHandshake(peer, at: time)
+        }
+        return outputs
+    }
+
+    /// Starts a handshake with `peerKey` now (e.g. at start-up for peers with an endpoint).
+    public func initiate(to peerKey: WireGuardKey, at time: DeviceTime) -> [DeviceOutput] {
+        guard let peer = peers[peerKey] else { return [] }
+        return initiateHandshake(peer, at: time)
+    }
+
+    /// Encrypts `payload` (padded to 16 bytes; empty: a keepalive) on the current keypair.
+    private func sendTransport(_ payload: [UInt8], to peer: WireGuardPeer,
+                               at time: DeviceTime) -> [DeviceOutput] {
+        guard let keypair = peer.current, let counter = keypair.nextSendingCounter(now: time.monotonic)
+        else { return [] }
+        let padded = payload + [UInt8](repeating: 0, count: (16 - payload.count % 16) % 16)
+        let datagram = [MessageLayout.transportType, 0, 0, 0]
+            + MessageLayout.littleEndian(keypair.remoteIndex) + MessageLayout.littleEndian(counter)
+            + AEAD.seal(key: keypair.sendingKey, counter: counter, plaintext: padded,
+                        authenticating: [])
+        if !payload.isEmpty { peer.timers.dataSent(now: time.monotonic) }
+        return transmit(datagram, to: peer, at: time)
+    }
+
+    private func initiateHandshake(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
+        if let last = peer.lastInitiationSent, time.monotonic &- last < ProtocolConstants.rekeyTimeout,
+           peer.timers.isArmed(.retransmitHandshake) {
+            return []  // one in flight; the retransmit timer will resend it
+        }
+        if let stale = peer.initiation { indices[stale.localIndex] = nil }
+        let localIndex = newIndex()
+        let stamp = TAI64N(unixSeconds: time.wallSeconds, nanoseconds: time.wallNanoseconds)
+        guard let (message, state) = NoiseHandshake.initiate(
+            localPrivate: privateKey, localPublic: publicKey, remoteStatic: peer.publicKey,
+            timestamp: stamp, localIndex: localIndex, entropy: entropy) else { return [] }
+        peer.initiation = state
+        peer.lastInitiationSent = time.monotonic
+        indices[localIndex] = .handshake(peer)
+        var bytes = MessageLayout.encode(message)
+        let macs = peer.cookies.macs(for: bytes, now: time.monotonic)
+        MessageLayout.stamp(&bytes, mac1: macs.mac1, mac2: macs.mac2)
+        peer.timers.handshakeInitiated(now: time.monotonic, jitter: randomJitter())
+        return transmit(bytes, to: peer, at: time)
+    }
+
+    /// The datagram for the peer's endpoint; nothing (counted) if it has none yet.
+    private func transmit(_ datagram: [UInt8], to peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
+        guard let endpoint = peer.endpoint else {
+            counters.noEndpoint += 1
+            return []
+        }
+        peer.sentBytes += UInt64(datagram.count)
+        peer.timers.anyAuthenticatedPacketSent()
+        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
+        return [.transmit(datagram, to: endpoint)]
+    }
+
+    private func flushStaged(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
+        let packets = peer.staged
+        peer.staged.removeAll()
+        return packets.flatMap { sendTransport($0, to: peer, at: time) }
+    }
+
+    // MARK: - Timers
+
+    /// The earliest time `tick` has work to do.
+    public var nextDeadline: UInt64? {
+        peers.values.compactMap(\.timers.nextDeadline).min()
+    }
+
+    /// Runs the timers that have expired (paper §6).
+    public func tick(at time: DeviceTime) -> [DeviceOutput] {
+        var outputs: [DeviceOutput] = []
+        for peer in peers.values {
+            for kind in peer.timers.expire(now: time.monotonic) {
+                switch kind {
+                case .retransmitHandshake:
+                    if peer.timers.handshakeAttempts > PeerTimers.maximumHandshakeAttempts {
+                        peer.timers.handshakeAbandoned()
+                        peer.staged.removeAll()
+                        if let stale = peer.initiation { indices[stale.localIndex] = nil }
+                        peer.initiation = nil
+                    } else {
+                        peer.lastInitiationSent = nil
+                        outputs += initiateHandshake(peer, at: time)
+                    }
+                case .sendKeepalive:
+                    outputs += sendTransport([], to: peer, at: time)
+                case .newHandshake:
+                    peer.lastInitiationSent = nil
+                    outputs += initiateHandshake(peer, at: time)
+                case .zeroKeyMaterial:
+                    forgetKeys(of: peer)
+                case .persistentKeepalive:
+                    outputs += peer.current == nil ? initiateHandshake(peer, at: time)
+                                                   : sendTransport([], to: peer, at: time)
+                }
+            }
+        }
+        return outputs
+    }
+
+    // MARK: - Helpers
+
+    private func install(_ keypair: Keypair, for peer: WireGuardPeer, at time: DeviceTime) {
+        if let old = peer.previous { indices[old.localIndex] = nil }
+        peer.previous = peer.current
+        peer.current = keypair
+        peer.timers.handshakeComplete()
+        peer.lastHandshake = (time.wallSeconds, time.wallNanoseconds)
+    }
+
+    private func forgetKeys(of peer: WireGuardPeer) {
+        for keypair in peer.keypairs { indices[keypair.localIndex] = nil }
+        if let state = peer.initiation { indices[state.localIndex] = nil }
+        peer.current = nil
+        peer.previous = nil
+        peer.next = nil
+        peer.initiation = nil
+        peer.timers.keysZeroed()
+    }
+
+    private func newIndex() -> UInt32 {
+        while true {
+            var raw: UInt32 = 0
+            withUnsafeMutableBytes(of: &raw) { entropy.fill($0) }
+            if raw != 0 && indices[raw] == nil { return raw }
+        }
+    }
+
+    private func randomJitter() -> UInt64 {
+        var raw: UInt64 = 0
+        withUnsafeMutableBytes(of: &raw) { entropy.fill($0) }
+        return raw % (ProtocolConstants.rekeyTimeoutJitterMax + 1)
+    }
+}
+
+/// Just enough of an inner IP header to strip padding and check the source against
+/// AllowedIPs (the full parsers live in the Wire module).
+enum InnerPacket {
+    /// The packet's length from its IPv4 total length or IPv6 payload length; `nil` for an
+    /// empty (keepalive) or unreadable payload.
+    static func length(of plaintext: [UInt8]) -> Int? {
+        guard let first = plaintext.first else { return nil }
+        switch first >> 4 {
+        case 4 where plaintext.count >= 20:
+            let total = Int(plaintext[2]) << 8 | Int(plaintext[3])
+            return total >= 20 && total <= plaintext.count ? total : nil
+        case 6 where plaintext.count >= 40:
+            let total = 40 + (Int(plaintext[4]) << 8 | Int(plaintext[5]))
+            return total <= plaintext.count ? total : nil
+        default:
+            return nil
+        }
+    }
+
+    /// The source address of a packet `length(of:)` accepted.
+    static func sourceAddress(of packet: [UInt8]) -> IPAddress? {
+        switch packet.first.map({ $0 >> 4 }) {
+        case 4: .v4(IPv4Address(packet[12], packet[13], packet[14], packet[15]))
+        case 6: IPv6Address(bytes: packet[8..<24]).map { .v6($0) }
+        default: nil
+        }
+    }
+}
