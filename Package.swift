@@ -43,10 +43,16 @@ let package = Package(
                 "CSRouterLinux", "CSeccomp", "CCap", "LinuxABI",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(
+            name: "Router",
+            dependencies: [
+                "Sandbox", "Wire", "WireGuard", "CSRouterLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "srouter",
             dependencies: [
-                "Sandbox", "LinuxABI", "WireGuard",
+                "Sandbox", "LinuxABI", "WireGuard", "Router",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -66,6 +72,7 @@ let package = Package(
         .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Wire"]),
+        .testTarget(name: "RouterTests", dependencies: ["Router", "WireGuard", "Wire", "Sandbox"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
     ]
 )

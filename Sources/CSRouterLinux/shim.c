@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
@@ -125,3 +126,49 @@ long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64
 int srouter_become_subreaper(void) { return negative_errno(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
 
 int srouter_make_undumpable(void) { return negative_errno(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)); }
+
+int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count) {
+    if (count > SROUTER_BATCH_MAX) count = SROUTER_BATCH_MAX;
+    struct mmsghdr headers[SROUTER_BATCH_MAX];
+    struct iovec vectors[SROUTER_BATCH_MAX];
+    for (int i = 0; i < count; i++) {
+        vectors[i].iov_base = batch[i].data;
+        vectors[i].iov_len = batch[i].capacity;
+        __builtin_memset(&headers[i], 0, sizeof headers[i]);
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_name = &batch[i].address;
+        headers[i].msg_hdr.msg_namelen = sizeof batch[i].address;
+    }
+    int n;
+    do {
+        n = recvmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT, NULL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        batch[i].length = headers[i].msg_len;
+        batch[i].address_length = headers[i].msg_hdr.msg_namelen;
+        batch[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    }
+    return n;
+}
+
+int srouter_send_batch(int fd, struct srouter_datagram *batch, int count) {
+    if (count > SROUTER_BATCH_MAX) count = SROUTER_BATCH_MAX;
+    struct mmsghdr headers[SROUTER_BATCH_MAX];
+    struct iovec vectors[SROUTER_BATCH_MAX];
+    for (int i = 0; i < count; i++) {
+        vectors[i].iov_base = batch[i].data;
+        vectors[i].iov_len = batch[i].length;
+        __builtin_memset(&headers[i], 0, sizeof headers[i]);
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_name = &batch[i].address;
+        headers[i].msg_hdr.msg_namelen = batch[i].address_length;
+    }
+    int n;
+    do {
+        n = sendmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}

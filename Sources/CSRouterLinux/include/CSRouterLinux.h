@@ -88,6 +88,27 @@ int srouter_make_undumpable(void);
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphans of descendants are reparented to the caller.
 int srouter_become_subreaper(void);
 
+// MARK: - Batched UDP (recvmmsg/sendmmsg)
+
+/// One datagram of a batch: a caller-owned buffer and its peer address.
+struct srouter_datagram {
+    uint8_t *data;                    ///< the buffer
+    uint32_t capacity;                ///< its size
+    uint32_t length;                  ///< bytes received, or to send
+    struct sockaddr_storage address;  ///< source (receive) or destination (send)
+    socklen_t address_length;
+    int truncated;                    ///< received with MSG_TRUNC: longer than capacity
+};
+
+/// The most datagrams one batch call handles.
+#define SROUTER_BATCH_MAX 64
+
+/// recvmmsg(2) without blocking into up to `count` (≤ SROUTER_BATCH_MAX) datagrams. Returns
+/// how many arrived (0 if none was waiting) or -errno.
+int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count);
+/// sendmmsg(2) of `count` (≤ SROUTER_BATCH_MAX) datagrams. Returns how many were sent or -errno.
+int srouter_send_batch(int fd, struct srouter_datagram *batch, int count);
+
 // MARK: - Signals
 
 /// Blocks `signals` in the calling thread (and so in threads it creates later). 0 or -errno.
