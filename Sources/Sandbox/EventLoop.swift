@@ -89,6 +89,9 @@ public final class EventLoop {
         }
     }
 
+    /// CLOCK_MONOTONIC in nanoseconds: the clock of the loop's timers.
+    public static func monotonicNow() -> UInt64 { now() }
+
     /// CLOCK_MONOTONIC in nanoseconds.
     static func now() -> UInt64 {
         var ts = timespec()

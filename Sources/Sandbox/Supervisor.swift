@@ -38,13 +38,14 @@ public final class Supervisor {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Starts `arguments` (argv[0] resolved on PATH) under `filter` and prepares to serve it.
+    /// Starts `arguments` (argv[0] resolved on PATH) under `filter` and prepares to serve it
+    /// on `loop` (shared with the rest of srouter: WireGuard interfaces, control socket).
     public init(arguments: [String], environment: [String], filter: CompiledFilter,
-                logger: Logger) throws {
+                loop: EventLoop, logger: Logger) throws {
         self.logger = logger
         self.command = arguments[0]
         let executable = try GuestLauncher.resolve(arguments[0])
-        loop = try EventLoop()
+        self.loop = loop
         // The signalfd exists before the guest so that no SIGCHLD is missed.
         let watched = Self.forwardedSignals + [SIGCHLD]
         signals = try checkingNegativeErrno("signalfd", watched.withUnsafeBufferPointer {

@@ -53,10 +53,11 @@ struct Run: ParsableCommand {
 
         let status: Int32
         do {
+            let loop = try EventLoop()
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
-                filter: filter, logger: logger)
+                filter: filter, loop: loop, logger: logger)
             status = try supervisor.run()
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)

@@ -1,0 +1,128 @@
+import Glibc
+import Logging
+import Sandbox
+import Wire
+import WireGuard
+
+/// One WireGuard interface at run time: a `WireGuardDevice` joined to its UDP socket and to
+/// srouter's event loop. Datagrams in go to the device; what it emits goes out on the socket
+/// or, for inner packets, to `deliver`; its timers run from the loop.
+public final class WireGuardInterface {
+    /// The interface name (`wg0`; from the wg-quick file name).
+    public let name: String
+    /// The protocol engine.
+    public let device: WireGuardDevice
+    /// The outside socket.
+    public let socket: UDPSocket
+    /// Where inner packets from peers go (srouter's network stack).
+    public var deliver: (_ packet: [UInt8], _ interface: WireGuardInterface, _ peer: WireGuardKey) -> Void = { _, _, _ in }
+
+    private let loop: EventLoop
+    private let logger: Logger
+    private var timer: Int?
+    private var timerDeadline: UInt64?
+    private var sessions: [WireGuardKey: Bool] = [:]
+
+    /// Opens the socket on `listenPort` (0: any) and starts serving on `loop`.
+    public init(name: String, privateKey: WireGuardKey, listenPort: UInt16, peers: [PeerConfiguration],
+                loop: EventLoop, entropy: EntropySource = SystemEntropy(), logger: Logger) throws {
+        self.name = name
+        self.loop = loop
+        self.logger = logger
+        device = WireGuardDevice(privateKey: privateKey, entropy: entropy)
+        for peer in peers { device.configure(peer: peer) }
+        socket = try UDPSocket(port: listenPort)
+        try loop.register(socket.fd) { [weak self] _ in self?.readSocket() }
+        logger.info("interface up", metadata: ["interface": "\(name)", "port": "\(socket.port)",
+                                              "public-key": "\(device.publicKey)", "peers": "\(peers.count)"])
+        // Peers with an endpoint are contacted at once, as wireguard-go does on `up`.
+        let now = Self.now()
+        var outputs: [DeviceOutput] = []
+        for peer in peers where peer.endpoint != nil {
+            outputs += device.initiate(to: peer.publicKey, at: now)
+        }
+        handle(outputs)
+    }
+
+    /// Sends an inner packet to the peer whose AllowedIPs hold its destination (the longest
+    /// match). Returns false if no peer takes it.
+    @discardableResult
+    public func send(_ packet: [UInt8], to destination: IPAddress) -> Bool {
+        let candidates = device.peers.values.compactMap { peer -> (Int, WireGuardKey)? in
+            let lengths = peer.configuration.allowedIPs.filter { $0.contains(destination) }.map(\.length)
+            return lengths.max().map { ($0, peer.publicKey) }
+        }
+        guard let best = candidates.max(by: { $0.0 < $1.0 }) else { return false }
+        handle(device.send(packet, to: best.1, at: Self.now()))
+        return true
+    }
+
+    /// Sends an inner packet to a given peer (a reply goes back where its request came from).
+    public func send(_ packet: [UInt8], toPeer peer: WireGuardKey) {
+        handle(device.send(packet, to: peer, at: Self.now()))
+    }
+
+    private func readSocket() {
+        let now = Self.now()
+        var outputs: [DeviceOutput] = []
+        socket.receiveAll { datagram, source in
+            outputs += device.receive(datagram, from: source, at: now)
+        }
+        handle(outputs)
+    }
+
+    private func handle(_ outputs: [DeviceOutput]) {
+        var datagrams: [([UInt8], Endpoint)] = []
+        for output in outputs {
+            switch output {
+            case .transmit(let datagram, let endpoint): datagrams.append((datagram, endpoint))
+            case .deliver(let packet, let peer): deliver(packet, self, peer)
+            }
+        }
+        if !datagrams.isEmpty { socket.send(datagrams) }
+        logSessionChanges()
+        rearmTimer()
+    }
+
+    /// One log line when a peer's session comes up or goes away.
+    private func logSessionChanges() {
+        for peer in device.peers.values {
+            let up = peer.current != nil
+            if sessions[peer.publicKey] != up {
+                sessions[peer.publicKey] = up
+                logger.info(up ? "handshake complete" : "session down", metadata: [
+                    "interface": "\(name)", "peer": "\(peer.publicKey)",
+                    "endpoint": "\(peer.endpoint.map(\.description) ?? "none")"])
+            }
+        }
+    }
+
+    /// Keeps one loop timer at the device's next deadline.
+    private func rearmTimer() {
+        guard let deadline = device.nextDeadline else {
+            if let timer { loop.cancelTimer(timer) }
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        if timerDeadline == deadline { return }
+        if let timer { loop.cancelTimer(timer) }
+        let now = EventLoop.monotonicNow()
+        timerDeadline = deadline
+        timer = loop.schedule(afterMilliseconds: deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0) {
+            [weak self] in
+            guard let self else { return }
+            self.timer = nil
+            self.timerDeadline = nil
+            self.handle(self.device.tick(at: Self.now()))
+        }
+    }
+
+    /// Monotonic and wall-clock time now.
+    static func now() -> DeviceTime {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        return DeviceTime(monotonic: EventLoop.monotonicNow(), wallSeconds: UInt64(wall.tv_sec),
+                          wallNanoseconds: UInt32(wall.tv_nsec))
+    }
+}
