@@ -68,6 +68,11 @@ let package = Package(
         .executableTarget(name: "probe-syscall-cost", path: "Guest/probes/syscall-cost",
                           cSettings: probeSettings),
 
+        // MARK: Benchmarks (run by Tests/Benchmarks/*.sh; never timed tests)
+        .executableTarget(
+            name: "wireguard-benchmark", dependencies: ["WireGuard", "Wire", "CSodium"],
+            path: "Tests/Benchmarks/WireGuardBenchmark"),
+
         // MARK: Tests
         .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
