@@ -172,3 +172,7 @@ int srouter_send_batch(int fd, struct srouter_datagram *batch, int count) {
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
+
+int srouter_accept_nonblocking(int fd) {
+    return negative_errno(accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
+}

@@ -88,6 +88,9 @@ int srouter_make_undumpable(void);
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphans of descendants are reparented to the caller.
 int srouter_become_subreaper(void);
 
+/// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`. Returns an fd or -errno.
+int srouter_accept_nonblocking(int fd);
+
 // MARK: - Batched UDP (recvmmsg/sendmmsg)
 
 /// One datagram of a batch: a caller-owned buffer and its peer address.
