@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Router
 import Sandbox
+import Wire
+import WireGuard
 
 /// `srouter run [--policy FILE] -- CMD [ARGS…]`.
 struct Run: ParsableCommand {
@@ -22,6 +25,11 @@ struct Run: ParsableCommand {
         "An OCI/Docker seccomp profile for the guest (default: the built-in one; see "
             + "'srouter policy default').", valueName: "file"))
     var policy: String?
+
+    @Option(name: .customLong("wg"), help: ArgumentHelp(
+        "A wg-quick configuration file: one WireGuard interface named after the file "
+            + "(repeatable).", valueName: "file"))
+    var wireGuardFiles: [String] = []
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .notice
@@ -51,14 +59,47 @@ struct Run: ParsableCommand {
             fail("invalid policy: \(error)", status: 2)
         }
 
+        var tunnels: [WgQuickFile] = []
+        for file in wireGuardFiles {
+            do {
+                let parsed = try WgQuickFile.load(path: file)
+                for warning in parsed.warnings { logger.notice("\(warning)") }
+                if tunnels.contains(where: { $0.name == parsed.name }) {
+                    fail("\(file): a second interface named \(parsed.name)", status: 2)
+                }
+                tunnels.append(parsed)
+            } catch {
+                fail("invalid WireGuard configuration: \(error)", status: 2)
+            }
+        }
+
         let status: Int32
         do {
             let loop = try EventLoop()
+            let endpoints = TunnelEndpoints()
+            var uapiServers: [UAPIServer] = []
+            for tunnel in tunnels {
+                let interface = try WireGuardInterface(
+                    name: tunnel.name, privateKey: tunnel.privateKey, listenPort: tunnel.listenPort,
+                    peers: try tunnel.peers.map { peer in
+                        PeerConfiguration(publicKey: peer.publicKey, presharedKey: peer.presharedKey,
+                                          endpoint: try peer.endpoint?.resolve(),
+                                          allowedIPs: peer.allowedIPs,
+                                          persistentKeepalive: peer.persistentKeepalive)
+                    },
+                    loop: loop, logger: logger)
+                endpoints.add(interface, addresses: tunnel.addresses.map(\.local.address))
+                let uapi = UAPIConnection(interface: interface)
+                uapiServers.append(try UAPIServer(
+                    name: tunnel.name,
+                    directories: UAPIServer.candidateDirectories(environment: ProcessInfo.processInfo.environment),
+                    loop: loop, logger: logger, handler: uapi.handle))
+            }
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
                 filter: filter, loop: loop, logger: logger)
-            status = try supervisor.run()
+            status = try withExtendedLifetime((endpoints, uapiServers)) { try supervisor.run() }
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
         } catch {

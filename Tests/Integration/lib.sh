@@ -348,11 +348,12 @@ topology_up() {
 			ip -n "$NS_P2" link set to-r up
 	} || { _srt_fail_return "underlay links and addresses"; return 1; }
 	local a
+	# Links that just came up may lose the first probe to neighbour discovery: retry, bounded.
 	for a in "$R1_V4" "$R1_V6"; do
-		n1 ping -q -c 1 -W 2 "$a" >/dev/null || { _srt_fail_return "underlay: p1 ping $a"; return 1; }
+		wait_for "underlay: p1 ping $a" 10 n1 ping -q -c 1 -W 1 "$a" || return 1
 	done
 	for a in "$R2_V4" "$R2_V6"; do
-		n2 ping -q -c 1 -W 2 "$a" >/dev/null || { _srt_fail_return "underlay: p2 ping $a"; return 1; }
+		wait_for "underlay: p2 ping $a" 10 n2 ping -q -c 1 -W 1 "$a" || return 1
 	done
 }
 

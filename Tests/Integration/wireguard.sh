@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# wireguard.sh — srouter's userspace WireGuard against wireguard-go (a real peer we did not
+# write), srouter running as uid 65534 with no capabilities.
+#
+#   ns $NS_P1                                   ns $NS_R
+#   wireguard-go $P1IF  10.77.0.1/24, fe80::1   srouter run --wg $RIF.conf -- sleep
+#   198.18.1.1:51820 ───────── veth ─────────── 198.18.1.2:51900
+#                                               answers ping on 10.77.0.2, fe80::2
+#
+# Handshake; ping and ping -6 (link-local with %if) across the tunnel; wg show on the
+# wireguard-go side and srouter's UAPI report the handshake and transfer; restart of
+# wireguard-go → the session recovers; p1's underlay address changes → srouter roams; a flood
+# of initiations with valid mac1 → cookie replies while pings keep passing; garbage is counted.
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+topology_up
+wg_peer_up p1 w1 51820
+P1IF=$(wg_if w1)
+n1 ip addr add 10.77.0.1/24 dev "$P1IF"
+n1 ip addr add fe80::1/64 dev "$P1IF"
+
+RIF=${SRT_PREFIX}r
+"$SROUTER" genkey >"$SRT_TMP/r.key"
+R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key")
+cat >"$SRT_TMP/$RIF.conf" <<EOF
+# srouter's side of the tunnel, as a DN42 operator writes it
+[Interface]
+PrivateKey = $(cat "$SRT_TMP/r.key")
+ListenPort = 51900
+Address = 10.77.0.2/24, fe80::2/64
+Table = off
+
+[Peer]
+PublicKey = ${WG_PUB[w1]}
+Endpoint = $P1_V4:51820
+AllowedIPs = 10.77.0.1/32, fe80::1/128
+EOF
+chmod 0644 "$SRT_TMP/$RIF.conf"
+chmod 0755 "$SRT_TMP"
+wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,fe80::2/128"
+
+srouter_start wg --log-level info --wg "$SRT_TMP/$RIF.conf" -- sleep 600
+UAPI_SOCK=${SROUTER_DIR[wg]}/wireguard/$RIF.sock
+
+# uapi_get: srouter's `get=1` answer (its socket is in its XDG_RUNTIME_DIR: uid 65534 cannot
+# write /var/run/wireguard).
+uapi_get() {
+    python3 - "$UAPI_SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+s.sendall(b"get=1\n\n")
+data = b""
+while not data.endswith(b"\n\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(), end="")
+PY
+}
+
+handshake_seen() { [[ $(n1 wg show "$P1IF" latest-handshakes | awk '{print $2}') != 0 ]]; }
+if wait_for "handshake between srouter and wireguard-go" 15 handshake_seen; then
+    pass "handshake with wireguard-go completes"
+fi
+check "srouter logged the handshake" grep -q "handshake complete" "${SROUTER_LOG[wg]}"
+check "ping 10.77.0.2 across the tunnel" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
+check "ping -6 fe80::2%$P1IF (link-local) across the tunnel" n1 ping -6 -c 3 -i 0.2 -W 2 "fe80::2%$P1IF"
+check "ping with 1300-byte payloads" n1 ping -c 2 -s 1300 -W 2 10.77.0.2
+
+transfer=$(n1 wg show "$P1IF" transfer)
+rx=$(awk '{print $2}' <<<"$transfer")
+tx=$(awk '{print $3}' <<<"$transfer")
+check "wg show (wireguard-go) counts received bytes ($rx)" test "$rx" -gt 0
+check "wg show (wireguard-go) counts sent bytes ($tx)" test "$tx" -gt 0
+
+if wait_for "srouter's UAPI socket" 5 test -S "$UAPI_SOCK"; then
+    uapi_get >"$SRT_TMP/uapi.txt"
+    check "UAPI get: the peer's public key (hex)" grep -q "^public_key=$(echo "${WG_PUB[w1]}" | base64 -d | xxd -p -c 64)$" "$SRT_TMP/uapi.txt"
+    check "UAPI get: the peer's endpoint" grep -q "^endpoint=$P1_V4:51820$" "$SRT_TMP/uapi.txt"
+    check "UAPI get: a handshake time" grep -qE "^last_handshake_time_sec=[1-9]" "$SRT_TMP/uapi.txt"
+    check "UAPI get: received bytes" grep -qE "^rx_bytes=[1-9]" "$SRT_TMP/uapi.txt"
+    check "UAPI get: allowed IPs" grep -q "^allowed_ip=10.77.0.1/32$" "$SRT_TMP/uapi.txt"
+    check "UAPI get: ends with errno=0" grep -q "^errno=0$" "$SRT_TMP/uapi.txt"
+fi
+
+# MARK: wireguard-go restarts: the session recovers without restarting srouter
+kill "${WG_PID[w1]}"
+wait "${WG_PID[w1]}" 2>/dev/null || true
+unset "WG_IF[w1]"
+ip netns exec "$NS_P1" true
+cp "$SRT_TMP/w1.key" "$SRT_TMP/w1.key.keep"
+# Same interface name, same key, same port: a restarted peer.
+(
+    LOG_LEVEL=verbose exec ip netns exec "$NS_P1" wireguard-go -f "$P1IF"
+) >"$SRT_TMP/wg-w1-restart.log" 2>&1 &
+WG_PID[w1]=$!
+WG_IF[w1]=$P1IF
+bg_track "${WG_PID[w1]}"
+wait_for "restarted wireguard-go" 5 test -S "/var/run/wireguard/$P1IF.sock"
+n1 ip link set dev "$P1IF" addrgenmode none
+n1 wg set "$P1IF" private-key "$SRT_TMP/w1.key.keep" listen-port 51820 \
+    peer "$R_PUB" endpoint "$R1_V4:51900" allowed-ips "10.77.0.2/32,fe80::2/128"
+n1 ip addr add 10.77.0.1/24 dev "$P1IF"
+n1 ip addr add fe80::1/64 dev "$P1IF"
+n1 ip link set dev "$P1IF" up
+if wait_for "ping after wireguard-go restarted" 20 n1 ping -c 1 -W 1 10.77.0.2; then
+    pass "the session recovers after wireguard-go restarts, srouter untouched"
+fi
+
+# MARK: roaming: p1's underlay address changes; srouter follows the authenticated source
+# (Deleting a primary address also deletes its secondaries: delete first, then add.)
+n1 ip addr del "$P1_V4/24" dev to-r
+n1 ip addr add 198.18.1.11/24 dev to-r
+if wait_for "ping from p1's new underlay address" 20 n1 ping -c 1 -W 1 10.77.0.2; then
+    pass "pings pass after p1 moved to 198.18.1.11"
+fi
+uapi_get >"$SRT_TMP/uapi-roamed.txt" || true
+check "srouter roamed to p1's new endpoint" grep -q "^endpoint=198.18.1.11:51820$" "$SRT_TMP/uapi-roamed.txt"
+
+# MARK: a flood of initiations with valid mac1 gets cookie replies; the session keeps working
+cat >"$SRT_TMP/flood.py" <<'PY'
+import base64, hashlib, os, socket, sys, time
+target, port, pub = sys.argv[1], int(sys.argv[2]), base64.b64decode(sys.argv[3])
+mac1_key = hashlib.blake2s(b"mac1----" + pub).digest()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.001)
+replies = 0
+deadline = time.time() + 3
+sent = 0
+while time.time() < deadline and sent < 3000:
+    body = bytes([1, 0, 0, 0]) + os.urandom(112)
+    mac1 = hashlib.blake2s(body, digest_size=16, key=mac1_key).digest()
+    s.sendto(body + mac1 + bytes(16), (target, port))
+    sent += 1
+    try:
+        while True:
+            data, _ = s.recvfrom(2048)
+            if len(data) == 64 and data[0] == 3:
+                replies += 1
+    except (socket.timeout, BlockingIOError):
+        pass
+print(sent, replies)
+PY
+read -r sent replies < <(n1 python3 "$SRT_TMP/flood.py" "$R1_V4" 51900 "$R_PUB")
+check "a flood of $sent initiations with valid mac1 gets cookie replies ($replies)" test "$replies" -gt 0
+check "the established session keeps passing pings after the flood" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
+
+# MARK: garbage is counted and dropped; srouter keeps running
+n1 python3 -c "
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in range(500):
+    s.sendto(os.urandom(n % 200), ('$R1_V4', 51900))"
+check "srouter survives 500 garbage datagrams" kill -0 "${SROUTER_PID[wg]}"
+check "... and still answers pings" n1 ping -c 2 -i 0.2 -W 2 10.77.0.2
+
+srouter_stop wg
+summary
