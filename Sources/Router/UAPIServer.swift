@@ -67,10 +67,18 @@ public final class UAPIServer {
         try loop.register(listener) { [weak self] _ in self?.accept() }
     }
 
-    deinit {
+    deinit { shutdown() }
+
+    private var isShutDown = false
+
+    /// Stops listening and removes the socket file (also done at deinit).
+    public func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
         loop.unregister(listener)
         close(listener)
         for fd in pending.keys { loop.unregister(fd); close(fd) }
+        pending.removeAll()
         unlink(path)
     }
 

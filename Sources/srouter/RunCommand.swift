@@ -99,7 +99,8 @@ struct Run: ParsableCommand {
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
                 filter: filter, loop: loop, logger: logger)
-            status = try withExtendedLifetime((endpoints, uapiServers)) { try supervisor.run() }
+            status = try withExtendedLifetime(endpoints) { try supervisor.run() }
+            uapiServers.forEach { $0.shutdown() }
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
         } catch {

@@ -159,4 +159,36 @@ check "srouter survives 500 garbage datagrams" kill -0 "${SROUTER_PID[wg]}"
 check "... and still answers pings" n1 ping -c 2 -i 0.2 -W 2 10.77.0.2
 
 srouter_stop wg
+
+# MARK: as root, the UAPI socket is where the stock wg tool looks: wg show and wg set work
+QIF=${SRT_PREFIX}q
+"$SROUTER" genkey >"$SRT_TMP/q.key"
+cat >"$SRT_TMP/$QIF.conf" <<EOF
+[Interface]
+PrivateKey = $(cat "$SRT_TMP/q.key")
+ListenPort = 51901
+[Peer]
+PublicKey = ${WG_PUB[w1]}
+AllowedIPs = 10.99.0.1/32
+EOF
+(exec ip netns exec "$NS_R" "$SROUTER" run --wg "$SRT_TMP/$QIF.conf" -- sleep 600) >"$SRT_TMP/srouter-root.log" 2>&1 &
+root_pid=$!
+bg_track "$root_pid"
+if wait_for "srouter's UAPI socket in /var/run/wireguard" 10 test -S "/var/run/wireguard/$QIF.sock"; then
+    check "wg show: srouter's public key" test "$(wg show "$QIF" public-key)" = "$("$SROUTER" pubkey <"$SRT_TMP/q.key")"
+    check "wg show: its listening port" test "$(wg show "$QIF" listen-port)" = 51901
+    check "wg show: the peer and its allowed IPs" test "$(wg show "$QIF" allowed-ips)" = "$(printf '%s\t10.99.0.1/32' "${WG_PUB[w1]}")"
+    other=$(wg genkey | wg pubkey)
+    wg set "$QIF" peer "$other" allowed-ips 10.98.0.0/24,fd98::/64 endpoint 198.18.2.1:51999 persistent-keepalive 25
+    check "wg set adds a peer" sh -c "wg show '$QIF' peers | grep -qx '$other'"
+    check "wg set: its allowed IPs" sh -c "wg show '$QIF' allowed-ips | grep -q '10.98.0.0/24 fd98::/64'"
+    check "wg set: its endpoint" sh -c "wg show '$QIF' endpoints | grep -q '198.18.2.1:51999'"
+    check "wg set: its keepalive" sh -c "wg show '$QIF' persistent-keepalive | grep -q '$other.25'"
+    wg set "$QIF" peer "$other" remove
+    check "wg set … remove takes it away" sh -c "! wg show '$QIF' peers | grep -qx '$other'"
+fi
+kill -TERM "$root_pid"
+wait "$root_pid" 2>/dev/null || true
+check "srouter removes its UAPI socket when it exits" test ! -e "/var/run/wireguard/$QIF.sock"
+
 summary
