@@ -1,3 +1,4 @@
+import Wire
 import Testing
 @testable import WireGuard
 
@@ -81,5 +82,27 @@ import Testing
         let pair = keypair(initiator: false)
         #expect(!pair.wantsRekeyOnSend(now: 170 * s))
         #expect(!pair.wantsRekeyOnReceive(now: 170 * s))
+    }
+}
+
+/// The per-address token bucket: burst 5, then 20 per second.
+@Suite struct HandshakeRateLimiterTests {
+    @Test func burstThenSteadyRate() {
+        var limiter = HandshakeRateLimiter()
+        let a = IPAddress("198.18.1.1")!, b = IPAddress("198.18.1.2")!
+        let allowed = (0..<10).filter { _ in limiter.allow(a, now: 1_000) }.count
+        #expect(allowed == 5)
+        let otherSource = limiter.allow(b, now: 1_000)  // another source has its own bucket
+        #expect(otherSource)
+        let tooSoon = limiter.allow(a, now: 1_000 + ProtocolConstants.second / 40)
+        #expect(!tooSoon)
+        let refilled = limiter.allow(a, now: 1_000 + ProtocolConstants.second / 20)
+        #expect(refilled)
+        // Over one second at most burst + 20 get through.
+        var passed = 0
+        for step in 0..<1000 where limiter.allow(a, now: 2 * ProtocolConstants.second + UInt64(step) * 1_000_000) {
+            passed += 1
+        }
+        #expect(passed <= 25 && passed >= 20)
     }
 }

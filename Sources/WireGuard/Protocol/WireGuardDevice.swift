@@ -40,6 +40,8 @@ public struct DeviceCounters: Sendable, Equatable {
     public var initiationFlood = 0
     /// Handshake messages answered with a cookie reply because we are under load.
     public var cookieRepliesSent = 0
+    /// Handshake messages with a valid cookie dropped by the per-address rate limit.
+    public var rateLimited = 0
     /// A response or transport packet for an index we do not know.
     public var unknownIndex = 0
     /// A response that does not authenticate.
@@ -74,6 +76,7 @@ public final class WireGuardDevice {
     private let entropy: EntropySource
     private var cookieChecker: CookieChecker
     private var indices: [UInt32: IndexEntry] = [:]
+    private var rateLimiter = HandshakeRateLimiter()
     private var handshakeWindowStart: UInt64 = 0
     private var handshakesInWindow = 0
 
@@ -150,6 +153,11 @@ public final class WireGuardDevice {
                                      mac2: Array(datagram[(length - 16)...]),
                                      source: source.cookieSource, now: time.monotonic,
                                      entropy: entropy) {
+            // A proven source address, still limited per address (paper §5.3).
+            guard rateLimiter.allow(source.address, now: time.monotonic) else {
+                counters.rateLimited += 1
+                return []
+            }
             return nil
         }
         let reply = cookieChecker.makeReply(mac1: Array(datagram[(length - 32)..<(length - 16)]),
