@@ -92,7 +92,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: source) }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         _ = inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func < (a: Self, b: Self) -> Bool { (a.high, a.low) < (b.high, b.low) }

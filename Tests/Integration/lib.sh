@@ -472,6 +472,61 @@ srouter_stop() {
 	return 0
 }
 
+# MARK: - A tunnel between wireguard-go in p1 and srouter in r
+
+# tunnel_up NAME ARGS…: wireguard-go peer w1 in p1 (10.77.0.1/24, fe80::1) and srouter NAME
+# in r (uid 65534) with a wg-quick file for interface ${SRT_PREFIX}r (10.77.0.2/24, fe80::2,
+# port 51900) whose peer is w1; ARGS are extra `srouter run` options before `--`. Sets P1IF,
+# RIF, R_PUB and UAPI_SOCK, and waits for the first handshake.
+tunnel_up() {
+	local name=$1
+	shift
+	wg_peer_up p1 w1 51820 || return 1
+	P1IF=$(wg_if w1)
+	n1 ip addr add 10.77.0.1/24 dev "$P1IF" && n1 ip addr add fe80::1/64 dev "$P1IF" || return 1
+	RIF=${SRT_PREFIX}r
+	"$SROUTER" genkey >"$SRT_TMP/r.key" && R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key") || return 1
+	cat >"$SRT_TMP/$RIF.conf" <<EOF
+# srouter's side of the tunnel, as a DN42 operator writes it
+[Interface]
+PrivateKey = $(cat "$SRT_TMP/r.key")
+ListenPort = 51900
+Address = 10.77.0.2/24, fe80::2/64
+Table = off
+
+[Peer]
+PublicKey = ${WG_PUB[w1]}
+Endpoint = $P1_V4:51820
+AllowedIPs = 10.77.0.1/32, fe80::1/128
+EOF
+	chmod 0644 "$SRT_TMP/$RIF.conf" && chmod 0755 "$SRT_TMP"
+	wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,fe80::2/128" || return 1
+	srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- sleep 600 || return 1
+	UAPI_SOCK=${SROUTER_DIR[$name]}/wireguard/$RIF.sock
+	wait_for "handshake between srouter and wireguard-go" 15 _srt_handshake_seen
+}
+
+_srt_handshake_seen() { [[ $(n1 wg show "$P1IF" latest-handshakes | awk '{print $2}') != 0 ]]; }
+
+# uapi_get: srouter's answer to `get=1` on $UAPI_SOCK (uid 65534 cannot write
+# /var/run/wireguard, so the socket is in srouter's XDG_RUNTIME_DIR).
+uapi_get() {
+	python3 - "$UAPI_SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+s.sendall(b"get=1\n\n")
+data = b""
+while not data.endswith(b"\n\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(), end="")
+PY
+}
+
 # MARK: - Cleanup
 
 # cleanup: stop every srouter, tracked process and wireguard-go; kill anything still in our

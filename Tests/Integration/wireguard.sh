@@ -15,55 +15,7 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 topology_up
-wg_peer_up p1 w1 51820
-P1IF=$(wg_if w1)
-n1 ip addr add 10.77.0.1/24 dev "$P1IF"
-n1 ip addr add fe80::1/64 dev "$P1IF"
-
-RIF=${SRT_PREFIX}r
-"$SROUTER" genkey >"$SRT_TMP/r.key"
-R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key")
-cat >"$SRT_TMP/$RIF.conf" <<EOF
-# srouter's side of the tunnel, as a DN42 operator writes it
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/r.key")
-ListenPort = 51900
-Address = 10.77.0.2/24, fe80::2/64
-Table = off
-
-[Peer]
-PublicKey = ${WG_PUB[w1]}
-Endpoint = $P1_V4:51820
-AllowedIPs = 10.77.0.1/32, fe80::1/128
-EOF
-chmod 0644 "$SRT_TMP/$RIF.conf"
-chmod 0755 "$SRT_TMP"
-wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,fe80::2/128"
-
-srouter_start wg --log-level info --wg "$SRT_TMP/$RIF.conf" -- sleep 600
-UAPI_SOCK=${SROUTER_DIR[wg]}/wireguard/$RIF.sock
-
-# uapi_get: srouter's `get=1` answer (its socket is in its XDG_RUNTIME_DIR: uid 65534 cannot
-# write /var/run/wireguard).
-uapi_get() {
-    python3 - "$UAPI_SOCK" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall(b"get=1\n\n")
-data = b""
-while not data.endswith(b"\n\n"):
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode(), end="")
-PY
-}
-
-handshake_seen() { [[ $(n1 wg show "$P1IF" latest-handshakes | awk '{print $2}') != 0 ]]; }
-if wait_for "handshake between srouter and wireguard-go" 15 handshake_seen; then
+if tunnel_up wg; then
     pass "handshake with wireguard-go completes"
 fi
 check "srouter logged the handshake" grep -q "handshake complete" "${SROUTER_LOG[wg]}"
