@@ -265,10 +265,19 @@ public final class WireGuardDevice {
             return []
         }
         let counter = MessageLayout.readUInt64(datagram, at: 8)
-        guard keypair.isUsable(now: time.monotonic),
-              let plaintext = AEAD.open(key: keypair.receivingKey, counter: counter,
-                                        ciphertext: Array(datagram[MessageLayout.transportHeaderLength...]),
-                                        authenticating: []) else {
+        guard keypair.isUsable(now: time.monotonic) else {
+            counters.invalidTransport += 1
+            return []
+        }
+        // Decrypt in place in one buffer (the transport path allocates as little as it can).
+        var buffer = datagram
+        let opened = keypair.receivingKey.withUnsafeBytes { key in
+            buffer.withUnsafeMutableBytes { raw in
+                AEAD.openInPlace(key: key, counter: counter,
+                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[MessageLayout.transportHeaderLength...]))
+            }
+        }
+        guard let plaintextLength = opened else {
             counters.invalidTransport += 1
             return []
         }
@@ -291,6 +300,8 @@ public final class WireGuardDevice {
             && peer.initiation == nil {
             outputs += initiateHandshake(peer, at: time)
         }
+        let start = MessageLayout.transportHeaderLength
+        let plaintext = buffer[start..<(start + plaintextLength)]
         guard let length = InnerPacket.length(of: plaintext) else {
             return outputs  // a keepalive (empty) or padding only
         }
@@ -335,11 +346,22 @@ public final class WireGuardDevice {
                                at time: DeviceTime) -> [DeviceOutput] {
         guard let keypair = peer.current, let counter = keypair.nextSendingCounter(now: time.monotonic)
         else { return [] }
-        let padded = payload + [UInt8](repeating: 0, count: (16 - payload.count % 16) % 16)
-        let datagram = [MessageLayout.transportType, 0, 0, 0]
-            + MessageLayout.littleEndian(keypair.remoteIndex) + MessageLayout.littleEndian(counter)
-            + AEAD.seal(key: keypair.sendingKey, counter: counter, plaintext: padded,
-                        authenticating: [])
+        // Header, payload padded to 16 bytes, tag: built once and sealed in place.
+        let paddedLength = payload.count + (16 - payload.count % 16) % 16
+        var datagram = [UInt8]()
+        datagram.reserveCapacity(MessageLayout.transportHeaderLength + paddedLength + AEAD.tagLength)
+        datagram += [MessageLayout.transportType, 0, 0, 0]
+        datagram += MessageLayout.littleEndian(keypair.remoteIndex)
+        datagram += MessageLayout.littleEndian(counter)
+        datagram += payload
+        datagram += repeatElement(0, count: paddedLength - payload.count + AEAD.tagLength)
+        keypair.sendingKey.withUnsafeBytes { key in
+            datagram.withUnsafeMutableBytes { raw in
+                AEAD.sealInPlace(key: key, counter: counter,
+                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[MessageLayout.transportHeaderLength...]),
+                                 plaintextLength: paddedLength)
+            }
+        }
         if !payload.isEmpty { peer.timers.dataSent(now: time.monotonic) }
         return transmit(datagram, to: peer, at: time)
     }
@@ -462,14 +484,15 @@ public final class WireGuardDevice {
 enum InnerPacket {
     /// The packet's length from its IPv4 total length or IPv6 payload length; `nil` for an
     /// empty (keepalive) or unreadable payload.
-    static func length(of plaintext: [UInt8]) -> Int? {
+    static func length(of plaintext: ArraySlice<UInt8>) -> Int? {
         guard let first = plaintext.first else { return nil }
+        let base = plaintext.startIndex
         switch first >> 4 {
         case 4 where plaintext.count >= 20:
-            let total = Int(plaintext[2]) << 8 | Int(plaintext[3])
+            let total = Int(plaintext[base + 2]) << 8 | Int(plaintext[base + 3])
             return total >= 20 && total <= plaintext.count ? total : nil
         case 6 where plaintext.count >= 40:
-            let total = 40 + (Int(plaintext[4]) << 8 | Int(plaintext[5]))
+            let total = 40 + (Int(plaintext[base + 4]) << 8 | Int(plaintext[base + 5]))
             return total <= plaintext.count ? total : nil
         default:
             return nil
