@@ -1,0 +1,67 @@
+/// The four WireGuard messages (WireGuard paper §5.4.2–5.4.7): fixed sizes, little-endian
+/// integers, reserved bytes zero.
+public enum WireGuardMessage: Equatable, Sendable {
+    /// Type 1, 148 bytes.
+    case initiation(sender: UInt32, ephemeral: [UInt8], encryptedStatic: [UInt8],
+                    encryptedTimestamp: [UInt8], mac1: [UInt8], mac2: [UInt8])
+    /// Type 2, 92 bytes.
+    case response(sender: UInt32, receiver: UInt32, ephemeral: [UInt8], encryptedNothing: [UInt8],
+                  mac1: [UInt8], mac2: [UInt8])
+    /// Type 3, 64 bytes.
+    case cookieReply(receiver: UInt32, nonce: [UInt8], encryptedCookie: [UInt8])
+    /// Type 4: header and at least a 16-byte tag.
+    case transport(receiver: UInt32, counter: UInt64, encryptedPacket: [UInt8])
+
+    /// Message lengths.
+    public static let initiationLength = 148, responseLength = 92, cookieReplyLength = 64
+    /// The shortest transport message (a keepalive).
+    public static let transportMinimumLength = 32
+
+    /// Parses a UDP payload.
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(WireError) -> WireGuardMessage {
+        guard bytes.count >= 4 else { throw .truncated }
+        guard bytes.u8(1) == 0, bytes.u8(2) == 0, bytes.u8(3) == 0 else { throw .malformed("reserved") }
+        func take(_ offset: Int, _ count: Int) -> [UInt8] { Array(bytes.dropFirst(offset).prefix(count)) }
+        func le32(_ offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes.u8(offset + $1)) << (8 * UInt32($1)) } }
+        switch bytes.u8(0) {
+        case 1:
+            guard bytes.count == initiationLength else { throw .malformed("initiation length") }
+            return .initiation(sender: le32(4), ephemeral: take(8, 32), encryptedStatic: take(40, 48),
+                               encryptedTimestamp: take(88, 28), mac1: take(116, 16), mac2: take(132, 16))
+        case 2:
+            guard bytes.count == responseLength else { throw .malformed("response length") }
+            return .response(sender: le32(4), receiver: le32(8), ephemeral: take(12, 32),
+                             encryptedNothing: take(44, 16), mac1: take(60, 16), mac2: take(76, 16))
+        case 3:
+            guard bytes.count == cookieReplyLength else { throw .malformed("cookie reply length") }
+            return .cookieReply(receiver: le32(4), nonce: take(8, 24), encryptedCookie: take(32, 32))
+        case 4:
+            guard bytes.count >= transportMinimumLength else { throw .truncated }
+            let counter = UInt64(le32(8)) | UInt64(le32(12)) << 32
+            return .transport(receiver: le32(4), counter: counter, encryptedPacket: Array(bytes.dropFirst(16)))
+        default:
+            throw .unsupported("message type \(bytes.u8(0))")
+        }
+    }
+
+    /// The message's bytes.
+    public func emit() -> [UInt8] {
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+        func fit(_ bytes: [UInt8], _ count: Int) -> [UInt8] {
+            Array(bytes.prefix(count)) + [UInt8](repeating: 0, count: max(0, count - bytes.count))
+        }
+        switch self {
+        case .initiation(let sender, let ephemeral, let encryptedStatic, let encryptedTimestamp, let mac1, let mac2):
+            return [1, 0, 0, 0] + le32(sender) + fit(ephemeral, 32) + fit(encryptedStatic, 48)
+                + fit(encryptedTimestamp, 28) + fit(mac1, 16) + fit(mac2, 16)
+        case .response(let sender, let receiver, let ephemeral, let encryptedNothing, let mac1, let mac2):
+            return [2, 0, 0, 0] + le32(sender) + le32(receiver) + fit(ephemeral, 32)
+                + fit(encryptedNothing, 16) + fit(mac1, 16) + fit(mac2, 16)
+        case .cookieReply(let receiver, let nonce, let encryptedCookie):
+            return [3, 0, 0, 0] + le32(receiver) + fit(nonce, 24) + fit(encryptedCookie, 32)
+        case .transport(let receiver, let counter, let encryptedPacket):
+            return [4, 0, 0, 0] + le32(receiver) + le32(UInt32(truncatingIfNeeded: counter))
+                + le32(UInt32(truncatingIfNeeded: counter >> 32)) + encryptedPacket
+        }
+    }
+}
