@@ -22,6 +22,8 @@ public final class WireGuardInterface {
     private var timer: Int?
     private var timerDeadline: UInt64?
     private var sessions: [WireGuardKey: Bool] = [:]
+    private var loggedCounters = DeviceCounters()
+    private var countersLoggedAt: UInt64 = 0
 
     /// Opens the socket on `listenPort` (0: any) and starts serving on `loop`.
     public init(name: String, privateKey: WireGuardKey, listenPort: UInt16, peers: [PeerConfiguration],
@@ -81,6 +83,7 @@ public final class WireGuardInterface {
         }
         if !datagrams.isEmpty { socket.send(datagrams) }
         logSessionChanges()
+        logDrops()
         rearmTimer()
     }
 
@@ -96,6 +99,33 @@ public final class WireGuardInterface {
             }
         }
     }
+
+    /// One log line when datagrams were dropped (bad input is counted, never fatal), at most
+    /// every ten seconds, with the totals by reason.
+    private func logDrops(force: Bool = false) {
+        let counters = device.counters
+        guard counters != loggedCounters else { return }
+        let now = EventLoop.monotonicNow()
+        guard force || now &- countersLoggedAt >= 10 * ProtocolConstants.second else { return }
+        countersLoggedAt = now
+        loggedCounters = counters
+        let fields: [(String, Int)] = [
+            ("malformed", counters.malformed), ("invalid-mac1", counters.invalidMac1),
+            ("unknown-peer", counters.unknownPeer), ("replayed-initiation", counters.replayedInitiation),
+            ("initiation-flood", counters.initiationFlood), ("cookie-replies", counters.cookieRepliesSent),
+            ("rate-limited", counters.rateLimited), ("unknown-index", counters.unknownIndex),
+            ("invalid-response", counters.invalidResponse), ("invalid-cookie-reply", counters.invalidCookieReply),
+            ("invalid-transport", counters.invalidTransport), ("replayed-transport", counters.replayedTransport),
+            ("disallowed-source", counters.disallowedSource), ("no-endpoint", counters.noEndpoint),
+            ("truncated", socket.truncated),
+        ]
+        var metadata: Logger.Metadata = ["interface": "\(name)"]
+        for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }
+        logger.info("datagrams dropped (totals)", metadata: metadata)
+    }
+
+    /// Logs the drop totals now if they changed (at shutdown).
+    public func flushLogs() { logDrops(force: true) }
 
     /// Keeps one loop timer at the device's next deadline.
     private func rearmTimer() {

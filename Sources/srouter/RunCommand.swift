@@ -101,6 +101,7 @@ struct Run: ParsableCommand {
                 filter: filter, loop: loop, logger: logger)
             status = try withExtendedLifetime(endpoints) { try supervisor.run() }
             uapiServers.forEach { $0.shutdown() }
+            endpoints.interfaces.values.forEach { $0.flushLogs() }
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
         } catch {

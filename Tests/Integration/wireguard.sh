@@ -108,6 +108,10 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for n in range(500):
     s.sendto(os.urandom(n % 200), ('$R1_V4', 51900))"
 check "srouter survives 500 garbage datagrams" kill -0 "${SROUTER_PID[wg]}"
+# (The totals are logged at most every 10 s, when traffic passes: keep pinging.)
+if wait_for "srouter logs the dropped datagrams" 20 sh -c "ip netns exec '$NS_P1' ping -c 1 -W 1 10.77.0.2 >/dev/null; grep -q 'datagrams dropped.*malformed=' '${SROUTER_LOG[wg]}'"; then
+    pass "garbage is counted in srouter's log ($(grep -o 'malformed=[0-9]*' "${SROUTER_LOG[wg]}" | tail -n1))"
+fi
 check "... and still answers pings" n1 ping -c 2 -i 0.2 -W 2 10.77.0.2
 
 srouter_stop wg

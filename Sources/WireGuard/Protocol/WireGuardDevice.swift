@@ -28,6 +28,8 @@ public enum DeviceOutput: Equatable, Sendable {
 
 /// Why datagrams were dropped: counted, never fatal ("bad input is counted and dropped").
 public struct DeviceCounters: Sendable, Equatable {
+    /// All zero.
+    public init() {}
     /// Not a WireGuard message (bad type, reserved bytes or length).
     public var malformed = 0
     /// A handshake message with a wrong mac1 (not for us).
@@ -302,12 +304,11 @@ public final class WireGuardDevice {
         }
         let start = MessageLayout.transportHeaderLength
         let plaintext = buffer[start..<(start + plaintextLength)]
-        guard let length = InnerPacket.length(of: plaintext) else {
+        guard let (length, sourceAddress) = InnerPacket.inspect(plaintext) else {
             return outputs  // a keepalive (empty) or padding only
         }
         let packet = Array(plaintext.prefix(length))
-        guard let sourceAddress = InnerPacket.sourceAddress(of: packet),
-              peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
+        guard peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
             counters.disallowedSource += 1
             return outputs
         }
@@ -479,32 +480,21 @@ public final class WireGuardDevice {
     }
 }
 
-/// Just enough of an inner IP header to strip padding and check the source against
-/// AllowedIPs (the full parsers live in the Wire module).
+/// The inner packet of a transport message: its length (padding stripped) and its source
+/// address, from the Wire layer's header parsers.
 enum InnerPacket {
-    /// The packet's length from its IPv4 total length or IPv6 payload length; `nil` for an
-    /// empty (keepalive) or unreadable payload.
-    static func length(of plaintext: ArraySlice<UInt8>) -> Int? {
-        guard let first = plaintext.first else { return nil }
-        let base = plaintext.startIndex
-        switch first >> 4 {
-        case 4 where plaintext.count >= 20:
-            let total = Int(plaintext[base + 2]) << 8 | Int(plaintext[base + 3])
-            return total >= 20 && total <= plaintext.count ? total : nil
-        case 6 where plaintext.count >= 40:
-            let total = 40 + (Int(plaintext[base + 4]) << 8 | Int(plaintext[base + 5]))
-            return total <= plaintext.count ? total : nil
+    /// The packet's length and source, or `nil` for an empty payload (a keepalive) or one
+    /// that is not an IP packet.
+    static func inspect(_ plaintext: ArraySlice<UInt8>) -> (length: Int, source: IPAddress)? {
+        switch plaintext.first.map({ $0 >> 4 }) {
+        case 4:
+            guard let (header, payload) = try? IPv4Header.parse(plaintext, verifyChecksum: false) else { return nil }
+            return (payload.upperBound - plaintext.startIndex, .v4(header.source))
+        case 6:
+            guard let (header, payload) = try? IPv6Header.parse(plaintext) else { return nil }
+            return (payload.upperBound - plaintext.startIndex, .v6(header.source))
         default:
             return nil
-        }
-    }
-
-    /// The source address of a packet `length(of:)` accepted.
-    static func sourceAddress(of packet: [UInt8]) -> IPAddress? {
-        switch packet.first.map({ $0 >> 4 }) {
-        case 4: .v4(IPv4Address(packet[12], packet[13], packet[14], packet[15]))
-        case 6: IPv6Address(bytes: packet[8..<24]).map { .v6($0) }
-        default: nil
         }
     }
 }
