@@ -476,7 +476,8 @@ srouter_stop() {
 
 # tunnel_up NAME ARGS…: wireguard-go peer w1 in p1 (10.77.0.1/24, fe80::1) and srouter NAME
 # in r (uid 65534) with a wg-quick file for interface ${SRT_PREFIX}r (10.77.0.2/24, fe80::2,
-# port 51900) whose peer is w1; ARGS are extra `srouter run` options before `--`. Sets P1IF,
+# port 51900) whose peer is w1, with a preshared key ($SRT_TMP/psk) on both sides; ARGS are
+# extra `srouter run` options before `--`. Sets P1IF,
 # RIF, R_PUB and UAPI_SOCK, and waits for the first handshake.
 tunnel_up() {
 	local name=$1
@@ -486,6 +487,7 @@ tunnel_up() {
 	n1 ip addr add 10.77.0.1/24 dev "$P1IF" && n1 ip addr add fe80::1/64 dev "$P1IF" || return 1
 	RIF=${SRT_PREFIX}r
 	"$SROUTER" genkey >"$SRT_TMP/r.key" && R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key") || return 1
+	"$SROUTER" genpsk >"$SRT_TMP/psk" || return 1
 	cat >"$SRT_TMP/$RIF.conf" <<EOF
 # srouter's side of the tunnel, as a DN42 operator writes it
 [Interface]
@@ -496,11 +498,13 @@ Table = off
 
 [Peer]
 PublicKey = ${WG_PUB[w1]}
+PresharedKey = $(cat "$SRT_TMP/psk")
 Endpoint = $P1_V4:51820
 AllowedIPs = 10.77.0.1/32, fe80::1/128
 EOF
 	chmod 0644 "$SRT_TMP/$RIF.conf" && chmod 0755 "$SRT_TMP"
 	wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,fe80::2/128" || return 1
+	n1 wg set "$P1IF" peer "$R_PUB" preshared-key "$SRT_TMP/psk" || return 1
 	srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- sleep 600 || return 1
 	UAPI_SOCK=${SROUTER_DIR[$name]}/wireguard/$RIF.sock
 	wait_for "handshake between srouter and wireguard-go" 15 _srt_handshake_seen

@@ -16,7 +16,7 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 topology_up
 if tunnel_up wg; then
-    pass "handshake with wireguard-go completes"
+    pass "handshake with wireguard-go completes (with a preshared key)"
 fi
 check "srouter logged the handshake" grep -q "handshake complete" "${SROUTER_LOG[wg]}"
 check "ping 10.77.0.2 across the tunnel" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
@@ -36,6 +36,7 @@ if wait_for "srouter's UAPI socket" 5 test -S "$UAPI_SOCK"; then
     check "UAPI get: a handshake time" grep -qE "^last_handshake_time_sec=[1-9]" "$SRT_TMP/uapi.txt"
     check "UAPI get: received bytes" grep -qE "^rx_bytes=[1-9]" "$SRT_TMP/uapi.txt"
     check "UAPI get: allowed IPs" grep -q "^allowed_ip=10.77.0.1/32$" "$SRT_TMP/uapi.txt"
+    check "UAPI get: the preshared key" grep -q "^preshared_key=$(base64 -d <"$SRT_TMP/psk" | xxd -p -c 64)$" "$SRT_TMP/uapi.txt"
     check "UAPI get: ends with errno=0" grep -q "^errno=0$" "$SRT_TMP/uapi.txt"
 fi
 
@@ -55,7 +56,7 @@ bg_track "${WG_PID[w1]}"
 wait_for "restarted wireguard-go" 5 test -S "/var/run/wireguard/$P1IF.sock"
 n1 ip link set dev "$P1IF" addrgenmode none
 n1 wg set "$P1IF" private-key "$SRT_TMP/w1.key.keep" listen-port 51820 \
-    peer "$R_PUB" endpoint "$R1_V4:51900" allowed-ips "10.77.0.2/32,fe80::2/128"
+    peer "$R_PUB" endpoint "$R1_V4:51900" allowed-ips "10.77.0.2/32,fe80::2/128" preshared-key "$SRT_TMP/psk"
 n1 ip addr add 10.77.0.1/24 dev "$P1IF"
 n1 ip addr add fe80::1/64 dev "$P1IF"
 n1 ip link set dev "$P1IF" up
