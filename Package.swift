@@ -69,8 +69,9 @@ let package = Package(
                           cSettings: probeSettings),
 
         // MARK: Benchmarks (run by Tests/Benchmarks/*.sh; never timed tests)
+        .target(name: "MallocCounter", path: "Tests/Benchmarks/MallocCounter"),
         .executableTarget(
-            name: "wireguard-benchmark", dependencies: ["WireGuard", "Wire", "CSodium"],
+            name: "wireguard-benchmark", dependencies: ["WireGuard", "Wire", "CSodium", "MallocCounter"],
             path: "Tests/Benchmarks/WireGuardBenchmark"),
 
         // MARK: Tests

@@ -3,6 +3,7 @@
 //
 //   swift run -c release wireguard-benchmark [--packets N] [--size BYTES] [--handshakes N]
 import CSodium
+import MallocCounter
 import Foundation
 import Wire
 import WireGuard
@@ -87,6 +88,7 @@ packet[3] = UInt8(size & 0xff)
 let first = exchange(alice.send(packet, to: bob.publicKey, at: time), to: bob, from: aliceEnd)
 _ = exchange(exchange(first, to: alice, from: bobEnd), to: bob, from: aliceEnd)
 var delivered = 0
+let allocationsBefore = malloc_counter_allocations()
 let devicePath = seconds {
     for _ in 0..<packets {
         for output in exchange(alice.send(packet, to: bob.publicKey, at: time), to: bob, from: aliceEnd) {
@@ -94,6 +96,8 @@ let devicePath = seconds {
         }
     }
 }
+
+let allocationsPerPacket = Double(malloc_counter_allocations() - allocationsBefore) / Double(packets)
 
 // Handshakes: initiation, response, completion, between the two static keys.
 let handshakeTime = seconds {
@@ -117,6 +121,7 @@ print("| figure | srouter | baseline (libsodium direct) | ratio |")
 print("|---|---|---|---|")
 print("| AEAD seal+open in place, \(size) B, Gbit/s | \(gbps(ours)) | \(gbps(raw)) | \(String(format: "%.2f", raw / ours)) |")
 print("| device send→receive, \(size) B, packets/s | \(rate(packets, devicePath)) | \(rate(packets, raw)) (AEAD only) | \(String(format: "%.2f", raw / devicePath)) |")
+print("| heap allocations per packet (send + receive) | \(String(format: "%.1f", allocationsPerPacket)) | 0 (goal) | — |")
 print("| handshakes/s (both sides, one core) | \(rate(handshakes, handshakeTime)) | — | — |")
 print("")
 print("\(packets) packets, \(delivered) delivered through the device path; \(handshakes) handshakes.")
