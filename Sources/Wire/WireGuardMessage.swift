@@ -65,3 +65,41 @@ public enum WireGuardMessage: Equatable, Sendable {
         }
     }
 }
+
+extension WireGuardMessage {
+    /// The transport header's length: type, reserved, receiver, counter.
+    public static let transportHeaderLength = 16
+
+    /// The message type of a datagram whose first four bytes are a type and three zero bytes
+    /// (no copy; `nil` otherwise).
+    public static func type(of bytes: [UInt8]) -> UInt8? {
+        guard bytes.count >= 4, bytes.u8(1) == 0, bytes.u8(2) == 0, bytes.u8(3) == 0 else { return nil }
+        return bytes.u8(0)
+    }
+
+    /// A little-endian 32-bit field.
+    static func littleEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+    }
+
+    /// The receiver and counter of a transport message (at least 32 bytes), without copying
+    /// its payload: the receive path's view of the header.
+    public static func transportHeader(_ bytes: [UInt8]) -> (receiver: UInt32, counter: UInt64)? {
+        guard bytes.count >= transportMinimumLength, type(of: bytes) == 4 else { return nil }
+        let counter = UInt64(littleEndian32(bytes, at: 8)) | UInt64(littleEndian32(bytes, at: 12)) << 32
+        return (littleEndian32(bytes, at: 4), counter)
+    }
+
+    /// Appends a transport header (the send path writes the payload after it in place).
+    public static func appendTransportHeader(to bytes: inout [UInt8], receiver: UInt32, counter: UInt64) {
+        bytes += [4, 0, 0, 0]
+        for shift in stride(from: UInt32(0), to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: receiver >> shift)) }
+        for shift in stride(from: UInt64(0), to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: counter >> shift)) }
+    }
+
+    /// A handshake message's bytes with mac1 and mac2 (its last 32 bytes) replaced.
+    public static func stampMacs(_ bytes: [UInt8], mac1: [UInt8], mac2: [UInt8]) -> [UInt8] {
+        guard bytes.count >= 32, mac1.count == 16, mac2.count == 16 else { return bytes }
+        return Array(bytes.dropLast(32)) + mac1 + mac2
+    }
+}

@@ -119,15 +119,15 @@ public final class WireGuardDevice {
 
     /// Processes one UDP datagram from `source`.
     public func receive(_ datagram: [UInt8], from source: Endpoint, at time: DeviceTime) -> [DeviceOutput] {
-        switch MessageLayout.type(of: datagram) {
-        case MessageLayout.initiationType where datagram.count == MessageLayout.initiationLength:
+        switch WireGuardMessage.type(of: datagram) {
+        case 1 where datagram.count == WireGuardMessage.initiationLength:
             return receiveInitiation(datagram, from: source, at: time)
-        case MessageLayout.responseType where datagram.count == MessageLayout.responseLength:
+        case 2 where datagram.count == WireGuardMessage.responseLength:
             return receiveResponse(datagram, from: source, at: time)
-        case MessageLayout.cookieReplyType where datagram.count == MessageLayout.cookieReplyLength:
+        case 3 where datagram.count == WireGuardMessage.cookieReplyLength:
             receiveCookieReply(datagram, at: time)
             return []
-        case MessageLayout.transportType where datagram.count >= MessageLayout.transportMinimumLength:
+        case 4 where datagram.count >= WireGuardMessage.transportMinimumLength:
             return receiveTransport(datagram, from: source, at: time)
         default:
             counters.malformed += 1
@@ -166,8 +166,8 @@ public final class WireGuardDevice {
                                             source: source.cookieSource, now: time.monotonic,
                                             entropy: entropy)
         counters.cookieRepliesSent += 1
-        return [.transmit(MessageLayout.encodeCookieReply(receiver: senderIndex, nonce: reply.nonce,
-                                                         encryptedCookie: reply.encryptedCookie),
+        return [.transmit(WireGuardMessage.cookieReply(receiver: senderIndex, nonce: reply.nonce,
+                                                       encryptedCookie: reply.encryptedCookie).emit(),
                           to: source)]
     }
 
@@ -206,7 +206,7 @@ public final class WireGuardDevice {
         peer.timers.sessionDerived(now: time.monotonic)
         var bytes = MessageLayout.encode(response)
         let macs = peer.cookies.macs(for: bytes, now: time.monotonic)
-        MessageLayout.stamp(&bytes, mac1: macs.mac1, mac2: macs.mac2)
+        bytes = WireGuardMessage.stampMacs(bytes, mac1: macs.mac1, mac2: macs.mac2)
         return transmit(bytes, to: peer, at: time)
     }
 
@@ -244,7 +244,8 @@ public final class WireGuardDevice {
     }
 
     private func receiveCookieReply(_ datagram: [UInt8], at time: DeviceTime) {
-        let receiver = MessageLayout.readUInt32(datagram, at: 4)
+        guard case .cookieReply(let receiver, let nonce, let encryptedCookie)? = try? WireGuardMessage.parse(datagram[...])
+        else { return }
         let peer: WireGuardPeer
         switch indices[receiver] {
         case .handshake(let p)?: peer = p
@@ -253,20 +254,18 @@ public final class WireGuardDevice {
             counters.unknownIndex += 1
             return
         }
-        if !peer.cookies.consumeReply(nonce: Array(datagram[8..<32]),
-                                      encryptedCookie: Array(datagram[32..<64]), now: time.monotonic) {
+        if !peer.cookies.consumeReply(nonce: nonce, encryptedCookie: encryptedCookie, now: time.monotonic) {
             counters.invalidCookieReply += 1
         }
     }
 
     private func receiveTransport(_ datagram: [UInt8], from source: Endpoint,
                                   at time: DeviceTime) -> [DeviceOutput] {
-        let receiver = MessageLayout.readUInt32(datagram, at: 4)
-        guard case .keypair(let peer, let keypair)? = indices[receiver] else {
+        guard let (receiver, counter) = WireGuardMessage.transportHeader(datagram),
+              case .keypair(let peer, let keypair)? = indices[receiver] else {
             counters.unknownIndex += 1
             return []
         }
-        let counter = MessageLayout.readUInt64(datagram, at: 8)
         guard keypair.isUsable(now: time.monotonic) else {
             counters.invalidTransport += 1
             return []
@@ -276,7 +275,7 @@ public final class WireGuardDevice {
         let opened = keypair.receivingKey.withUnsafeBytes { key in
             buffer.withUnsafeMutableBytes { raw in
                 AEAD.openInPlace(key: key, counter: counter,
-                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[MessageLayout.transportHeaderLength...]))
+                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[WireGuardMessage.transportHeaderLength...]))
             }
         }
         guard let plaintextLength = opened else {
@@ -302,7 +301,7 @@ public final class WireGuardDevice {
             && peer.initiation == nil {
             outputs += initiateHandshake(peer, at: time)
         }
-        let start = MessageLayout.transportHeaderLength
+        let start = WireGuardMessage.transportHeaderLength
         let plaintext = buffer[start..<(start + plaintextLength)]
         guard let (length, sourceAddress) = InnerPacket.inspect(plaintext) else {
             return outputs  // a keepalive (empty) or padding only
@@ -350,16 +349,14 @@ public final class WireGuardDevice {
         // Header, payload padded to 16 bytes, tag: built once and sealed in place.
         let paddedLength = payload.count + (16 - payload.count % 16) % 16
         var datagram = [UInt8]()
-        datagram.reserveCapacity(MessageLayout.transportHeaderLength + paddedLength + AEAD.tagLength)
-        datagram += [MessageLayout.transportType, 0, 0, 0]
-        datagram += MessageLayout.littleEndian(keypair.remoteIndex)
-        datagram += MessageLayout.littleEndian(counter)
+        datagram.reserveCapacity(WireGuardMessage.transportHeaderLength + paddedLength + AEAD.tagLength)
+        WireGuardMessage.appendTransportHeader(to: &datagram, receiver: keypair.remoteIndex, counter: counter)
         datagram += payload
         datagram += repeatElement(0, count: paddedLength - payload.count + AEAD.tagLength)
         keypair.sendingKey.withUnsafeBytes { key in
             datagram.withUnsafeMutableBytes { raw in
                 AEAD.sealInPlace(key: key, counter: counter,
-                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[MessageLayout.transportHeaderLength...]),
+                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[WireGuardMessage.transportHeaderLength...]),
                                  plaintextLength: paddedLength)
             }
         }
@@ -383,7 +380,7 @@ public final class WireGuardDevice {
         indices[localIndex] = .handshake(peer)
         var bytes = MessageLayout.encode(message)
         let macs = peer.cookies.macs(for: bytes, now: time.monotonic)
-        MessageLayout.stamp(&bytes, mac1: macs.mac1, mac2: macs.mac2)
+        bytes = WireGuardMessage.stampMacs(bytes, mac1: macs.mac1, mac2: macs.mac2)
         peer.timers.handshakeInitiated(now: time.monotonic, jitter: randomJitter())
         return transmit(bytes, to: peer, at: time)
     }
