@@ -124,6 +124,7 @@ cat >"$SRT_TMP/$QIF.conf" <<EOF
 [Interface]
 PrivateKey = $(cat "$SRT_TMP/q.key")
 ListenPort = 51901
+Address = 10.99.0.2/24
 [Peer]
 PublicKey = ${WG_PUB[w1]}
 AllowedIPs = 10.99.0.1/32
@@ -143,6 +144,13 @@ if wait_for "srouter's UAPI socket in /var/run/wireguard" 10 test -S "/var/run/w
     check "wg set: its keepalive" sh -c "wg show '$QIF' persistent-keepalive | grep -q '$other.25'"
     wg set "$QIF" peer "$other" remove
     check "wg set … remove takes it away" sh -c "! wg show '$QIF' peers | grep -qx '$other'"
+    # A live session: wireguard-go in p1 learns this interface and pings it.
+    n1 ip addr add 10.99.0.1/24 dev "$P1IF"
+    n1 wg set "$P1IF" peer "$("$SROUTER" pubkey <"$SRT_TMP/q.key")" endpoint "$R1_V4:51901" allowed-ips 10.99.0.2/32
+    check "ping the root srouter's interface" n1 ping -c 2 -i 0.2 -W 2 10.99.0.2
+    check "wg show on srouter's side: latest handshake" sh -c "wg show '$QIF' latest-handshakes | awk '{exit !(\$2 > 0)}'"
+    check "wg show on srouter's side: transfer" sh -c "wg show '$QIF' transfer | awk '{exit !(\$2 > 0 && \$3 > 0)}'"
+    check "wg show on srouter's side: the roamed endpoint" sh -c "wg show '$QIF' endpoints | grep -q '198.18.1.11:51820'"
 fi
 kill -TERM "$root_pid"
 wait "$root_pid" 2>/dev/null || true

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# benchmarks-smoke.sh — the benchmarks in a tiny mode, so they keep working (their figures
+# are not checked: performance lives in benchmarks, never in timed tests).
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+out=$SRT_TMP/syscall-cost.md
+if "$SRT_ROOT/Tests/Benchmarks/syscall-cost.sh" -n 50 -r 1 -c debug >"$out" 2>&1; then
+    pass "syscall-cost.sh runs"
+else
+    fail "syscall-cost.sh: $(tail -n 5 "$out")"
+fi
+for call in getppid socket-unix getsockname-unix socket-inet; do
+    check "syscall-cost.sh reports $call with a ratio" grep -qE "^\| $call \| [0-9]+ .*\| [0-9.]+× \|" "$out"
+done
+
+out=$SRT_TMP/wireguard.md
+if (cd "$SRT_ROOT" && swift run -c debug wireguard-benchmark --packets 200 --handshakes 5) >"$out" 2>&1; then
+    pass "wireguard-benchmark runs"
+else
+    fail "wireguard-benchmark: $(tail -n 5 "$out")"
+fi
+check "wireguard-benchmark compares with raw libsodium" grep -q "^| AEAD seal+open in place" "$out"
+check "wireguard-benchmark counts allocations per packet" grep -q "^| heap allocations per packet" "$out"
+check "wireguard-benchmark delivered every packet" grep -q "200 packets, 200 delivered" "$out"
+summary
