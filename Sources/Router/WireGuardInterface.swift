@@ -91,7 +91,8 @@ public final class WireGuardInterface {
     private func logSessionChanges() {
         for peer in device.peers.values {
             let up = peer.current != nil
-            if sessions[peer.publicKey] != up {
+            // A peer starts down without a log line; then every change is one.
+            if sessions[peer.publicKey] ?? false != up {
                 sessions[peer.publicKey] = up
                 logger.info(up ? "handshake complete" : "session down", metadata: [
                     "interface": "\(name)", "peer": "\(peer.publicKey)",
