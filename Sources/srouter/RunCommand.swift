@@ -17,8 +17,12 @@ struct Run: ParsableCommand {
             behind, as bird without -f does), srouter serves them until the last one \
             exits. If srouter dies, every guest process is killed.
 
+            Each --wg file is a wg-quick configuration: a WireGuard interface named \
+            after the file, whose UDP socket is the only one srouter opens outside.
+
             Exit status: CMD's; 127 if CMD is not found, 126 if it cannot be executed, \
-            2 for a bad policy, 125 if the sandbox cannot be set up.
+            2 for a bad policy or WireGuard file, 125 if the sandbox or an interface \
+            cannot be set up.
             """)
 
     @Option(name: .long, help: ArgumentHelp(
@@ -31,7 +35,7 @@ struct Run: ParsableCommand {
             + "(repeatable).", valueName: "file"))
     var wireGuardFiles: [String] = []
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(name: .long, help: "How much to log on stderr.")
     var logLevel: Logger.Level = .notice
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp(

@@ -15,6 +15,7 @@ struct SRouter: ParsableCommand {
 
             Examples:
               srouter run -- bird -f -c bird.conf
+              srouter run --wg wg-dn42.conf -- bird -f -c bird.conf
               srouter policy default > policy.json
               srouter policy check policy.json
               srouter genkey | tee private.key | srouter pubkey > public.key

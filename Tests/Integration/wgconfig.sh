@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# wgconfig.sh — `srouter run --wg` refuses bad input before starting anything: a bad
+# wg-quick file (exit 2, file:line: key: reason), a port already taken (exit 125).
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+topology_up  # everything below runs in ns r, as uid 65534
+
+conf=$SRT_TMP/wgbad.conf
+cat >"$conf" <<EOF
+[Interface]
+PrivateKey = $("$SROUTER" genkey)
+ListenPort = 51950
+
+[Peer]
+PublicKey = not-a-key
+AllowedIPs = 10.0.0.0/8
+EOF
+chmod 0755 "$SRT_TMP"
+chmod 0644 "$conf"
+mkdir -m 0777 "$SRT_TMP/w"
+rc=0
+nr as_nobody "$SROUTER" run --wg "$conf" -- touch "$SRT_TMP/w/started" >"$SRT_TMP/out" 2>&1 || rc=$?
+check "a bad wg-quick file exits 2" test "$rc" = 2
+check "... naming file, line and key" grep -q "$conf:6: PublicKey: not a valid key" "$SRT_TMP/out"
+check "... and nothing was started" test ! -e "$SRT_TMP/w/started"
+
+cat >"$conf" <<EOF
+[Interface]
+PrivateKey = $("$SROUTER" genkey)
+ListenPort = 51951
+EOF
+chmod 0755 "$SRT_TMP"
+chmod 0644 "$conf"
+ip netns exec "$NS_R" python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(('::', 51951))
+open('$SRT_TMP/bound', 'w').close()
+time.sleep(10)" &
+bg_track $!
+wait_for "a socket holding port 51951" 5 test -e "$SRT_TMP/bound"
+rc=0
+nr as_nobody "$SROUTER" run --wg "$conf" -- true >"$SRT_TMP/out" 2>&1 || rc=$?
+check "a taken listen port exits 125" test "$rc" = 125
+check "... saying which address" grep -q "bind(\[::\]:51951): Address already in use" "$SRT_TMP/out"
+summary
