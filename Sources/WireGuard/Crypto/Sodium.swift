@@ -102,6 +102,25 @@ public enum AEAD {
         return rc == 0 ? length : nil
     }
 
+    /// Decrypts `ciphertext` (ciphertext then tag) into `output` (at least the plaintext's
+    /// length); returns the plaintext length, or `nil` if the tag does not verify. The receive
+    /// path: one buffer for the packet, nothing else.
+    public static func open(key: UnsafeRawBufferPointer, counter: UInt64, ciphertext: UnsafeRawBufferPointer,
+                            into output: UnsafeMutableRawBufferPointer) -> Int? {
+        precondition(key.count == 32)
+        guard ciphertext.count >= tagLength, output.count >= ciphertext.count - tagLength else { return nil }
+        let length = ciphertext.count - tagLength
+        var nonce = counterNonceWords(counter)
+        let source = ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let rc = withUnsafeBytes(of: &nonce) { nonceBytes in
+            crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+                output.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, source, UInt64(length),
+                source + length, nil, 0, nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                key.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return rc == 0 ? length : nil
+    }
+
     /// `Xaead(key, nonce, plaintext, authtext)`: XChaCha20-Poly1305 (cookie replies).
     public static func xseal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8],
                              authenticating aad: [UInt8]) -> [UInt8] {

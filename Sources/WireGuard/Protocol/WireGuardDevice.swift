@@ -270,15 +270,20 @@ public final class WireGuardDevice {
             counters.invalidTransport += 1
             return []
         }
-        // Decrypt in place in one buffer (the transport path allocates as little as it can).
-        var buffer = datagram
-        let opened = keypair.receivingKey.withUnsafeBytes { key in
-            buffer.withUnsafeMutableBytes { raw in
-                AEAD.openInPlace(key: key, counter: counter,
-                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[WireGuardMessage.transportHeaderLength...]))
+        // Decrypt straight into the packet's own buffer: one allocation on this path.
+        let header = WireGuardMessage.transportHeaderLength
+        var plaintextLength = 0
+        var packet = [UInt8](unsafeUninitializedCapacity: max(1, datagram.count - header - AEAD.tagLength)) { output, count in
+            let opened = keypair.receivingKey.withUnsafeBytes { key in
+                datagram.withUnsafeBytes { raw in
+                    AEAD.open(key: key, counter: counter, ciphertext: UnsafeRawBufferPointer(rebasing: raw[header...]),
+                              into: UnsafeMutableRawBufferPointer(output))
+                }
             }
+            plaintextLength = opened ?? -1
+            count = max(0, opened ?? 0)
         }
-        guard let plaintextLength = opened else {
+        guard plaintextLength >= 0 else {
             counters.invalidTransport += 1
             return []
         }
@@ -301,12 +306,10 @@ public final class WireGuardDevice {
             && peer.initiation == nil {
             outputs += initiateHandshake(peer, at: time)
         }
-        let start = WireGuardMessage.transportHeaderLength
-        let plaintext = buffer[start..<(start + plaintextLength)]
-        guard let (length, sourceAddress) = InnerPacket.inspect(plaintext) else {
+        guard let (length, sourceAddress) = InnerPacket.inspect(packet[...]) else {
             return outputs  // a keepalive (empty) or padding only
         }
-        let packet = Array(plaintext.prefix(length))
+        packet.removeLast(packet.count - length)  // the padding
         guard peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
             counters.disallowedSource += 1
             return outputs
