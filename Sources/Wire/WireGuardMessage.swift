@@ -103,3 +103,26 @@ extension WireGuardMessage {
         return Array(bytes.dropLast(32)) + mac1 + mac2
     }
 }
+
+/// The parts of a handshake message (initiation or response) that mac1 and mac2 cover
+/// (WireGuard paper §5.4.4): `msg_α` is everything before mac1, `msg_β` everything before mac2.
+public struct HandshakeMacRegions: Sendable {
+    /// msg_α.
+    public let beforeMac1: [UInt8]
+    /// mac1 as received.
+    public let mac1: [UInt8]
+    /// msg_β (msg_α and mac1).
+    public let beforeMac2: [UInt8]
+    /// mac2 as received.
+    public let mac2: [UInt8]
+
+    /// Splits a handshake message; `nil` for anything shorter than its two macs.
+    public init?(_ message: [UInt8]) {
+        guard message.count >= 32 else { return nil }
+        let mac1Start = message.count - 32, mac2Start = message.count - 16
+        beforeMac1 = Array(message[..<mac1Start])
+        mac1 = Array(message[mac1Start..<mac2Start])
+        beforeMac2 = Array(message[..<mac2Start])
+        mac2 = Array(message[mac2Start...])
+    }
+}

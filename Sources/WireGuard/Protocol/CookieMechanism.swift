@@ -1,3 +1,5 @@
+import Wire
+
 /// mac1, mac2 and cookie replies (WireGuard paper §5.4.4 and §5.4.7): DoS mitigation.
 ///
 /// Every handshake message carries `mac1 = Mac(Hash(Label-Mac1 ‖ S^pub_receiver), msg_α)`, so
@@ -102,14 +104,15 @@ public struct CookieGenerator {
     /// mac1 and mac2 for a message (mac2 all zeros without a fresh cookie).
     /// - Parameter message: the whole message with zeroed mac fields (its last 32 bytes).
     public mutating func macs(for message: [UInt8], now: UInt64) -> (mac1: [UInt8], mac2: [UInt8]) {
-        let mac1 = CookieMechanism.mac1(key: mac1Key, messageBeforeMac1: Array(message.dropLast(32)))
+        let before = HandshakeMacRegions(message)?.beforeMac1 ?? []
+        let mac1 = CookieMechanism.mac1(key: mac1Key, messageBeforeMac1: before)
         lastMac1 = mac1
         guard !cookie.isEmpty, now &- cookieReceived < CookieMechanism.refreshNanoseconds else {
             return (mac1, [UInt8](repeating: 0, count: 16))
         }
         // msg_β: everything before mac2, with mac1 in place.
         let mac2 = CookieMechanism.mac2(cookie: cookie,
-                                        messageBeforeMac2: Array(message.dropLast(32)) + mac1)
+                                        messageBeforeMac2: before + mac1)
         return (mac1, mac2)
     }
 

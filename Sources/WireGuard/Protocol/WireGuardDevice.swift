@@ -139,9 +139,8 @@ public final class WireGuardDevice {
     /// when the message must not be processed.
     private func admitHandshake(_ datagram: [UInt8], senderIndex: UInt32, from source: Endpoint,
                                 at time: DeviceTime) -> [DeviceOutput]? {
-        let length = datagram.count
-        guard cookieChecker.isValidMac1(messageBeforeMac1: Array(datagram[..<(length - 32)]),
-                                        mac1: Array(datagram[(length - 32)..<(length - 16)])) else {
+        guard let regions = HandshakeMacRegions(datagram),
+              cookieChecker.isValidMac1(messageBeforeMac1: regions.beforeMac1, mac1: regions.mac1) else {
             counters.invalidMac1 += 1
             return []
         }
@@ -151,8 +150,7 @@ public final class WireGuardDevice {
         }
         handshakesInWindow += 1
         guard handshakesInWindow > underLoadThreshold else { return nil }
-        if cookieChecker.isValidMac2(messageBeforeMac2: Array(datagram[..<(length - 16)]),
-                                     mac2: Array(datagram[(length - 16)...]),
+        if cookieChecker.isValidMac2(messageBeforeMac2: regions.beforeMac2, mac2: regions.mac2,
                                      source: source.cookieSource, now: time.monotonic,
                                      entropy: entropy) {
             // A proven source address, still limited per address (paper §5.3).
@@ -162,7 +160,7 @@ public final class WireGuardDevice {
             }
             return nil
         }
-        let reply = cookieChecker.makeReply(mac1: Array(datagram[(length - 32)..<(length - 16)]),
+        let reply = cookieChecker.makeReply(mac1: regions.mac1,
                                             source: source.cookieSource, now: time.monotonic,
                                             entropy: entropy)
         counters.cookieRepliesSent += 1
