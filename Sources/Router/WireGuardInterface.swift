@@ -46,19 +46,6 @@ public final class WireGuardInterface {
         handle(outputs)
     }
 
-    /// Sends an inner packet to the peer whose AllowedIPs hold its destination (the longest
-    /// match). Returns false if no peer takes it.
-    @discardableResult
-    public func send(_ packet: [UInt8], to destination: IPAddress) -> Bool {
-        let candidates = device.peers.values.compactMap { peer -> (Int, WireGuardKey)? in
-            let lengths = peer.configuration.allowedIPs.filter { $0.contains(destination) }.map(\.length)
-            return lengths.max().map { ($0, peer.publicKey) }
-        }
-        guard let best = candidates.max(by: { $0.0 < $1.0 }) else { return false }
-        handle(device.send(packet, to: best.1, at: Self.now()))
-        return true
-    }
-
     /// Sends an inner packet to a given peer (a reply goes back where its request came from).
     public func send(_ packet: [UInt8], toPeer peer: WireGuardKey) {
         handle(device.send(packet, to: peer, at: Self.now()))
