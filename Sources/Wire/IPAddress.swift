@@ -35,6 +35,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// Dotted-quad text.
     public var description: String { octets.map(String.init).joined(separator: ".") }
 
+    /// Numeric order.
     public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
 }
 
@@ -95,6 +96,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Numeric order.
     public static func < (a: Self, b: Self) -> Bool { (a.high, a.low) < (b.high, b.low) }
 }
 
@@ -121,6 +123,14 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .v4(let a): a.description
         case .v6(let a): a.description
+        }
+    }
+
+    /// Whether `other` is of the same family (pseudo-header checksums need one family).
+    public func hasSameFamily(as other: IPAddress) -> Bool {
+        switch (self, other) {
+        case (.v4, .v4), (.v6, .v6): true
+        default: false
         }
     }
 

@@ -1,111 +1,246 @@
-/// The four WireGuard messages (WireGuard paper §5.4.2–5.4.7): fixed sizes, little-endian
-/// integers, reserved bytes zero.
+// The four WireGuard messages (WireGuard paper §5.4.2–5.4.6): byte views that read fields in
+// place (WireGuardMessageViews.swift), the transport header as values
+// (`WireGuardTransportRepr`, the per-packet path), and `WireGuardMessage`, the owning value of
+// any message (handshakes are rare; their fields are arrays).
+//
+// All integers are little-endian; the three bytes after the type are reserved and zero.
+// Layouts (offset: field, bytes):
+//   initiation   148: 0 type=1, 1 reserved 3, 4 sender 4, 8 ephemeral 32, 40 encrypted_static 48,
+//                     88 encrypted_timestamp 28, 116 mac1 16, 132 mac2 16
+//   response      92: 0 type=2, 1 reserved 3, 4 sender 4, 8 receiver 4, 12 ephemeral 32,
+//                     44 encrypted_nothing 16, 60 mac1 16, 76 mac2 16
+//   cookie reply  64: 0 type=3, 1 reserved 3, 4 receiver 4, 8 nonce 24, 32 encrypted_cookie 32
+//   transport  ≥ 32: 0 type=4, 1 reserved 3, 4 receiver 4, 8 counter 8, 16 encrypted packet (≥ 16, the tag)
+
+/// A WireGuard message type (WireGuard paper §5.4): the first byte of every message.
+public enum WireGuardMessageType: UInt8, Sendable {
+    /// Handshake initiation (§5.4.2).
+    case initiation = 1
+    /// Handshake response (§5.4.3).
+    case response = 2
+    /// Cookie reply (§5.4.7).
+    case cookieReply = 3
+    /// Transport data (§5.4.6).
+    case transport = 4
+
+    /// The type of the message in `bytes` if its first four bytes are a known type and three
+    /// zero bytes; `nil` otherwise. Lengths are not checked.
+    public init?(of bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 4, bytes.littleEndian32(at: 0) <= 0xff,
+              let type = WireGuardMessageType(rawValue: bytes.byte(at: 0)) else { return nil }
+        self = type
+    }
+}
+
+/// The transport message's header as values (WireGuard paper §5.4.6): receiver index and
+/// counter; the encrypted packet (ciphertext and 16-byte tag) stays in the buffer.
+public struct WireGuardTransportRepr: Hashable, Sendable {
+    /// The receiver's session index.
+    public var receiver: UInt32
+    /// The nonce counter.
+    public var counter: UInt64
+    /// The encrypted packet's length, tag included (at least 16).
+    public var payloadLength: Int
+
+    /// Creates a header.
+    public init(receiver: UInt32, counter: UInt64, payloadLength: Int = WireGuardTransportMessage.tagLength) {
+        self.receiver = receiver
+        self.counter = counter
+        self.payloadLength = payloadLength
+    }
+
+    /// The header's length, 16.
+    public var headerLength: Int { WireGuardTransportMessage.headerLength }
+    /// The message's length: header and encrypted packet.
+    public var bufferLength: Int { WireGuardTransportMessage.headerLength + payloadLength }
+
+    /// Reads a checked transport message.
+    public static func parse(_ message: WireGuardTransportMessage) -> WireGuardTransportRepr {
+        WireGuardTransportRepr(receiver: message.receiver, counter: message.counter,
+                               payloadLength: message.buffer.count - WireGuardTransportMessage.headerLength)
+    }
+
+    /// Checks and parses the transport message in `bytes`.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> WireGuardTransportRepr {
+        parse(try WireGuardTransportMessage(checking: bytes))
+    }
+
+    /// Writes the 16-byte header into `buffer`; the encrypted packet is written after it in
+    /// place by the caller. Traps if `buffer` is shorter than 16 bytes.
+    public func emit(into buffer: UnsafeMutableRawBufferPointer) {
+        typealias F = WireGuardTransportMessage.Field
+        precondition(buffer.count >= WireGuardTransportMessage.headerLength, "WireGuardTransportRepr.emit: buffer too short")
+        buffer.storeLittleEndian32(UInt32(WireGuardMessageType.transport.rawValue), at: F.type)
+        buffer.storeLittleEndian32(receiver, at: F.receiver)
+        buffer.storeLittleEndian64(counter, at: F.counter)
+    }
+}
+
+/// Any WireGuard message as an owning value (WireGuard paper §5.4.2–5.4.6): fixed sizes,
+/// little-endian integers, reserved bytes zero. Handshake fields are arrays (rare messages);
+/// the per-packet path uses `WireGuardTransportMessage` and `WireGuardTransportRepr` instead.
 public enum WireGuardMessage: Equatable, Sendable {
-    /// Type 1, 148 bytes.
+    /// Type 1, 148 bytes (§5.4.2).
     case initiation(sender: UInt32, ephemeral: [UInt8], encryptedStatic: [UInt8],
                     encryptedTimestamp: [UInt8], mac1: [UInt8], mac2: [UInt8])
-    /// Type 2, 92 bytes.
+    /// Type 2, 92 bytes (§5.4.3).
     case response(sender: UInt32, receiver: UInt32, ephemeral: [UInt8], encryptedNothing: [UInt8],
                   mac1: [UInt8], mac2: [UInt8])
-    /// Type 3, 64 bytes.
+    /// Type 3, 64 bytes (§5.4.7).
     case cookieReply(receiver: UInt32, nonce: [UInt8], encryptedCookie: [UInt8])
-    /// Type 4: header and at least a 16-byte tag.
+    /// Type 4: header and at least a 16-byte tag (§5.4.6).
     case transport(receiver: UInt32, counter: UInt64, encryptedPacket: [UInt8])
 
-    /// Message lengths.
-    public static let initiationLength = 148, responseLength = 92, cookieReplyLength = 64
-    /// The shortest transport message (a keepalive).
-    public static let transportMinimumLength = 32
+    /// The handshake initiation's length.
+    public static let initiationLength = WireGuardInitiationMessage.length
+    /// The handshake response's length.
+    public static let responseLength = WireGuardResponseMessage.length
+    /// The cookie reply's length.
+    public static let cookieReplyLength = WireGuardCookieReplyMessage.length
+    /// The shortest transport message (a keepalive: header and tag).
+    public static let transportMinimumLength = WireGuardTransportMessage.minimumLength
+    /// The transport header's length: type, reserved, receiver, counter.
+    public static let transportHeaderLength = WireGuardTransportMessage.headerLength
 
-    /// Parses a UDP payload.
-    public static func parse(_ bytes: ArraySlice<UInt8>) throws(WireError) -> WireGuardMessage {
+    /// The message type.
+    public var type: WireGuardMessageType {
+        switch self {
+        case .initiation: .initiation
+        case .response: .response
+        case .cookieReply: .cookieReply
+        case .transport: .transport
+        }
+    }
+
+    /// Parses any message: a known type, three zero bytes, and the type's length.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> WireGuardMessage {
         guard bytes.count >= 4 else { throw .truncated }
-        guard bytes.u8(1) == 0, bytes.u8(2) == 0, bytes.u8(3) == 0 else { throw .malformed("reserved") }
-        func take(_ offset: Int, _ count: Int) -> [UInt8] { Array(bytes.dropFirst(offset).prefix(count)) }
-        func le32(_ offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes.u8(offset + $1)) << (8 * UInt32($1)) } }
-        switch bytes.u8(0) {
-        case 1:
-            guard bytes.count == initiationLength else { throw .malformed("initiation length") }
-            return .initiation(sender: le32(4), ephemeral: take(8, 32), encryptedStatic: take(40, 48),
-                               encryptedTimestamp: take(88, 28), mac1: take(116, 16), mac2: take(132, 16))
-        case 2:
-            guard bytes.count == responseLength else { throw .malformed("response length") }
-            return .response(sender: le32(4), receiver: le32(8), ephemeral: take(12, 32),
-                             encryptedNothing: take(44, 16), mac1: take(60, 16), mac2: take(76, 16))
-        case 3:
-            guard bytes.count == cookieReplyLength else { throw .malformed("cookie reply length") }
-            return .cookieReply(receiver: le32(4), nonce: take(8, 24), encryptedCookie: take(32, 32))
-        case 4:
-            guard bytes.count >= transportMinimumLength else { throw .truncated }
-            let counter = UInt64(le32(8)) | UInt64(le32(12)) << 32
-            return .transport(receiver: le32(4), counter: counter, encryptedPacket: Array(bytes.dropFirst(16)))
-        default:
-            throw .unsupported("message type \(bytes.u8(0))")
+        guard bytes.byte(at: 1) == 0, bytes.byte(at: 2) == 0, bytes.byte(at: 3) == 0 else { throw .malformed("reserved") }
+        switch WireGuardMessageType(rawValue: bytes.byte(at: 0)) {
+        case .initiation:
+            let m = try WireGuardInitiationMessage(checking: bytes)
+            return .initiation(sender: m.sender, ephemeral: Array(m.ephemeral), encryptedStatic: Array(m.encryptedStatic),
+                               encryptedTimestamp: Array(m.encryptedTimestamp), mac1: Array(m.mac1), mac2: Array(m.mac2))
+        case .response:
+            let m = try WireGuardResponseMessage(checking: bytes)
+            return .response(sender: m.sender, receiver: m.receiver, ephemeral: Array(m.ephemeral),
+                             encryptedNothing: Array(m.encryptedNothing), mac1: Array(m.mac1), mac2: Array(m.mac2))
+        case .cookieReply:
+            let m = try WireGuardCookieReplyMessage(checking: bytes)
+            return .cookieReply(receiver: m.receiver, nonce: Array(m.nonce), encryptedCookie: Array(m.encryptedCookie))
+        case .transport:
+            let m = try WireGuardTransportMessage(checking: bytes)
+            return .transport(receiver: m.receiver, counter: m.counter, encryptedPacket: Array(m.encryptedPacket))
+        case nil:
+            throw .unsupported("message type")
+        }
+    }
+
+    /// Parses any message in an array slice.
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(WireError) -> WireGuardMessage {
+        try withBytes(bytes) { raw throws(WireError) in try parse(raw) }
+    }
+
+    /// The message's length.
+    public var bufferLength: Int {
+        switch self {
+        case .initiation: Self.initiationLength
+        case .response: Self.responseLength
+        case .cookieReply: Self.cookieReplyLength
+        case .transport(_, _, let packet): Self.transportHeaderLength + packet.count
+        }
+    }
+
+    /// Writes the message into the first `bufferLength` bytes of `buffer`. Byte fields of the
+    /// wrong size are cut or zero-filled to their size (so `mac1: []` writes zeros). Traps if
+    /// `buffer` is shorter than `bufferLength`.
+    public func emit(into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= bufferLength, "WireGuardMessage.emit: buffer too short")
+        func put(_ bytes: [UInt8], at offset: Int, count: Int) {
+            bytes.withUnsafeBytes { buffer.copy($0, to: offset, count: count) }
+        }
+        buffer.storeLittleEndian32(UInt32(type.rawValue), at: 0)
+        switch self {
+        case .initiation(let sender, let ephemeral, let encryptedStatic, let encryptedTimestamp, let mac1, let mac2):
+            typealias F = WireGuardInitiationMessage.Field
+            buffer.storeLittleEndian32(sender, at: F.sender)
+            put(ephemeral, at: F.ephemeral, count: 32)
+            put(encryptedStatic, at: F.encryptedStatic, count: 48)
+            put(encryptedTimestamp, at: F.encryptedTimestamp, count: 28)
+            put(mac1, at: F.mac1, count: 16)
+            put(mac2, at: F.mac2, count: 16)
+        case .response(let sender, let receiver, let ephemeral, let encryptedNothing, let mac1, let mac2):
+            typealias F = WireGuardResponseMessage.Field
+            buffer.storeLittleEndian32(sender, at: F.sender)
+            buffer.storeLittleEndian32(receiver, at: F.receiver)
+            put(ephemeral, at: F.ephemeral, count: 32)
+            put(encryptedNothing, at: F.encryptedNothing, count: 16)
+            put(mac1, at: F.mac1, count: 16)
+            put(mac2, at: F.mac2, count: 16)
+        case .cookieReply(let receiver, let nonce, let encryptedCookie):
+            typealias F = WireGuardCookieReplyMessage.Field
+            buffer.storeLittleEndian32(receiver, at: F.receiver)
+            put(nonce, at: F.nonce, count: 24)
+            put(encryptedCookie, at: F.encryptedCookie, count: 32)
+        case .transport(let receiver, let counter, let encryptedPacket):
+            WireGuardTransportRepr(receiver: receiver, counter: counter, payloadLength: encryptedPacket.count).emit(into: buffer)
+            put(encryptedPacket, at: WireGuardTransportMessage.Field.encryptedPacket, count: encryptedPacket.count)
         }
     }
 
     /// The message's bytes.
     public func emit() -> [UInt8] {
-        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
-        func fit(_ bytes: [UInt8], _ count: Int) -> [UInt8] {
-            Array(bytes.prefix(count)) + [UInt8](repeating: 0, count: max(0, count - bytes.count))
-        }
-        switch self {
-        case .initiation(let sender, let ephemeral, let encryptedStatic, let encryptedTimestamp, let mac1, let mac2):
-            return [1, 0, 0, 0] + le32(sender) + fit(ephemeral, 32) + fit(encryptedStatic, 48)
-                + fit(encryptedTimestamp, 28) + fit(mac1, 16) + fit(mac2, 16)
-        case .response(let sender, let receiver, let ephemeral, let encryptedNothing, let mac1, let mac2):
-            return [2, 0, 0, 0] + le32(sender) + le32(receiver) + fit(ephemeral, 32)
-                + fit(encryptedNothing, 16) + fit(mac1, 16) + fit(mac2, 16)
-        case .cookieReply(let receiver, let nonce, let encryptedCookie):
-            return [3, 0, 0, 0] + le32(receiver) + fit(nonce, 24) + fit(encryptedCookie, 32)
-        case .transport(let receiver, let counter, let encryptedPacket):
-            return [4, 0, 0, 0] + le32(receiver) + le32(UInt32(truncatingIfNeeded: counter))
-                + le32(UInt32(truncatingIfNeeded: counter >> 32)) + encryptedPacket
-        }
+        makeBytes(count: bufferLength) { emit(into: $0) }
     }
 }
 
+// MARK: - Array conveniences for the WireGuard device
+
 extension WireGuardMessage {
-    /// The transport header's length: type, reserved, receiver, counter.
-    public static let transportHeaderLength = 16
-
     /// The message type of a datagram whose first four bytes are a type and three zero bytes
-    /// (no copy; `nil` otherwise).
+    /// (no copy; `nil` otherwise, any type value accepted).
     public static func type(of bytes: [UInt8]) -> UInt8? {
-        guard bytes.count >= 4, bytes.u8(1) == 0, bytes.u8(2) == 0, bytes.u8(3) == 0 else { return nil }
-        return bytes.u8(0)
-    }
-
-    /// A little-endian 32-bit field.
-    static func littleEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+        bytes.withUnsafeBytes { raw in
+            guard raw.count >= 4, raw.littleEndian32(at: 0) <= 0xff else { return nil }
+            return raw.byte(at: 0)
+        }
     }
 
     /// The receiver and counter of a transport message (at least 32 bytes), without copying
     /// its payload: the receive path's view of the header.
     public static func transportHeader(_ bytes: [UInt8]) -> (receiver: UInt32, counter: UInt64)? {
-        guard bytes.count >= transportMinimumLength, type(of: bytes) == 4 else { return nil }
-        let counter = UInt64(littleEndian32(bytes, at: 8)) | UInt64(littleEndian32(bytes, at: 12)) << 32
-        return (littleEndian32(bytes, at: 4), counter)
+        bytes.withUnsafeBytes { raw in
+            guard let message = try? WireGuardTransportMessage(checking: raw) else { return nil }
+            return (message.receiver, message.counter)
+        }
     }
 
     /// Appends a transport header (the send path writes the payload after it in place).
     public static func appendTransportHeader(to bytes: inout [UInt8], receiver: UInt32, counter: UInt64) {
-        bytes += [4, 0, 0, 0]
-        for shift in stride(from: UInt32(0), to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: receiver >> shift)) }
-        for shift in stride(from: UInt64(0), to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: counter >> shift)) }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: transportHeaderLength))
+        bytes.withUnsafeMutableBytes { raw in
+            WireGuardTransportRepr(receiver: receiver, counter: counter)
+                .emit(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
+        }
     }
 
-    /// A handshake message's bytes with mac1 and mac2 (its last 32 bytes) replaced.
+    /// A handshake message's bytes with mac1 and mac2 (its last 32 bytes) replaced
+    /// (WireGuard paper §5.4.4); unchanged unless both macs are 16 bytes.
     public static func stampMacs(_ bytes: [UInt8], mac1: [UInt8], mac2: [UInt8]) -> [UInt8] {
         guard bytes.count >= 32, mac1.count == 16, mac2.count == 16 else { return bytes }
-        return Array(bytes.dropLast(32)) + mac1 + mac2
+        var out = bytes
+        out.withUnsafeMutableBytes { raw in
+            mac1.withUnsafeBytes { raw.copy($0, to: raw.count - 32, count: 16) }
+            mac2.withUnsafeBytes { raw.copy($0, to: raw.count - 16, count: 16) }
+        }
+        return out
     }
 }
 
 /// The parts of a handshake message (initiation or response) that mac1 and mac2 cover
 /// (WireGuard paper §5.4.4): `msg_α` is everything before mac1, `msg_β` everything before mac2.
+/// Copies; views offer the same regions in place (`WireGuardHandshakeMessage`).
 public struct HandshakeMacRegions: Sendable {
     /// msg_α.
     public let beforeMac1: [UInt8]
