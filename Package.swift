@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "LinuxABI"),
         .target(name: "Wire"),
         .target(name: "WireGuard", dependencies: ["Wire", "CSodium"]),
+        .target(name: "NetStack", dependencies: ["Wire"]),
         .target(
             name: "Sandbox",
             dependencies: [
@@ -73,11 +74,15 @@ let package = Package(
         .executableTarget(
             name: "wireguard-benchmark", dependencies: ["WireGuard", "Wire", "CSodium", "MallocCounter"],
             path: "Tests/Benchmarks/WireGuardBenchmark"),
+        .executableTarget(
+            name: "fib-benchmark", dependencies: ["NetStack", "Wire", "MallocCounter"],
+            path: "Tests/Benchmarks/FIBBenchmark"),
 
         // MARK: Tests
         .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Wire"]),
+        .testTarget(name: "NetStackTests", dependencies: ["NetStack", "Wire"]),
         .testTarget(name: "RouterTests", dependencies: ["Router", "WireGuard", "Wire", "Sandbox"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
     ]

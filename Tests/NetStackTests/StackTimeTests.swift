@@ -1,0 +1,8 @@
+import Testing
+@testable import NetStack
+
+@Suite struct StackTimeTests {
+    @Test func unitsAreNanoseconds() {
+        #expect(StackDuration.second == 1_000 * StackDuration.millisecond)
+    }
+}
