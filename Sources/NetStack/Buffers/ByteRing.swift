@@ -1,0 +1,108 @@
+/// A fixed-capacity byte queue: a socket's send or receive buffer. Bytes are appended at the
+/// tail and consumed at the head; the send side also reads at an offset from the head without
+/// consuming (retransmission reads unacknowledged data again). Storage is allocated once, at
+/// init or on `resize`; no operation allocates per segment.
+public final class ByteRing {
+    private var storage: UnsafeMutableRawBufferPointer
+    private var head = 0
+    /// Bytes queued.
+    public private(set) var count = 0
+
+    /// A ring holding at most `capacity` bytes (at least 1).
+    public init(capacity: Int) {
+        storage = .allocate(byteCount: max(1, capacity), alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The most bytes the ring holds.
+    public var capacity: Int { storage.count }
+    /// Room left.
+    public var freeSpace: Int { storage.count - count }
+    /// Whether nothing is queued.
+    public var isEmpty: Bool { count == 0 }
+    /// Whether no room is left.
+    public var isFull: Bool { count == storage.count }
+
+    /// Changes the capacity, keeping the queued bytes (the new capacity is at least `count`).
+    /// Linux lets SO_RCVBUF/SO_SNDBUF change at any time; so do we.
+    public func resize(capacity newCapacity: Int) {
+        let target = max(max(1, newCapacity), count)
+        guard target != storage.count else { return }
+        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: target, alignment: 16)
+        _ = read(into: fresh, at: 0)
+        storage.deallocate()
+        storage = fresh
+        head = 0
+    }
+
+    /// Appends as much of `bytes` as fits; returns how many were taken.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let taken = min(bytes.count, freeSpace)
+        guard taken > 0, let base = bytes.baseAddress else { return 0 }
+        writeAt(offset: count, from: base, count: taken)
+        count += taken
+        return taken
+    }
+
+    /// Writes `bytes` at `offset` bytes past the tail without queuing them (out-of-order data
+    /// parked in the receive buffer's free space); returns how many fit.
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer, beyondTailBy offset: Int) -> Int {
+        guard offset >= 0, offset < freeSpace, let base = bytes.baseAddress else { return 0 }
+        let taken = min(bytes.count, freeSpace - offset)
+        writeAt(offset: count + offset, from: base, count: taken)
+        return taken
+    }
+
+    /// Queues `n` bytes already written past the tail by `write(_:beyondTailBy:)`.
+    public func commit(_ n: Int) {
+        precondition(n >= 0 && n <= freeSpace, "ByteRing.commit beyond capacity")
+        count += n
+    }
+
+    /// Copies up to `destination.count` bytes starting `offset` bytes past the head into
+    /// `destination` without consuming them; returns how many were copied.
+    @discardableResult
+    public func read(into destination: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        guard offset >= 0, offset < count, let target = destination.baseAddress else { return 0 }
+        let n = min(destination.count, count - offset)
+        var start = (head + offset) % storage.count
+        var copied = 0
+        while copied < n {
+            let run = min(n - copied, storage.count - start)
+            (target + copied).copyMemory(from: storage.baseAddress! + start, byteCount: run)
+            copied += run
+            start = 0
+        }
+        return n
+    }
+
+    /// Removes `n` bytes (at most `count`) from the head.
+    public func consume(_ n: Int) {
+        let n = min(max(0, n), count)
+        head = (head + n) % storage.count
+        count -= n
+        if count == 0 { head = 0 }
+    }
+
+    /// Copies up to `destination.count` bytes from the head and consumes them.
+    @discardableResult
+    public func dequeue(into destination: UnsafeMutableRawBufferPointer) -> Int {
+        let n = read(into: destination, at: 0)
+        consume(n)
+        return n
+    }
+
+    private func writeAt(offset: Int, from source: UnsafeRawPointer, count n: Int) {
+        var start = (head + offset) % storage.count
+        var written = 0
+        while written < n {
+            let run = min(n - written, storage.count - start)
+            (storage.baseAddress! + start).copyMemory(from: source + written, byteCount: run)
+            written += run
+            start = 0
+        }
+    }
+}
