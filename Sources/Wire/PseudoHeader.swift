@@ -53,4 +53,16 @@ public enum PseudoHeader {
                                 segment: ArraySlice<UInt8>) -> UInt16 {
         segment.withUnsafeBytes { checksum(source: source, destination: destination, protocolNumber: protocolNumber, segment: $0) }
     }
+
+    /// Computes the upper-layer checksum of `segment` over the pseudo-header and stores it at
+    /// byte `offset` (the field is zeroed first): what the kernel does for raw sockets with
+    /// IPV6_CHECKSUM (RFC 3542 §3.1). Traps if the field lies outside `segment`.
+    public static func fillChecksum(in segment: UnsafeMutableRawBufferPointer, at offset: Int, source: IPAddress,
+                                    destination: IPAddress, protocolNumber: UInt8) {
+        precondition(offset >= 0 && offset + 2 <= segment.count, "fillChecksum: field outside the segment")
+        segment.storeBigEndian16(0, at: offset)
+        let sum = checksum(source: source, destination: destination, protocolNumber: protocolNumber,
+                           segment: segment.readOnly)
+        segment.storeBigEndian16(sum, at: offset)
+    }
 }
