@@ -35,8 +35,8 @@ import Wire
         #expect(file.peers[0].endpoint?.description == "[2001:db8::1]:51820")
         #expect(file.peers[0].allowedIPs.count == 3)
         #expect(file.peers[0].persistentKeepalive == 25)
-        #expect(file.warnings.count == 3)
-        #expect(file.warnings.contains { $0.contains(":8: Table: ignored") })
+        #expect(file.routeTable == nil) // Table = off: routes come from elsewhere (BIRD)
+        #expect(file.warnings.count == 2)
         #expect(file.warnings.contains { $0.contains(":10: PostUp: ignored") })
     }
 
@@ -57,6 +57,8 @@ import Wire
                 == "wg0.conf:5: Endpoint: expected HOST:PORT (IPv6 in brackets)")
         #expect(error("[Interface]\nPrivateKey = \(key)\n[Peer]\nPublicKey = \(peerKey)\nAllowedIPs = 10.0.0.0/33\n")
                 == "wg0.conf:5: AllowedIPs: \"10.0.0.0/33\" is not an address or prefix")
+        #expect(error("[Interface]\nPrivateKey = \(key)\nTable = fast\n")
+                == "wg0.conf:3: Table: not a table (off, auto, main or a number)")
         #expect(error("[Interfaces]\n") == "wg0.conf:1: unknown section [Interfaces] (expected [Interface] or [Peer])")
         #expect(error("PrivateKey = \(key)\n") == "wg0.conf:1: PrivateKey: outside any section")
         #expect(error("[Interface]\nPrivateKey = \(key)\n", file: "a-name-that-is-far-too-long.conf")?

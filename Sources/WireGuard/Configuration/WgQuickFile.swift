@@ -5,7 +5,7 @@ import Wire
 /// `[Interface]` with PrivateKey, ListenPort, Address, MTU; `[Peer]` sections with PublicKey,
 /// PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive.
 ///
-/// Keys only wg-quick acts on (DNS, Table, PreUp/PostUp/PreDown/PostDown, SaveConfig, FwMark)
+/// Keys only wg-quick acts on (DNS, PreUp/PostUp/PreDown/PostDown, SaveConfig, FwMark)
 /// are ignored with a warning — except the common DN42 line
 /// `PostUp = ip addr add 172.20.1.1/32 peer 172.20.1.2/32 dev %i`, whose address is taken.
 /// Errors name the file, the line and the key: `wg0.conf:7: PublicKey: not a valid key`.
@@ -58,6 +58,10 @@ public struct WgQuickFile: Equatable, Sendable {
     public var addresses: [Address] = []
     /// MTU (wg-quick's default 1420 if absent).
     public var mtu: Int = 1420
+    /// `Table`: the routing table that gets a route for each peer's AllowedIPs, as wg-quick
+    /// adds them (`auto`, the default: main, 254); nil for `Table = off` (routes come from
+    /// elsewhere, e.g. BIRD).
+    public var routeTable: UInt32? = 254
     /// The peers.
     public var peers: [Peer] = []
     /// Notes for the operator: keys ignored, lines interpreted.
@@ -188,7 +192,17 @@ private struct Parser {
             } else {
                 result.warnings.append("\(file):\(line): PostUp: ignored (srouter runs no commands)")
             }
-        case "dns", "table", "preup", "predown", "postdown", "saveconfig", "fwmark":
+        case "table":
+            switch value.lowercased() {
+            case "off": result.routeTable = nil
+            case "auto", "main": result.routeTable = 254
+            default:
+                guard let table = UInt32(value), table > 0 else {
+                    throw error(line, key, "not a table (off, auto, main or a number)")
+                }
+                result.routeTable = table
+            }
+        case "dns", "preup", "predown", "postdown", "saveconfig", "fwmark":
             result.warnings.append("\(file):\(line): \(key): ignored (only wg-quick uses it)")
         default:
             throw error(line, key, "unknown key in [Interface]")
