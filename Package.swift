@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "Router",
             dependencies: [
-                "Sandbox", "Wire", "WireGuard", "CSRouterLinux",
+                "Sandbox", "Wire", "WireGuard", "NetStack", "CSRouterLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -68,6 +68,18 @@ let package = Package(
                           linkerSettings: [.linkedLibrary("pthread")]),
         .executableTarget(name: "probe-syscall-cost", path: "Guest/probes/syscall-cost",
                           cSettings: probeSettings),
+
+        // MARK: Test tools (driven by Tests/Integration scripts)
+        .executableTarget(
+            name: "stack-peer",
+            dependencies: [
+                "Router", "NetStack", "Wire", "WireGuard", "Sandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Integration/StackPeer",
+            // A single-threaded test tool written as a script: Swift 5 mode keeps its
+            // top-level state simple.
+            swiftSettings: [.swiftLanguageMode(.v5)]),
 
         // MARK: Benchmarks (run by Tests/Benchmarks/*.sh; never timed tests)
         .target(name: "MallocCounter", path: "Tests/Benchmarks/MallocCounter"),

@@ -51,6 +51,29 @@ public final class WireGuardInterface {
         handle(device.send(packet, to: peer, at: Self.now()))
     }
 
+    /// Sends an inner packet toward `nextHop` (the route's gateway, or the destination of a
+    /// directly connected route). The route picks the peer, as Linux's lwtunnel does for a
+    /// multipoint interface: the only peer of a point-to-point interface, else the peer
+    /// whose AllowedIPs hold the next hop most specifically, else the one whose AllowedIPs
+    /// hold the packet's destination (cryptokey routing). Returns false when no peer fits.
+    public func send(_ packet: UnsafeRawBufferPointer, nextHop: IPAddress, destination: IPAddress?) -> Bool {
+        guard let peer = peer(for: nextHop) ?? destination.flatMap(peer(for:)) else { return false }
+        handle(device.send(Array(packet), to: peer, at: Self.now()))
+        return true
+    }
+
+    /// The peer whose AllowedIPs hold `address` most specifically (the only peer, if one).
+    public func peer(for address: IPAddress) -> WireGuardKey? {
+        if device.peers.count == 1 { return device.peers.keys.first }
+        var best: (key: WireGuardKey, length: Int)?
+        for (key, peer) in device.peers {
+            for prefix in peer.configuration.allowedIPs where prefix.contains(address) {
+                if best == nil || prefix.length > best!.length { best = (key, prefix.length) }
+            }
+        }
+        return best?.key
+    }
+
     private func readSocket() {
         let now = Self.now()
         var outputs: [DeviceOutput] = []

@@ -37,6 +37,7 @@
 #   PROBES       directory of the probe binaries (default: the directory of $SROUTER)
 #   SRT_KEEP=1   keep the per-run directory (keys, logs) after cleanup
 #   SRT_VERBOSE=1  echo every n1/nr/n2 command
+#   SRT_ROUTER_CMD  (array) what srouter_start runs instead of `$SROUTER run` (stack-peer)
 #
 # Names: one run owns netns ${SRT_PREFIX}-p1/-r/-p2, wireguard-go interfaces
 # ${SRT_PREFIX}NAME (NAME starts with a letter, so names of different runs never collide)
@@ -434,10 +435,12 @@ srouter_start() {
 	log=$SRT_TMP/srouter-$name.log
 	mkdir -m 700 "$dir" && chown 65534:65534 "$dir" ||
 		{ _srt_fail_return "srouter_start: $dir"; return 1; }
+	local cmd=("$SROUTER" run)
+	[[ -z ${SRT_ROUTER_CMD-} ]] || cmd=("${SRT_ROUTER_CMD[@]}")
 	(
 		cd "$dir" &&
 			exec env HOME="$dir" XDG_RUNTIME_DIR="$dir" USER=nobody LOGNAME=nobody \
-				ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" "$SROUTER" run "$@"
+				ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" "${cmd[@]}" "$@"
 	) >"$log" 2>&1 &
 	pid=$!
 	SROUTER_PID[$name]=$pid SROUTER_LOG[$name]=$log SROUTER_DIR[$name]=$dir
@@ -505,7 +508,11 @@ EOF
 	chmod 0644 "$SRT_TMP/$RIF.conf" && chmod 0755 "$SRT_TMP"
 	wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,fe80::2/128" || return 1
 	n1 wg set "$P1IF" peer "$R_PUB" preshared-key "$SRT_TMP/psk" || return 1
-	srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- sleep 600 || return 1
+	if [[ -n ${SRT_ROUTER_CMD-} ]]; then
+		srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" || return 1
+	else
+		srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- sleep 600 || return 1
+	fi
 	UAPI_SOCK=${SROUTER_DIR[$name]}/wireguard/$RIF.sock
 	wait_for "handshake between srouter and wireguard-go" 15 _srt_handshake_seen
 }

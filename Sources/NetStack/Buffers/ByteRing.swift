@@ -82,9 +82,10 @@ public final class ByteRing {
     /// Removes `n` bytes (at most `count`) from the head.
     public func consume(_ n: Int) {
         let n = min(max(0, n), count)
+        // The head only moves forward: bytes parked past the tail (out-of-order data) keep
+        // their place.
         head = (head + n) % storage.count
         count -= n
-        if count == 0 { head = 0 }
     }
 
     /// Copies up to `destination.count` bytes from the head and consumes them.

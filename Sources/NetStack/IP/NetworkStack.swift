@@ -39,6 +39,7 @@ public final class NetworkStack {
         tcp = TCPLayer(sequenceSource: sequenceSource)
         datagrams = DatagramLayer()
         scratch = .allocate(byteCount: Self.maximumPacketSize + 64, alignment: 16)
+        tcp.pathMSS = { [unowned self] remote in self.pathMTU(toward: remote).map { $0 - (remote.bitWidth == 32 ? 40 : 60) } }
         if let lo = try? interfaces.add(name: "lo", kind: .loopback, mtu: 65536) {
             try? interfaces.addAddress(InterfaceAddress(address: .v4(.loopback), prefixLength: 8), to: lo)
             try? interfaces.addAddress(InterfaceAddress(address: .v6(.loopback), prefixLength: 128), to: lo)
@@ -108,6 +109,14 @@ public final class NetworkStack {
                 TCPPacket.fillChecksum(in: body, source: segment.source, destination: segment.destination)
             }
         }
+    }
+
+    /// The MTU toward `destination`: the output interface's, lowered by the route's.
+    public func pathMTU(toward destination: IPAddress) -> Int? {
+        if interfaces.isLocal(destination) { return loopback.mtu }
+        guard case .forward(let index, _, _, let mtu) = routing.resolve(destination, flowHash: 0),
+              let interface = interfaces[index] else { return nil }
+        return min(interface.mtu, mtu ?? Int.max)
     }
 
     /// Writes the RFC 2385 signature into a segment (the MD5 option is in place, zeroed).

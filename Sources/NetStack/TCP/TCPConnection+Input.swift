@@ -108,15 +108,17 @@ extension TCPConnection {
         if payload.count > 0 {
             switch state {
             case .established, .finWait1, .finWait2:
+                let before = rcvNxt
                 let accepted = acceptData(seq: seq, payload: payload, now: now)
-                if accepted < payload.count - max(0, rcvNxt - seq) { finInWindow = false }
+                if accepted < payload.count - max(0, before - seq) { finInWindow = false }
             default:
                 break // data after the peer's FIN is ignored
             }
         }
+        if finInWindow && peerFinSequence == nil { peerFinSequence = seq + payload.count }
 
         // Eighth: FIN, once everything before it has arrived.
-        if finInWindow && seq + payload.count == rcvNxt && !peerFinReceived {
+        if let fin = peerFinSequence, fin == rcvNxt, !peerFinReceived {
             rcvNxt += 1
             peerFinReceived = true
             ackNow = true
@@ -159,11 +161,17 @@ extension TCPConnection {
             return false
         }
         let window = Int(segment.window) << Int(sendWindowShift)
+        if sackEnabled && !segment.options.sackBlocks.isEmpty { recordSACK(segment.options.sackBlocks, ack: ack) }
         if sndUna < ack {
             acknowledge(upTo: ack, segment: segment, now: now)
         } else if ack == sndUna && payloadLength == 0 && !segment.flags.contains(.fin)
-                    && window == sndWnd && sndMax > sndUna {
+                    && (window == sndWnd || !segment.options.sackBlocks.isEmpty) && sndMax > sndUna {
             duplicateAck(now: now)
+        }
+        // RFC 6675 §5 (IsLost(SND.UNA)): enough SACKed above the first hole starts recovery
+        // even before three duplicate ACKs.
+        if sackEnabled && !inRecovery && sndMax > sndUna && scoreboard.coveredBytes > 2 * sendMSS {
+            enterRecovery(now: now)
         }
         // Window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ, or equal and SND.WL2 ≤ SEG.ACK).
         if sndWl1 < seq || (sndWl1 == seq && sndWl2 <= ack) {
@@ -189,6 +197,8 @@ extension TCPConnection {
         let flight = sndMax - sndUna
         sendBuffer.consume(dataAcked)
         sndUna = ack
+        scoreboard.discard(below: ack)
+        retransmittedInFlight = max(0, retransmittedInFlight - acked)
         if sndNxt < sndUna { sndNxt = sndUna }
         statistics.bytesAcked += dataAcked
         retransmissions = 0
@@ -209,8 +219,9 @@ extension TCPConnection {
         if inRecovery {
             if ack >= recoveryPoint {
                 inRecovery = false
+                retransmittedInFlight = 0
                 congestion.onRecoveryExit(now: now)
-            } else {
+            } else if !sackEnabled {
                 // RFC 6582 §3.2 step 5: a partial ACK retransmits the next unacknowledged segment.
                 retransmitFirstUnacknowledged = true
             }
@@ -234,40 +245,80 @@ extension TCPConnection {
     func duplicateAck(now: StackInstant) {
         duplicateAcks += 1
         guard duplicateAcks == 3, !inRecovery else { return }
+        enterRecovery(now: now)
+    }
+
+    /// Fast recovery: halve the window (RFC 5681 §3.2, RFC 9438 §4.6) and retransmit — the
+    /// first unacknowledged segment (NewReno), or the holes the scoreboard shows (RFC 6675).
+    func enterRecovery(now: StackInstant) {
         inRecovery = true
         recoveryPoint = sndMax
         congestion.onFastRetransmit(flightSize: sndMax - sndUna, now: now)
-        retransmitFirstUnacknowledged = true
         timedSegment = nil
+        highRetransmitted = sndUna
+        retransmittedInFlight = 0
+        if !sackEnabled { retransmitFirstUnacknowledged = true }
+    }
+
+    /// Adds the peer's SACK blocks to the scoreboard (RFC 2018 §3): only blocks within
+    /// (SND.UNA, SND.MAX]; others are D-SACKs or bogus and are ignored.
+    func recordSACK(_ blocks: TCPSackBlocks, ack: SequenceNumber) {
+        let floor = sndUna < ack ? ack : sndUna
+        for block in blocks {
+            let left = SequenceNumber(block.left), right = SequenceNumber(block.right)
+            guard left < right, floor < right, right <= sndMax else { continue }
+            _ = scoreboard.insert(start: floor < left ? left : floor, end: right)
+        }
     }
 
     /// Puts in-window data into the receive buffer; returns the bytes accepted (after trimming
-    /// what was already received). Out-of-order data is dropped and answered with an
-    /// immediate duplicate ACK, which makes the sender retransmit (RFC 5681 §4.2).
+    /// what was already received and what lies beyond the window). In-order data extends
+    /// the stream (and may fill a hole, releasing held data); out-of-order data is parked at
+    /// its offset in the buffer's free space and remembered for SACK (RFC 2018), and is
+    /// answered with an immediate duplicate ACK (RFC 5681 §4.2).
     func acceptData(seq: SequenceNumber, payload: UnsafeRawBufferPointer, now: StackInstant) -> Int {
         let skip = max(0, rcvNxt - seq)
         guard skip < payload.count else {
             ackNow = true // an entire duplicate: tell the peer where we are
             return 0
         }
-        if seq > rcvNxt {
+        let start = seq + skip
+        if receiveShutdown {
+            guard start == rcvNxt else { return 0 }
+            let n = payload.count - skip // shut down for reading: acknowledged and discarded
+            rcvNxt += n
+            ackNow = true
+            return n
+        }
+        let bufferEnd = rcvNxt + receiveBuffer.freeSpace
+        let windowEnd = rcvAdvertisedEdge < bufferEnd ? rcvAdvertisedEdge : bufferEnd
+        let room = windowEnd - start
+        guard room > 0 else {
             ackNow = true
             return 0
         }
-        let fresh = UnsafeRawBufferPointer(rebasing: payload[skip...])
-        let taken: Int
-        if receiveShutdown {
-            taken = fresh.count // shut down for reading: acknowledged and discarded
-        } else {
-            taken = receiveBuffer.append(fresh)
+        let fresh = UnsafeRawBufferPointer(rebasing: payload[skip..<min(payload.count, skip + room)])
+        if start > rcvNxt {
+            let written = receiveBuffer.write(fresh, beyondTailBy: start - rcvNxt)
+            if written == 0 || !outOfOrder.insert(start: start, end: start + written) { return 0 }
+            ackNow = true
+            return written
         }
+        let taken = receiveBuffer.append(fresh)
         rcvNxt += taken
         statistics.bytesReceived += taken
+        if let end = outOfOrder.advance(from: rcvNxt) {
+            let released = end - rcvNxt
+            receiveBuffer.commit(released)
+            statistics.bytesReceived += released
+            rcvNxt = end
+            ackNow = true // a hole was filled: acknowledge at once (RFC 5681 §4.2)
+        }
         if taken > 0 { eventPending = true }
         unacknowledgedBytes += taken
         // Linux acknowledges at once when more than one full segment is unacknowledged,
         // otherwise within the delayed-ACK timeout (40 ms, TCP_DELACK_MIN).
-        if unacknowledgedBytes >= 2 * sendMSS || taken < fresh.count {
+        if unacknowledgedBytes >= 2 * sendMSS || taken < fresh.count || !outOfOrder.isEmpty {
             ackNow = true
         } else if delayedAckDeadline == nil {
             delayedAckDeadline = now + 40 * StackDuration.millisecond

@@ -37,7 +37,11 @@ extension TCPConnection {
             retransmitFirstUnacknowledged = false
             sent = retransmitOne(now: now, emit: emit)
         }
-        if sendData(now: now, emit: emit) { sent = true }
+        if inRecovery && sackEnabled {
+            if sendInRecovery(now: now, emit: emit) { sent = true }
+        } else if sendData(now: now, emit: emit) {
+            sent = true
+        }
         if ackNow && !sent { sendAck(now: now, emit: emit) }
         armPersist(now: now)
     }
@@ -100,17 +104,24 @@ extension TCPConnection {
     /// the congestion window, Nagle (RFC 9293 §3.7.4) and sender-side SWS avoidance
     /// (§3.8.6.2.1) allow, ending with the FIN once the user has closed. Returns whether
     /// anything was sent.
-    func sendData(now: StackInstant, emit: (TCPOutgoingSegment) -> Void) -> Bool {
+    func sendData(now: StackInstant, maximumSegments: Int = Int.max, ignoreCongestionWindow: Bool = false,
+                  emit: (TCPOutgoingSegment) -> Void) -> Bool {
         switch state {
         case .established, .closeWait, .finWait1, .closing, .lastAck: break
         default: return false
         }
         var sent = false
-        while true {
+        var segments = 0
+        while segments < maximumSegments {
+            // Resending after a timeout skips what the peer has SACKed (RFC 6675 §5.1).
+            if sndNxt < sndMax, let sacked = scoreboard.range(containing: sndNxt) {
+                sndNxt = sacked.end
+                continue
+            }
             let offset = sndNxt - sendBufferStart
             let available = sendBuffer.count - offset
             let inFlight = sndNxt - sndUna
-            let window = min(sndWnd, congestion.congestionWindow)
+            let window = ignoreCongestionWindow ? sndWnd : min(sndWnd, congestion.congestionWindow)
             let room = max(0, window - inFlight)
             let length = max(0, min(available, sendMSS, room))
             let finDue = finQueued && offset + length == sendBuffer.count
@@ -143,7 +154,39 @@ extension TCPConnection {
             if retransmitDeadline == nil { retransmitDeadline = now + rttEstimator.rto }
             if stalledSince == nil { stalledSince = now }
             sent = true
+            segments += 1
             if flags.contains(.fin) { break }
+        }
+        return sent
+    }
+
+    /// Sending during SACK-based recovery (RFC 6675 §5): while the pipe — data beyond the
+    /// highest SACKed byte plus retransmissions still out — is below the congestion window,
+    /// retransmit the next hole below the highest SACKed byte, else send new data.
+    func sendInRecovery(now: StackInstant, emit: (TCPOutgoingSegment) -> Void) -> Bool {
+        var sent = false
+        for _ in 0..<1024 {
+            let highestSacked = scoreboard.highestEnd.map { sndUna < $0 ? $0 : sndUna } ?? sndUna
+            let pipe = max(0, sndMax - highestSacked) + retransmittedInFlight
+            guard pipe < congestion.congestionWindow else { break }
+            var start = highRetransmitted < sndUna ? sndUna : highRetransmitted
+            if let sacked = scoreboard.range(containing: start) { start = sacked.end }
+            if start < highestSacked {
+                let limit = scoreboard.nextStart(after: start) ?? highestSacked
+                let length = min(sendMSS, limit - start, sendBuffer.count - (start - sendBufferStart))
+                guard length > 0 else { break }
+                var header = makeHeader(flags: [.ack], sequence: start, now: now)
+                header.payloadLength = length
+                statistics.retransmittedSegments += 1
+                emitSegment(header, payloadOffset: start - sendBufferStart, emit: emit)
+                highRetransmitted = start + length
+                retransmittedInFlight += length
+                if retransmitDeadline == nil { retransmitDeadline = now + rttEstimator.rto }
+                sent = true
+                continue
+            }
+            guard sendData(now: now, maximumSegments: 1, ignoreCongestionWindow: true, emit: emit) else { break }
+            sent = true
         }
         return sent
     }
@@ -184,6 +227,9 @@ extension TCPConnection {
         }
         if timestampsEnabled && !flags.contains(.syn) {
             header.options.timestamps = TCPTimestamps(value: timestampClock(now), echoReply: tsRecent)
+        }
+        if sackEnabled && !outOfOrder.isEmpty && flags.contains(.ack) && !flags.contains(.syn) {
+            header.options.sackBlocks = outOfOrder.sackBlocks(limit: timestampsEnabled ? 3 : 4)
         }
         if configuration.md5Key != nil { header.options.md5Signature = .zero }
         return header

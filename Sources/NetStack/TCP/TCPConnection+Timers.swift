@@ -40,6 +40,7 @@ extension TCPConnection {
         if state.isSynchronized {
             congestion.onRetransmissionTimeout(flightSize: sndMax - sndUna, now: now)
             inRecovery = false
+            retransmittedInFlight = 0
             duplicateAcks = 0
             retransmitFirstUnacknowledged = false
         }

@@ -75,6 +75,10 @@ public final class TCPConnection {
     var receiveShutdown = false
     /// The peer's FIN has been received in sequence.
     var peerFinReceived = false
+    /// Where the peer's FIN lies, once seen (possibly ahead of a hole).
+    var peerFinSequence: SequenceNumber?
+    /// Out-of-order data held beyond RCV.NXT (RFC 2018 SACK source).
+    var outOfOrder = SequenceRanges()
 
     // MARK: Timers (nil: not running)
     var retransmitDeadline: StackInstant?
@@ -110,6 +114,13 @@ public final class TCPConnection {
     var inRecovery = false
     /// RFC 6582's "recover".
     var recoveryPoint = SequenceNumber(0)
+    /// The peer's SACKed ranges above SND.UNA: the scoreboard of RFC 6675 §3.
+    var scoreboard = SequenceRanges()
+    /// HighRxt (RFC 6675 §2): the highest sequence number retransmitted in this recovery.
+    var highRetransmitted = SequenceNumber(0)
+    /// Bytes retransmitted in this recovery and not yet acknowledged: with the SACKed
+    /// forward edge they estimate the pipe (the FACK form of RFC 6675's SetPipe).
+    var retransmittedInFlight = 0
     /// Whether the event handler should be told after this call.
     var eventPending = false
     /// The next poll retransmits the segment at SND.UNA (fast retransmit, partial ACK).

@@ -39,6 +39,15 @@ public final class TCPLayer {
     /// Verifies an RFC 2385 signature: (segment bytes, source, destination, key) → valid.
     public var verifySignature: ((UnsafeRawBufferPointer, IPAddress, IPAddress, [UInt8]) -> Bool)?
     private var nextEphemeral: UInt16 = 32768
+    /// The MSS the path to an address allows (output interface MTU less 40 or 60 bytes);
+    /// the stack sets it from routing.
+    public var pathMSS: ((IPAddress) -> Int?)?
+
+    /// The MSS to announce toward `remote`: the path's, lowered by TCP_MAXSEG.
+    func announcedMSS(toward remote: IPAddress, configuration: TCPConfiguration) -> Int {
+        let path = pathMSS?(remote) ?? configuration.maximumSegmentSize
+        return max(88, min(path, configuration.maximumSegmentSizeClamp ?? Int.max))
+    }
 
     /// A layer whose connections take their ISN and timestamp offset from `sequenceSource`.
     public init(sequenceSource: @escaping (TCPFourTuple, StackInstant) -> (isn: UInt32, timestampOffset: UInt32)) {
@@ -72,6 +81,8 @@ public final class TCPLayer {
 
     /// Starts an active open (`connect`) on a four-tuple the socket layer chose.
     public func connect(_ tuple: TCPFourTuple, configuration: TCPConfiguration, now: StackInstant) -> TCPConnection {
+        var configuration = configuration
+        configuration.maximumSegmentSize = announcedMSS(toward: tuple.remoteAddress, configuration: configuration)
         let numbers = sequenceSource(tuple, now)
         let connection = TCPConnection(connecting: tuple, configuration: configuration,
                                        initialSequenceNumber: numbers.isn,
@@ -201,6 +212,7 @@ public final class TCPLayer {
         }
         var configuration = listener.configuration
         configuration.md5Key = listener.md5Keys[tuple.remoteAddress]
+        configuration.maximumSegmentSize = announcedMSS(toward: tuple.remoteAddress, configuration: configuration)
         let numbers = sequenceSource(tuple, now)
         let connection = TCPConnection(accepting: repr, tuple: tuple, configuration: configuration,
                                        initialSequenceNumber: numbers.isn,

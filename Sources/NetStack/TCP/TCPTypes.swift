@@ -104,8 +104,10 @@ public struct TCPConfiguration: Sendable {
     /// SO_SNDBUF: the send buffer.
     public var sendBufferSize = 512 * 1024
     /// The MSS we announce: the outgoing interface's MTU less the IP and TCP headers
-    /// (RFC 9293 §3.7.1; Linux's `tcp_mss_clamp`/TCP_MAXSEG may lower it).
+    /// (RFC 9293 §3.7.1). `TCPLayer` sets it from the route when the connection opens.
     public var maximumSegmentSize = 1380
+    /// TCP_MAXSEG: an upper bound the user set on the MSS, if any.
+    public var maximumSegmentSizeClamp: Int?
     /// TCP_NODELAY: no Nagle (RFC 9293 §3.7.4).
     public var noDelay = false
     /// SO_KEEPALIVE.

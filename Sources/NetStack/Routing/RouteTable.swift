@@ -1,0 +1,345 @@
+import Wire
+
+/// Errors of route changes, as the errno rtnetlink returns (Linux's fib_table_insert,
+/// fib_table_delete, ip6_route_add, ip6_route_del).
+public enum RouteError: Int32, Error, Sendable {
+    /// A route with the same key exists (EEXIST): NLM_F_EXCL, or an identical route.
+    case exists = 17
+    /// No route matched a delete (ESRCH).
+    case notFound = 3
+    /// Replace without create found nothing to replace (ENOENT).
+    case noEntry = 2
+    /// The route is malformed (EINVAL).
+    case invalid = 22
+}
+
+/// How a route is added: rtnetlink's NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE and
+/// NLM_F_APPEND (`ip route add` = create+exclusive, `replace` = create+replace,
+/// `change` = replace, `append` = create+append, `prepend` = create).
+public struct RouteAddFlags: OptionSet, Sendable {
+    /// The raw bits.
+    public let rawValue: UInt16
+    /// Creates flags from bits.
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// NLM_F_REPLACE (0x100).
+    public static let replace = RouteAddFlags(rawValue: 0x100)
+    /// NLM_F_EXCL (0x200).
+    public static let exclusive = RouteAddFlags(rawValue: 0x200)
+    /// NLM_F_CREATE (0x400).
+    public static let create = RouteAddFlags(rawValue: 0x400)
+    /// NLM_F_APPEND (0x800).
+    public static let append = RouteAddFlags(rawValue: 0x800)
+}
+
+/// What a delete request names; nil fields match anything (Linux's fib_table_delete matches
+/// only the attributes the request carries).
+public struct RouteMatch: Sendable {
+    /// Destination (required).
+    public var destination: IPPrefix
+    /// Table.
+    public var table: UInt32
+    /// Metric, if given.
+    public var metric: UInt32?
+    /// Type, if given.
+    public var type: RouteType?
+    /// Protocol, if given.
+    public var protocolNumber: UInt8?
+    /// Gateway, if given.
+    public var gateway: IPAddress?
+    /// Output interface, if given.
+    public var interfaceIndex: Int?
+
+    /// A match on destination and table.
+    public init(destination: IPPrefix, table: UInt32, metric: UInt32? = nil, type: RouteType? = nil,
+                protocolNumber: UInt8? = nil, gateway: IPAddress? = nil, interfaceIndex: Int? = nil) {
+        self.destination = destination.masked
+        self.table = table
+        self.metric = metric
+        self.type = type
+        self.protocolNumber = protocolNumber
+        self.gateway = gateway
+        self.interfaceIndex = interfaceIndex
+    }
+
+    func matches(_ route: Route) -> Bool {
+        if let metric, route.metric != metric { return false }
+        if let type, route.type != type { return false }
+        if let protocolNumber, route.protocolNumber != protocolNumber { return false }
+        if gateway != nil || interfaceIndex != nil {
+            return route.nextHops.contains { hop in
+                (gateway == nil || hop.gateway == gateway) && (interfaceIndex == nil || hop.interfaceIndex == interfaceIndex)
+            }
+        }
+        return true
+    }
+}
+
+/// The FIB: every routing table, both families, with longest-prefix-match lookups and
+/// incremental changes under rtnetlink's rules.
+///
+/// Storage: for each table, the routes of each prefix (sorted by metric) in a hash map keyed
+/// by prefix, and per family the prefix lengths present. A lookup probes the lengths present,
+/// longest first, with one hash probe each; it never allocates. Changes cost one hash update.
+public final class RouteTable {
+    /// RT_TABLE_MAIN.
+    public static let main: UInt32 = 254
+    /// RT_TABLE_LOCAL.
+    public static let local: UInt32 = 255
+    /// RT_TABLE_DEFAULT.
+    public static let `default`: UInt32 = 253
+
+    private var tables: [UInt32: PrefixMap] = [:]
+    /// Routes in all tables.
+    public private(set) var count = 0
+
+    /// An empty FIB.
+    public init() {}
+
+    /// Table numbers that hold routes.
+    public var tableNumbers: [UInt32] { tables.keys.sorted() }
+
+    /// Adds a route (RTM_NEWROUTE). With an existing route of the same key (table,
+    /// destination, metric, TOS): exclusive → EEXIST; replace → replaces it; append → adds
+    /// the next hops to it (IPv6's multipath siblings; for IPv4, another route after it);
+    /// plain create → IPv4 puts the new route first, IPv6 merges a different next hop, and an
+    /// identical route is EEXIST. Without an existing route, create is required (else ENOENT).
+    public func add(_ route: Route, flags: RouteAddFlags = [.create, .exclusive]) throws(RouteError) {
+        guard route.destination.length <= route.destination.address.bitWidth else { throw .invalid }
+        switch route.type {
+        case .unicast, .local, .broadcast, .anycast, .multicast:
+            guard !route.nextHops.isEmpty else { throw .invalid }
+        default:
+            break
+        }
+        let map = tables[route.table] ?? PrefixMap()
+        tables[route.table] = map
+        var routes = map.routes(for: route.destination)
+        let isV6: Bool
+        if case .v6 = route.destination.address { isV6 = true } else { isV6 = false }
+        if let at = routes.firstIndex(where: { $0.hasSameKey(as: route) }) {
+            if flags.contains(.exclusive) { throw .exists }
+            if flags.contains(.replace) {
+                routes[at] = route
+            } else if flags.contains(.append) {
+                if isV6 && routes[at].type == .unicast && route.type == .unicast {
+                    if route.nextHops.allSatisfy(routes[at].nextHops.contains) { throw .exists }
+                    routes[at].nextHops += route.nextHops.filter { !routes[at].nextHops.contains($0) }
+                } else {
+                    if routes.contains(route) { throw .exists }
+                    let last = routes.lastIndex(where: { $0.hasSameKey(as: route) })!
+                    routes.insert(route, at: last + 1)
+                    count += 1
+                }
+            } else {
+                guard flags.contains(.create) else { throw .noEntry }
+                if routes.contains(where: { $0.hasSameKey(as: route) && $0.nextHops == route.nextHops && $0.type == route.type }) {
+                    throw .exists
+                }
+                if isV6 && routes[at].type == .unicast && route.type == .unicast {
+                    routes[at].nextHops += route.nextHops.filter { !routes[at].nextHops.contains($0) }
+                } else {
+                    routes.insert(route, at: at)
+                    count += 1
+                }
+            }
+        } else {
+            guard flags.contains(.create) else { throw .noEntry }
+            let at = routes.firstIndex { $0.metric > route.metric } ?? routes.count
+            routes.insert(route, at: at)
+            count += 1
+        }
+        map.set(routes, for: route.destination)
+    }
+
+    /// Adds or replaces (`ip route replace`).
+    public func add(_ route: Route, replace: Bool) throws(RouteError) {
+        try add(route, flags: replace ? [.create, .replace] : [.create, .exclusive])
+    }
+
+    /// Deletes the first route matching `match` (RTM_DELROUTE); ESRCH if none. For an IPv6
+    /// multipath route, a gateway/interface in the request removes just that next hop.
+    @discardableResult
+    public func delete(_ match: RouteMatch) throws(RouteError) -> Route {
+        guard let map = tables[match.table] else { throw .notFound }
+        var routes = map.routes(for: match.destination)
+        guard let at = routes.firstIndex(where: match.matches) else { throw .notFound }
+        var removed = routes[at]
+        if routes[at].nextHops.count > 1, match.gateway != nil || match.interfaceIndex != nil,
+           case .v6 = match.destination.address {
+            let gone = routes[at].nextHops.filter {
+                (match.gateway == nil || $0.gateway == match.gateway) && (match.interfaceIndex == nil || $0.interfaceIndex == match.interfaceIndex)
+            }
+            routes[at].nextHops.removeAll { gone.contains($0) }
+            removed.nextHops = gone
+            if routes[at].nextHops.isEmpty {
+                routes.remove(at: at)
+                count -= 1
+            }
+        } else {
+            routes.remove(at: at)
+            count -= 1
+        }
+        map.set(routes, for: match.destination)
+        return removed
+    }
+
+    /// Deletes the route with this exact key.
+    @discardableResult
+    public func delete(destination: IPPrefix, table: UInt32, metric: UInt32) throws(RouteError) -> Route {
+        try delete(RouteMatch(destination: destination, table: table, metric: metric))
+    }
+
+    /// Removes every route through `interfaceIndex` (the interface went away); next hops of
+    /// multipath routes through it are dropped and the rest kept. Returns the routes removed.
+    @discardableResult
+    public func removeRoutes(throughInterface interfaceIndex: Int) -> [Route] {
+        var removed: [Route] = []
+        for (_, map) in tables {
+            for (prefix, routes) in map.all() {
+                var kept: [Route] = []
+                for var route in routes {
+                    if route.nextHops.contains(where: { $0.interfaceIndex == interfaceIndex }) {
+                        route.nextHops.removeAll { $0.interfaceIndex == interfaceIndex }
+                        if route.nextHops.isEmpty {
+                            removed.append(route)
+                            count -= 1
+                            continue
+                        }
+                    }
+                    kept.append(route)
+                }
+                if kept.count != routes.count || kept != routes { map.set(kept, for: prefix) }
+            }
+        }
+        return removed
+    }
+
+    /// Longest-prefix match in one table: the lowest-metric route of the longest prefix
+    /// holding `address`.
+    public func lookup(_ address: IPAddress, table: UInt32 = RouteTable.main) -> Route? {
+        tables[table]?.longestMatch(address)
+    }
+
+    /// The routes with exactly this destination in `table`, lowest metric first.
+    public func routes(exactly destination: IPPrefix, table: UInt32) -> [Route] {
+        tables[table]?.routes(for: destination.masked) ?? []
+    }
+
+    /// Every route of `table` (all tables if nil) of one family (both if nil), in a stable
+    /// order: by table, then destination, then metric — what a netlink dump walks.
+    public func routes(table: UInt32? = nil, ipv6: Bool? = nil) -> [Route] {
+        var result: [Route] = []
+        for number in tableNumbers where table == nil || table == number {
+            for (_, routes) in tables[number]!.all() {
+                for route in routes {
+                    if let ipv6 {
+                        let isV6: Bool
+                        if case .v6 = route.destination.address { isV6 = true } else { isV6 = false }
+                        if isV6 != ipv6 { continue }
+                    }
+                    result.append(route)
+                }
+            }
+        }
+        return result.sorted { a, b in
+            if a.table != b.table { return a.table < b.table }
+            let ka = PrefixKey(a.destination), kb = PrefixKey(b.destination)
+            if ka != kb { return ka < kb }
+            return a.metric < b.metric
+        }
+    }
+}
+
+/// A prefix as a hash key: the masked address in 128 bits (IPv4 in the low 32) and its length.
+struct PrefixKey: Hashable, Comparable {
+    var high: UInt64
+    var low: UInt64
+    var length: UInt8
+    var isV6: Bool
+
+    init(_ prefix: IPPrefix) {
+        switch prefix.address {
+        case .v4(let a):
+            high = 0
+            low = UInt64(a.value)
+            isV6 = false
+        case .v6(let a):
+            high = a.high
+            low = a.low
+            isV6 = true
+        }
+        length = UInt8(prefix.length)
+    }
+
+    init(v4 value: UInt32, length: Int) {
+        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
+        high = 0
+        low = UInt64(value & mask)
+        self.length = UInt8(length)
+        isV6 = false
+    }
+
+    init(v6 address: IPv6Address, length: Int) {
+        let highMask: UInt64 = length == 0 ? 0 : length >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - length)
+        let lowMask: UInt64 = length <= 64 ? 0 : length == 128 ? ~0 : ~UInt64(0) << UInt64(128 - length)
+        high = address.high & highMask
+        low = address.low & lowMask
+        self.length = UInt8(length)
+        isV6 = true
+    }
+
+    static func < (a: Self, b: Self) -> Bool {
+        (a.isV6 ? 1 : 0, a.high, a.low, a.length) < (b.isV6 ? 1 : 0, b.high, b.low, b.length)
+    }
+}
+
+/// One table's prefixes: routes by prefix, and which lengths are present per family so a
+/// lookup probes only those, longest first.
+final class PrefixMap {
+    private var entries: [PrefixKey: [Route]] = [:]
+    private var lengthCounts4 = [Int](repeating: 0, count: 33)
+    private var lengthCounts6 = [Int](repeating: 0, count: 129)
+    private var lengths4: [Int] = []
+    private var lengths6: [Int] = []
+
+    func routes(for prefix: IPPrefix) -> [Route] { entries[PrefixKey(prefix)] ?? [] }
+
+    func set(_ routes: [Route], for prefix: IPPrefix) {
+        let key = PrefixKey(prefix)
+        let had = entries[key] != nil
+        if routes.isEmpty {
+            entries[key] = nil
+            if had { adjust(key, by: -1) }
+        } else {
+            entries[key] = routes
+            if !had { adjust(key, by: 1) }
+        }
+    }
+
+    func all() -> [(IPPrefix, [Route])] { entries.values.map { ($0[0].destination, $0) } }
+
+    private func adjust(_ key: PrefixKey, by delta: Int) {
+        let length = Int(key.length)
+        if key.isV6 {
+            lengthCounts6[length] += delta
+            lengths6 = (0...128).reversed().filter { lengthCounts6[$0] > 0 }
+        } else {
+            lengthCounts4[length] += delta
+            lengths4 = (0...32).reversed().filter { lengthCounts4[$0] > 0 }
+        }
+    }
+
+    func longestMatch(_ address: IPAddress) -> Route? {
+        switch address {
+        case .v4(let a):
+            for length in lengths4 {
+                if let routes = entries[PrefixKey(v4: a.value, length: length)] { return routes.first }
+            }
+        case .v6(let a):
+            for length in lengths6 {
+                if let routes = entries[PrefixKey(v6: a, length: length)] { return routes.first }
+            }
+        }
+        return nil
+    }
+}

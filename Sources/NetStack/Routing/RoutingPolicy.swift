@@ -1,0 +1,112 @@
+import Wire
+
+/// Linux's routing policy over the FIB, with its default rules (`ip rule`: 0 local,
+/// 32766 main, 32767 default): the local table first, then main, then default; a `throw`
+/// route passes the lookup on to the next table. It also keeps the routes Linux itself
+/// adds for interface addresses (`proto kernel`): `local` entries in table 255 and the
+/// connected prefix in main, added and removed as addresses come and go.
+public final class RoutingPolicy: RouteResolver {
+    /// The tables.
+    public let table: RouteTable
+    /// Table numbers consulted in order (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT).
+    public var ruleTables: [UInt32] = [RouteTable.local, RouteTable.main, RouteTable.default]
+    /// Called after every route change made here (netlink notifications hook in).
+    public var onChange: ((RouteChange) -> Void)?
+
+    /// An empty FIB.
+    public init() {
+        table = RouteTable()
+    }
+
+    /// Keeps the kernel routes of `interfaces` up to date.
+    public func follow(_ interfaces: InterfaceTable) {
+        for interface in interfaces.all {
+            for address in interface.addresses { addKernelRoutes(for: address, on: interface) }
+        }
+        let previous = interfaces.onChange
+        interfaces.onChange = { [weak self] change in
+            previous?(change)
+            guard let self else { return }
+            switch change {
+            case .addressAdded(let interface, let address): self.addKernelRoutes(for: address, on: interface)
+            case .addressRemoved(let interface, let address): self.removeKernelRoutes(for: address, on: interface)
+            case .removed(let interface): self.table.removeRoutes(throughInterface: interface.index)
+            case .added, .updated: break
+            }
+        }
+    }
+
+    /// Adds (or replaces) a route, reporting the change.
+    public func addRoute(_ route: Route) {
+        do {
+            try table.add(route, replace: true)
+            onChange?(.added(route))
+        } catch {
+            // A replace cannot collide; other errors mean a malformed route, which callers prevent.
+        }
+    }
+
+    /// The decision for `destination` (Linux's fib_lookup through the rules).
+    public func resolve(_ destination: IPAddress, flowHash: UInt32) -> RouteDecision {
+        for number in ruleTables {
+            guard let route = table.lookup(destination, table: number) else { continue }
+            switch route.type {
+            case .local: return .local
+            case .blackhole: return .blackhole
+            case .unreachable: return .unreachable
+            case .prohibit: return .prohibit
+            case .throw: continue
+            case .unicast:
+                guard let hop = route.nextHop(forFlowHash: flowHash) else { return .unreachable }
+                return .forward(interfaceIndex: hop.interfaceIndex, nextHop: hop.gateway ?? destination,
+                                preferredSource: route.preferredSource, mtu: route.mtu)
+            default:
+                return .unreachable
+            }
+        }
+        return .noRoute
+    }
+
+    /// Linux's routes for a new address: `local ADDR` in table local (scope host), and the
+    /// connected prefix in main (`proto kernel scope link src ADDR`; IPv6 metric 256) unless
+    /// the address is a host route without a peer.
+    func addKernelRoutes(for address: InterfaceAddress, on interface: NetworkInterface) {
+        let hop = [NextHop(gateway: nil, interfaceIndex: interface.index)]
+        let isV6: Bool
+        if case .v6 = address.address { isV6 = true } else { isV6 = false }
+        addRoute(Route(destination: IPPrefix(address: address.address, length: address.address.bitWidth)!,
+                       table: RouteTable.local, type: .local, metric: 0, nextHops: hop,
+                       protocolNumber: RouteProtocol.kernel, scope: InterfaceAddress.Scope.host,
+                       preferredSource: isV6 ? nil : address.address))
+        let subnet = address.subnet
+        if subnet.length < address.address.bitWidth || address.peer != nil {
+            addRoute(Route(destination: subnet, table: RouteTable.main, type: .unicast, metric: isV6 ? 256 : 0,
+                           nextHops: hop, protocolNumber: RouteProtocol.kernel, scope: InterfaceAddress.Scope.link,
+                           preferredSource: isV6 ? nil : address.address))
+        }
+    }
+
+    /// Removes what `addKernelRoutes` added, unless another address still provides it.
+    func removeKernelRoutes(for address: InterfaceAddress, on interface: NetworkInterface) {
+        let isV6: Bool
+        if case .v6 = address.address { isV6 = true } else { isV6 = false }
+        let host = IPPrefix(address: address.address, length: address.address.bitWidth)!
+        if let removed = try? table.delete(destination: host, table: RouteTable.local, metric: 0) {
+            onChange?(.removed(removed))
+        }
+        let subnet = address.subnet
+        let stillProvided = interface.addresses.contains { $0.subnet == subnet }
+        if !stillProvided, let removed = try? table.delete(destination: subnet, table: RouteTable.main,
+                                                           metric: isV6 ? 256 : 0) {
+            onChange?(.removed(removed))
+        }
+    }
+}
+
+/// A route change, for notifications.
+public enum RouteChange {
+    /// Added or replaced.
+    case added(Route)
+    /// Removed.
+    case removed(Route)
+}

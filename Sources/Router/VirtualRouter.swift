@@ -1,0 +1,117 @@
+import Glibc
+import Logging
+import NetStack
+import Sandbox
+import Wire
+import WireGuard
+
+/// The router srouter runs: one `NetworkStack` whose interfaces are `lo`, the WireGuard
+/// tunnels and any dummy interfaces, driven by srouter's event loop. Packets a tunnel
+/// decrypts go into the stack; packets the stack routes to a tunnel go out through it;
+/// the stack's timers run from the loop.
+public final class VirtualRouter {
+    /// The stack.
+    public let stack: NetworkStack
+    /// The routing tables (the FIB) and the policy that reads them.
+    public let routing: RoutingPolicy
+    /// The tunnels, by interface index.
+    public private(set) var tunnels: [Int: WireGuardInterface] = [:]
+
+    private let loop: EventLoop
+    private let logger: Logger
+    private var timer: Int?
+    private var timerDeadline: UInt64?
+
+    /// An empty router (just `lo`) on `loop`; `secret` keys the TCP initial sequence numbers
+    /// and timestamp offsets (RFC 6528), and must come from a good random source.
+    public init(loop: EventLoop, secret: (UInt64, UInt64), logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+        routing = RoutingPolicy()
+        let generator = InitialSequenceNumbers(secret: secret)
+        stack = NetworkStack(routing: routing, sequenceSource: { tuple, now in
+            (generator.initialSequenceNumber(for: tuple, now: now), generator.timestampOffset(for: tuple))
+        })
+        routing.follow(stack.interfaces)
+    }
+
+    /// Adds a WireGuard tunnel as an interface named after it, with its wg-quick addresses,
+    /// and routes for its peers' AllowedIPs in `file.routeTable` (as wg-quick adds them).
+    @discardableResult
+    public func attach(_ tunnel: WireGuardInterface, file: WgQuickFile) throws -> NetworkInterface {
+        let interface = try stack.interfaces.add(name: tunnel.name, kind: .wireguard, mtu: file.mtu)
+        tunnels[interface.index] = tunnel
+        interface.transmit = { [unowned tunnel] packet, nextHop in
+            tunnel.send(packet, nextHop: nextHop, destination: Self.destination(of: packet))
+        }
+        tunnel.deliver = { [weak self, unowned interface] packet, _, _ in
+            guard let self else { return }
+            var bytes = packet
+            let now = EventLoop.monotonicNow()
+            bytes.withUnsafeMutableBytes { self.stack.receive($0, on: interface, now: now) }
+            self.rearm()
+        }
+        for address in file.addresses {
+            let local = address.local
+            let peer = address.peer
+            try stack.interfaces.addAddress(
+                InterfaceAddress(address: local.address, prefixLength: peer?.length ?? local.length, peer: peer?.address),
+                to: interface)
+        }
+        if let table = file.routeTable {
+            for peer in file.peers {
+                for prefix in peer.allowedIPs {
+                    // wg-quick: `ip route add PREFIX dev IFACE table T` (scope link, proto boot).
+                    routing.addRoute(Route(destination: prefix.masked, table: table, type: .unicast, metric: 0,
+                                           nextHops: [NextHop(gateway: nil, interfaceIndex: interface.index)],
+                                           protocolNumber: RouteProtocol.boot, scope: InterfaceAddress.Scope.link))
+                }
+            }
+        }
+        logger.info("interface attached", metadata: [
+            "interface": "\(interface.name)", "index": "\(interface.index)", "mtu": "\(interface.mtu)",
+            "addresses": "\(interface.addresses.map(\.description).joined(separator: ", "))"])
+        return interface
+    }
+
+    /// Adds a dummy interface holding the node's own addresses.
+    @discardableResult
+    public func addDummy(name: String, addresses: [InterfaceAddress]) throws -> NetworkInterface {
+        let interface = try stack.interfaces.add(name: name, kind: .dummy, mtu: 1500)
+        for address in addresses { try stack.interfaces.addAddress(address, to: interface) }
+        return interface
+    }
+
+    /// Runs the stack's output and timers now and re-arms the loop timer (after user calls).
+    public func kick() {
+        stack.poll(now: EventLoop.monotonicNow())
+        rearm()
+    }
+
+    private func rearm() {
+        guard let deadline = stack.nextDeadline else {
+            if let timer { loop.cancelTimer(timer) }
+            timer = nil
+            timerDeadline = nil
+            return
+        }
+        if timerDeadline == deadline { return }
+        if let timer { loop.cancelTimer(timer) }
+        let now = EventLoop.monotonicNow()
+        timerDeadline = deadline
+        timer = loop.schedule(afterMilliseconds: deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0) {
+            [weak self] in
+            guard let self else { return }
+            self.timer = nil
+            self.timerDeadline = nil
+            self.kick()
+        }
+    }
+
+    /// The destination address of an IP packet (for cryptokey routing), if it parses.
+    static func destination(of packet: UnsafeRawBufferPointer) -> IPAddress? {
+        if let v4 = try? IPv4Packet(checking: packet) { return .v4(v4.destination) }
+        if let v6 = try? IPv6Packet(checking: packet) { return .v6(v6.destination) }
+        return nil
+    }
+}
