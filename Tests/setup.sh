@@ -7,7 +7,8 @@ packages=(
     # build: the system libraries srouter links (DESIGN §2)
     pkg-config libseccomp-dev libsodium-dev libcap-dev
     # tests and demo: real programs in the sandbox and on the far side (DESIGN §7, §8)
-    iproute2 util-linux procps python3 iputils-ping bird2 wireguard-go wireguard-tools iperf3
+    iproute2 util-linux procps python3 iputils-ping iputils-tracepath traceroute bird2 wireguard-go
+    wireguard-tools iperf3
 )
 
 missing=()

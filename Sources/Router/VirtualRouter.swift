@@ -82,6 +82,25 @@ public final class VirtualRouter {
         return interface
     }
 
+    /// Logs the stack's totals (forwarded, delivered, and drops by reason, when nonzero):
+    /// one line at shutdown, so an operator sees what crossed the router.
+    public func logTotals() {
+        let c = stack.counters
+        let fields: [(String, Int)] = [
+            ("forwarded", c.forwarded), ("delivered", c.delivered), ("malformed", c.malformed),
+            ("martian-source", c.martianSource), ("interface-down", c.interfaceDown),
+            ("not-forwarded", c.notForwarded), ("time-exceeded", c.timeExceeded), ("no-route", c.noRoute),
+            ("rejected", c.rejected), ("blackholed", c.blackholed), ("too-big", c.tooBig),
+            ("rp-filtered", c.reversePathFiltered), ("link-local-not-forwarded", c.linkLocalNotForwarded),
+            ("transmit-failed", c.transmitFailed), ("fragments-dropped", c.fragmentsDropped),
+            ("port-unreachable", c.unreachablePort), ("icmp-errors-sent", c.icmpErrorsSent),
+            ("icmp-rate-limited", c.icmpRateLimited), ("echo-replies", c.echoRepliesSent),
+        ]
+        var metadata: Logger.Metadata = [:]
+        for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }
+        logger.info("stack totals", metadata: metadata)
+    }
+
     /// Runs the stack's output and timers now and re-arms the loop timer (after user calls).
     public func kick() {
         stack.poll(now: EventLoop.monotonicNow())

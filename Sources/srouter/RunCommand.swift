@@ -80,7 +80,8 @@ struct Run: ParsableCommand {
         let status: Int32
         do {
             let loop = try EventLoop()
-            let endpoints = TunnelEndpoints()
+            var system = SystemRandomNumberGenerator()
+            let router = VirtualRouter(loop: loop, secret: (system.next(), system.next()), logger: logger)
             var uapiServers: [UAPIServer] = []
             for tunnel in tunnels {
                 let interface = try WireGuardInterface(
@@ -92,7 +93,7 @@ struct Run: ParsableCommand {
                                           persistentKeepalive: peer.persistentKeepalive)
                     },
                     loop: loop, logger: logger)
-                endpoints.add(interface, addresses: tunnel.addresses.map(\.local.address))
+                try router.attach(interface, file: tunnel)
                 let uapi = UAPIConnection(interface: interface)
                 uapiServers.append(try UAPIServer(
                     name: tunnel.name,
@@ -103,9 +104,10 @@ struct Run: ParsableCommand {
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
                 filter: filter, loop: loop, logger: logger)
-            status = try withExtendedLifetime(endpoints) { try supervisor.run() }
+            status = try withExtendedLifetime(router) { try supervisor.run() }
             uapiServers.forEach { $0.shutdown() }
-            endpoints.interfaces.values.forEach { $0.flushLogs() }
+            router.tunnels.values.forEach { $0.flushLogs() }
+            router.logTotals()
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
         } catch {
