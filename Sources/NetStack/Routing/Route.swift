@@ -108,7 +108,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
         guard nextHops.count > 1 else { return nextHops.first }
         var total = 0
         for hop in nextHops { total += hop.weight }
-        var point = Int(UInt64(hash) * UInt64(total) >> 32)
+        var point = Int((UInt64(hash) * UInt64(total)) >> 32)
         for hop in nextHops {
             if point < hop.weight { return hop }
             point -= hop.weight

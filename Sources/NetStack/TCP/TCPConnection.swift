@@ -335,8 +335,9 @@ public final class TCPConnection {
         return 536
     }
 
+    /// The controller TCP_CONGESTION names: "reno", else CUBIC (Linux's default).
     static func makeCongestionControl(_ configuration: TCPConfiguration, mss: Int) -> any CongestionControl {
-        NewReno(maximumSegmentSize: mss)
+        configuration.congestionControl == "reno" ? NewReno(maximumSegmentSize: mss) : Cubic(maximumSegmentSize: mss)
     }
 
     /// Tells the event handler, if anything changed.

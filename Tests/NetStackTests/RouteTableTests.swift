@@ -1,0 +1,191 @@
+import Testing
+import Wire
+@testable import NetStack
+
+/// The FIB against what Linux answers (checked with `ip route` in a netns) and against a
+/// slow reference under random changes.
+@Suite struct RouteTableTests {
+    func route(_ prefix: String, via gateway: String? = nil, dev: Int = 2, metric: UInt32 = 0,
+               table: UInt32 = RouteTable.main, type: RouteType = .unicast, proto: UInt8 = RouteProtocol.boot) -> Route {
+        Route(destination: IPPrefix(prefix)!, table: table, type: type, metric: metric,
+              nextHops: type == .unicast ? [NextHop(gateway: gateway.flatMap(IPAddress.init), interfaceIndex: dev)] : [],
+              protocolNumber: proto)
+    }
+
+    @Test func longestPrefixThenLowestMetric() throws {
+        let fib = RouteTable()
+        try fib.add(route("0.0.0.0/0", via: "10.0.0.1"))
+        try fib.add(route("192.0.2.0/24", dev: 3, metric: 10))
+        try fib.add(route("192.0.2.0/24", dev: 4, metric: 5))
+        try fib.add(route("192.0.2.128/25", dev: 5))
+        try fib.add(route("192.0.2.200/32", type: .blackhole))
+        #expect(fib.lookup(IPAddress("192.0.2.7")!)?.nextHops.first?.interfaceIndex == 4)
+        #expect(fib.lookup(IPAddress("192.0.2.130")!)?.nextHops.first?.interfaceIndex == 5)
+        #expect(fib.lookup(IPAddress("192.0.2.200")!)?.type == .blackhole)
+        #expect(fib.lookup(IPAddress("8.8.8.8")!)?.nextHops.first?.gateway == IPAddress("10.0.0.1")!)
+        #expect(fib.lookup(IPAddress("8.8.8.8")!, table: 100) == nil)
+        #expect(fib.lookup(IPAddress("2001:db8::1")!) == nil)
+    }
+
+    @Test func errorsAsLinuxReturnsThem() throws {
+        let fib = RouteTable()
+        try fib.add(route("192.0.2.0/24"))
+        #expect(throws: RouteError.exists) { try fib.add(route("192.0.2.0/24")) } // ip route add twice
+        #expect(throws: RouteError.notFound) { try fib.delete(RouteMatch(destination: IPPrefix("198.51.100.0/24")!, table: 254)) }
+        #expect(throws: RouteError.noEntry) { try fib.add(route("198.51.100.0/24"), flags: [.replace]) } // ip route change
+        #expect(throws: RouteError.notFound) {
+            try fib.delete(RouteMatch(destination: IPPrefix("192.0.2.0/24")!, table: 254, gateway: IPAddress("10.9.0.9")!))
+        }
+        #expect(throws: RouteError.notFound) {
+            try fib.delete(RouteMatch(destination: IPPrefix("192.0.2.0/24")!, table: 254, protocolNumber: RouteProtocol.static))
+        }
+        #expect(throws: RouteError.invalid) { try fib.add(Route(destination: IPPrefix("10.0.0.0/8")!, nextHops: [])) }
+    }
+
+    @Test func ipv4PrependAndAppendKeepAliasesInLinuxOrder() throws {
+        let fib = RouteTable()
+        try fib.add(route("192.0.2.0/24", dev: 2))
+        try fib.add(route("192.0.2.0/24", dev: 2, metric: 10))
+        try fib.add(route("192.0.2.0/24", via: "10.9.0.2"), flags: [.create]) // ip route prepend
+        try fib.add(route("192.0.2.0/24", via: "10.9.0.3"), flags: [.create, .append]) // ip route append
+        let order = fib.routes(exactly: IPPrefix("192.0.2.0/24")!, table: 254).map { $0.nextHops.first?.gateway?.description ?? "dev \($0.metric)" }
+        #expect(order == ["10.9.0.2", "dev 0", "10.9.0.3", "dev 10"]) // as `ip route` listed them
+        #expect(fib.count == 4)
+    }
+
+    @Test func ipv6SiblingsFormMultipath() throws {
+        let fib = RouteTable()
+        try fib.add(route("2001:db8::/32", via: "fd00::2", metric: 1024))
+        try fib.add(route("2001:db8::/32", via: "fd00::3", metric: 1024), flags: [.create, .append])
+        try fib.add(route("2001:db8::/32", via: "fd00::4", metric: 1024), flags: [.create])
+        #expect(throws: RouteError.exists) { try fib.add(route("2001:db8::/32", via: "fd00::5", metric: 1024)) }
+        var routes = fib.routes(exactly: IPPrefix("2001:db8::/32")!, table: 254)
+        #expect(routes.count == 1)
+        #expect(routes[0].nextHops.map { $0.gateway!.description } == ["fd00::2", "fd00::3", "fd00::4"])
+        try fib.delete(RouteMatch(destination: IPPrefix("2001:db8::/32")!, table: 254, gateway: IPAddress("fd00::3")!))
+        routes = fib.routes(exactly: IPPrefix("2001:db8::/32")!, table: 254)
+        #expect(routes[0].nextHops.map { $0.gateway!.description } == ["fd00::2", "fd00::4"])
+    }
+
+    @Test func multipathSpreadsByWeightAndIsStablePerFlow() {
+        let hops = [NextHop(gateway: IPAddress("10.0.0.1")!, interfaceIndex: 2, weight: 1),
+                    NextHop(gateway: IPAddress("10.0.0.2")!, interfaceIndex: 3, weight: 3)]
+        let r = Route(destination: IPPrefix("0.0.0.0/0")!, nextHops: hops)
+        var counts = [0, 0]
+        var random = SeededRandom(seed: 9)
+        for _ in 0..<40_000 {
+            let hash = UInt32(truncatingIfNeeded: random.next())
+            counts[r.nextHop(forFlowHash: hash)!.interfaceIndex - 2] += 1
+            #expect(r.nextHop(forFlowHash: hash) == r.nextHop(forFlowHash: hash))
+        }
+        #expect(abs(Double(counts[1]) / 40_000 - 0.75) < 0.02)
+    }
+
+    @Test func ipv4RouteWithIPv6NextHop() throws {
+        let fib = RouteTable()
+        try fib.add(route("172.20.0.0/14", via: "fe80::1", dev: 7, proto: RouteProtocol.bird))
+        let found = try #require(fib.lookup(IPAddress("172.22.1.1")!))
+        #expect(found.nextHops.first?.gateway == IPAddress("fe80::1")!)
+        #expect(found.protocolNumber == RouteProtocol.bird)
+    }
+
+    @Test func removingAnInterfaceRemovesItsRoutes() throws {
+        let fib = RouteTable()
+        try fib.add(route("192.0.2.0/24", dev: 2))
+        try fib.add(route("198.51.100.0/24", dev: 3))
+        try fib.add(Route(destination: IPPrefix("2001:db8::/32")!, nextHops: [
+            NextHop(gateway: IPAddress("fe80::1")!, interfaceIndex: 2), NextHop(gateway: IPAddress("fe80::2")!, interfaceIndex: 3)]))
+        let removed = fib.removeRoutes(throughInterface: 2)
+        #expect(removed.count == 1)
+        #expect(fib.lookup(IPAddress("192.0.2.1")!) == nil)
+        #expect(fib.lookup(IPAddress("2001:db8::1")!)?.nextHops.count == 1)
+        #expect(fib.count == 2)
+    }
+
+    /// Thousands of random adds and deletes, skewed like the real table (IPv4 mostly /24 and
+    /// /16–/23, IPv6 mostly /48 and /32–/44), in two tables; every lookup compared with a
+    /// linear scan.
+    @Test(arguments: [UInt64(1), 2, 3]) func randomChangesAgreeWithAReference(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let fib = RouteTable()
+        var reference: [Route] = []
+        func randomPrefix() -> IPPrefix {
+            if random.chance(0.6) {
+                let lengths = [24, 24, 24, 24, 22, 23, 20, 16, 19, 21, 32, 8, 0, 28]
+                let length = lengths[random.below(lengths.count)]
+                // A narrow address space so prefixes nest and collide.
+                let value = UInt32(0x0a00_0000) | UInt32(truncatingIfNeeded: random.next() & 0x000f_ffff)
+                return IPPrefix(address: .v4(IPv4Address(value)), length: length)!.masked
+            }
+            let lengths = [48, 48, 48, 32, 36, 40, 44, 64, 128, 0, 29]
+            let length = lengths[random.below(lengths.count)]
+            let high = 0x2001_0db8_0000_0000 | (random.next() & 0x0000_0000_00ff_ffff) << 8
+            return IPPrefix(address: .v6(IPv6Address(high: high, low: random.next() & 0xff)), length: length)!.masked
+        }
+        for round in 0..<4_000 {
+            let table: UInt32 = random.chance(0.8) ? RouteTable.main : 100
+            if random.chance(0.65) || reference.isEmpty {
+                let candidate = Route(destination: randomPrefix(), table: table, metric: UInt32(random.below(3)),
+                                      nextHops: [NextHop(gateway: nil, interfaceIndex: 1 + random.below(4))])
+                do {
+                    try fib.add(candidate)
+                    reference.append(candidate)
+                } catch {
+                    #expect(reference.contains { $0.hasSameKey(as: candidate) })
+                }
+            } else {
+                let victim = reference.remove(at: random.below(reference.count))
+                try fib.delete(RouteMatch(destination: victim.destination, table: victim.table, metric: victim.metric))
+            }
+            if round % 20 == 0 {
+                #expect(fib.count == reference.count)
+                for _ in 0..<50 {
+                    let probe: IPAddress = random.chance(0.6)
+                        ? .v4(IPv4Address(0x0a00_0000 | UInt32(truncatingIfNeeded: random.next() & 0x000f_ffff)))
+                        : .v6(IPv6Address(high: 0x2001_0db8_0000_0000 | (random.next() & 0x0000_0000_00ff_ffff) << 8,
+                                          low: random.next() & 0xff))
+                    for t in [RouteTable.main, UInt32(100)] {
+                        let expected = reference.filter { $0.table == t && $0.destination.contains(probe) }
+                            .min { ($0.destination.length, $1.metric) > ($1.destination.length, $0.metric) }
+                        #expect(fib.lookup(probe, table: t) == expected, "\(probe) table \(t)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite struct RoutingPolicyTests {
+    @Test func addressesBringLinuxKernelRoutes() throws {
+        let policy = RoutingPolicy()
+        let interfaces = InterfaceTable()
+        policy.follow(interfaces)
+        let wg = try interfaces.add(name: "wg0", kind: .wireguard, mtu: 1420)
+        try interfaces.addAddress(InterfaceAddress(address: IPAddress("10.0.0.2")!, prefixLength: 24), to: wg)
+        try interfaces.addAddress(InterfaceAddress(address: IPAddress("172.20.1.1")!, prefixLength: 32,
+                                                   peer: IPAddress("172.20.1.2")!), to: wg)
+        try interfaces.addAddress(InterfaceAddress(address: IPAddress("fe80::2")!, prefixLength: 64), to: wg)
+        #expect(policy.resolve(IPAddress("10.0.0.2")!, flowHash: 0) == .local)
+        #expect(policy.resolve(IPAddress("10.0.0.9")!, flowHash: 0)
+                == .forward(interfaceIndex: wg.index, nextHop: IPAddress("10.0.0.9")!, preferredSource: IPAddress("10.0.0.2")!, mtu: nil))
+        #expect(policy.resolve(IPAddress("172.20.1.2")!, flowHash: 0)
+                == .forward(interfaceIndex: wg.index, nextHop: IPAddress("172.20.1.2")!, preferredSource: IPAddress("172.20.1.1")!, mtu: nil))
+        #expect(policy.resolve(IPAddress("fe80::1")!, flowHash: 0)
+                == .forward(interfaceIndex: wg.index, nextHop: IPAddress("fe80::1")!, preferredSource: nil, mtu: nil))
+        #expect(policy.table.routes(exactly: IPPrefix("fe80::/64")!, table: RouteTable.main).first?.metric == 256)
+        #expect(policy.resolve(IPAddress("8.8.8.8")!, flowHash: 0) == .noRoute)
+        try interfaces.removeAddress(InterfaceAddress(address: IPAddress("10.0.0.2")!, prefixLength: 24), from: wg)
+        #expect(policy.resolve(IPAddress("10.0.0.9")!, flowHash: 0) == .noRoute)
+    }
+
+    @Test func throwRoutesFallThroughToTheNextTable() throws {
+        let policy = RoutingPolicy()
+        try policy.table.add(Route(destination: IPPrefix("0.0.0.0/0")!, table: RouteTable.default,
+                                   nextHops: [NextHop(gateway: IPAddress("10.0.0.1")!, interfaceIndex: 2)]))
+        try policy.table.add(Route(destination: IPPrefix("192.0.2.0/24")!, type: .throw))
+        try policy.table.add(Route(destination: IPPrefix("198.51.100.0/24")!, type: .prohibit))
+        #expect(policy.resolve(IPAddress("192.0.2.1")!, flowHash: 0)
+                == .forward(interfaceIndex: 2, nextHop: IPAddress("10.0.0.1")!, preferredSource: nil, mtu: nil))
+        #expect(policy.resolve(IPAddress("198.51.100.1")!, flowHash: 0) == .prohibit)
+    }
+}
