@@ -101,6 +101,13 @@ public struct TCPPacket {
     /// A reader over the options.
     public var optionReader: TCPOptionReader { TCPOptionReader(options) }
 
+    /// The ports of a TCP (or UDP) header quoted in an ICMP error, which carries at least its
+    /// first 8 bytes (RFC 792; RFC 4443 §3): nil if fewer than 4 bytes are there.
+    public static func quotedPorts(_ bytes: UnsafeRawBufferPointer) -> (source: UInt16, destination: UInt16)? {
+        guard bytes.count >= 4 else { return nil }
+        return (bytes.bigEndian16(at: Field.sourcePort), bytes.bigEndian16(at: Field.destinationPort))
+    }
+
     /// Whether the checksum verifies for `source`→`destination` (RFC 9293 §3.1). Mixed
     /// families never verify.
     public func checksumIsValid(source: IPAddress, destination: IPAddress) -> Bool {

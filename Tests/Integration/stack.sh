@@ -16,7 +16,7 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 BYTES=${SRT_STACK_BYTES:-104857600} # 100 MiB each way
 LOSSY_BYTES=${SRT_STACK_LOSSY_BYTES:-20971520}
 PEER=$SRT_LIB_DIR/tcp_peer.py
-SRT_ROUTER_CMD=("$PROBES/stack-peer" --tcp-sink 5001 --tcp-source 5002 --udp-echo 7)
+SRT_ROUTER_CMD=("$PROBES/stack-peer" --tcp-sink 5001 --tcp-source 5002 --udp-echo 7 --md5 10.77.0.1=bgp-secret)
 
 topology_up
 if tunnel_up stack; then
@@ -25,12 +25,23 @@ fi
 check "ping 10.77.0.2 (ICMP echo from the stack)" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
 check "ping -6 fe80::2%$P1IF" n1 ping -6 -c 3 -i 0.2 -W 2 "fe80::2%$P1IF"
 
-check "Linux → srouter: $BYTES bytes over IPv4, length and CRC-32 match" \
-    n1 timeout 300 python3 "$PEER" send 10.77.0.2 5001 "$BYTES"
-check "srouter → Linux: $BYTES bytes over IPv4, length and CRC-32 match" \
-    n1 timeout 300 python3 "$PEER" fetch 10.77.0.2 5002 "$BYTES"
+check "Linux → srouter: $BYTES bytes over IPv4, length and CRC-32 match (both ends signing, TCP MD5)" \
+    n1 timeout 300 python3 "$PEER" send 10.77.0.2 5001 "$BYTES" bgp-secret
+check "TCP MD5: Linux with the wrong key gets no answer" n1 python3 "$PEER" expect-error 10.77.0.2 5001 timeout wrong-secret
+check "TCP MD5: Linux without a key gets no answer" n1 python3 "$PEER" expect-error 10.77.0.2 5001 timeout
+check "srouter → Linux: $BYTES bytes over IPv4, length and CRC-32 match (TCP MD5)" \
+    n1 timeout 300 python3 "$PEER" fetch 10.77.0.2 5002 "$BYTES" bgp-secret
 check "Linux → srouter over IPv6 link-local: 10 MiB" \
     n1 timeout 120 python3 "$PEER" send "fe80::2%$P1IF" 5001 10485760
+check "Linux resets a connection mid-transfer: srouter's side ends with ECONNRESET" n1 python3 -c "
+import socket, struct, sys, time
+sys.path.insert(0, '$SRT_LIB_DIR'); import tcp_peer
+s = tcp_peer.connect('10.77.0.2', 5001, 10, 'bgp-secret')
+s.sendall(b'x' * 100000)
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+s.close()"
+wait_for "srouter saw the reset" 5 grep -q "received 100000 sent 0 state CLOSED error 104" "${SROUTER_LOG[stack]}"
 check "a closed port is refused (ECONNREFUSED)" n1 python3 "$PEER" expect-error 10.77.0.2 5999 ECONNREFUSED
 check "UDP echo answers" n1 python3 -c "
 import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)

@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """The Linux end of the TCP tests against srouter's stack (run inside a netns).
 
-  tcp_peer.py send HOST PORT BYTES      connect, send BYTES of the pattern, half-close, and
+  tcp_peer.py send HOST PORT BYTES [MD5KEY]  connect (signing with TCP_MD5SIG if a key is
+                                        given), send BYTES of the pattern, half-close, and
                                         check the "BYTES CRC32" answer of stack-peer's sink
-  tcp_peer.py fetch HOST PORT BYTES     connect, ask stack-peer's source for BYTES, read to
+  tcp_peer.py fetch HOST PORT BYTES [MD5KEY]  connect, ask stack-peer's source for BYTES, read to
                                         the end and check count and CRC-32
   tcp_peer.py serve PORT [BIND]         accept one connection, read to the end, answer
                                         "BYTES CRC32" and close (for srouter's active open)
-  tcp_peer.py expect-error HOST PORT ERRNO-NAME   connect and expect that error
+  tcp_peer.py expect-error HOST PORT ERRNO-NAME [MD5KEY]   connect and expect that error
 
 The pattern repeats a 65521-byte block: byte j = ((j * 2654435761) >> 13) & 0xff.
 Exit status 0 when the check holds; messages on stdout.
 """
 import errno
 import socket
+import struct
 import sys
 import time
 import zlib
@@ -38,11 +40,26 @@ def pattern_crc(total):
     return crc
 
 
-def connect(host, port, timeout):
+TCP_MD5SIG = 14
+
+
+def md5sig(family, address, key):
+    """struct tcp_md5sig: sockaddr_storage, flags, prefixlen, keylen, ifindex, key[80]."""
+    storage = bytearray(128)
+    if family == socket.AF_INET:
+        struct.pack_into("=H2x4s", storage, 0, family, socket.inet_pton(family, address[0]))
+    else:
+        struct.pack_into("=H6x16s", storage, 0, family, socket.inet_pton(family, address[0].split("%")[0]))
+    return bytes(storage) + struct.pack("=BBHI80s", 0, 0, len(key), 0, key)
+
+
+def connect(host, port, timeout, md5_key=None):
     # getaddrinfo turns "fe80::2%wg0" into a sockaddr with the scope id.
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     s = socket.socket(family, kind, proto)
     s.settimeout(timeout)
+    if md5_key is not None:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig(family, address, md5_key.encode()))
     s.connect(address)
     return s
 
@@ -56,9 +73,9 @@ def read_all(s):
         data += piece
 
 
-def send(host, port, total):
+def send(host, port, total, md5_key=None):
     start = time.monotonic()
-    s = connect(host, port, 300)
+    s = connect(host, port, 300 if md5_key is None else 10, md5_key)
     for piece in pattern_chunks(total):
         s.sendall(piece)
     s.shutdown(socket.SHUT_WR)
@@ -70,9 +87,9 @@ def send(host, port, total):
     return answer == expected
 
 
-def fetch(host, port, total):
+def fetch(host, port, total, md5_key=None):
     start = time.monotonic()
-    s = connect(host, port, 300)
+    s = connect(host, port, 300, md5_key)
     s.sendall(f"{total}\n".encode())
     crc = 0
     count = 0
@@ -112,12 +129,15 @@ def serve(port, bind):
     return True
 
 
-def expect_error(host, port, name):
+def expect_error(host, port, name, md5_key=None):
     try:
-        s = connect(host, port, 20)
+        s = connect(host, port, 5, md5_key)
         s.close()
         print("connected, expected", name)
         return False
+    except socket.timeout:
+        print("connect: timed out")
+        return name == "timeout"
     except OSError as e:
         got = errno.errorcode.get(e.errno, str(e.errno))
         print("connect:", got)
@@ -127,13 +147,13 @@ def expect_error(host, port, name):
 def main():
     mode = sys.argv[1]
     if mode == "send":
-        ok = send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        ok = send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     elif mode == "fetch":
-        ok = fetch(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        ok = fetch(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     elif mode == "serve":
         ok = serve(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0")
     elif mode == "expect-error":
-        ok = expect_error(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        ok = expect_error(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None)
     else:
         print(__doc__)
         sys.exit(2)

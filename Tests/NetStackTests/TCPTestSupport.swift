@@ -23,6 +23,9 @@ func serialize(_ segment: TCPOutgoingSegment) -> [UInt8] {
         let headerLength = segment.header.headerLength
         segment.copyPayload(into: UnsafeMutableRawBufferPointer(rebasing: buffer[headerLength...]))
         segment.header.emit(into: buffer, source: segment.source, destination: segment.destination)
+        if let key = segment.md5Key {
+            TCPSignature.sign(buffer, source: segment.source, destination: segment.destination, key: key)
+        }
     }
     return bytes
 }

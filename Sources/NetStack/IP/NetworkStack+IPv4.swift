@@ -87,6 +87,21 @@ extension NetworkStack {
             datagrams.deliverPingReply(icmp.buffer, info: info)
         default:
             if icmp.isError, let quoted = try? icmp.quotedPacket() {
+                if quoted.protocolNumber == IPProtocolNumber.tcp {
+                    var mtu: Int?
+                    var unreachable: TCPConnectionError?
+                    if case .destinationUnreachable(let code, let nextHopMTU) = repr.message {
+                        if code == ICMPv4Message.UnreachableCode.fragmentationNeeded {
+                            // RFC 1191 §5: an old router reports 0; fall back to a plateau below.
+                            mtu = nextHopMTU > 0 ? Int(nextHopMTU) : max(576, quoted.totalLength - 40)
+                        } else {
+                            unreachable = code == ICMPv4Message.UnreachableCode.network ? .networkUnreachable : .hostUnreachable
+                        }
+                    }
+                    tcp.receiveICMPError(mtu: mtu, unreachable: unreachable, quotedHeader: quoted.payload,
+                                         local: .v4(quoted.source), remote: .v4(quoted.destination))
+                    tcp.poll(now: now, emit: { sendTCP($0, now: now) })
+                }
                 datagrams.deliverICMPError(repr.message.type, code: repr.message.code, quoted: quoted, info: info)
             }
         }

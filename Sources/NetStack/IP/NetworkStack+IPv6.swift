@@ -112,6 +112,18 @@ extension NetworkStack {
             datagrams.deliverPingReply(icmp.buffer, info: info)
         default:
             if icmp.isError, let quoted = try? icmp.quotedPacket() {
+                if quoted.nextHeader == IPProtocolNumber.tcp {
+                    var mtu: Int?
+                    var unreachable: TCPConnectionError?
+                    switch repr.message {
+                    case .packetTooBig(let reported): mtu = Int(min(reported, 65535))
+                    case .destinationUnreachable: unreachable = .hostUnreachable
+                    default: break
+                    }
+                    tcp.receiveICMPError(mtu: mtu, unreachable: unreachable, quotedHeader: quoted.payload,
+                                         local: .v6(quoted.source), remote: .v6(quoted.destination))
+                    tcp.poll(now: now, emit: { sendTCP($0, now: now) })
+                }
                 datagrams.deliverICMPv6Error(repr.message.type, code: repr.message.code, quoted: quoted, info: info)
             }
         }

@@ -97,17 +97,23 @@ public final class NetworkStack {
     /// Sends one TCP segment built by the TCP layer.
     func sendTCP(_ segment: TCPOutgoingSegment, now: StackInstant) {
         let length = segment.header.bufferLength
-        _ = sendIP(source: segment.source, destination: segment.destination, protocolNumber: IPProtocolNumber.tcp,
+        let error = sendIP(source: segment.source, destination: segment.destination, protocolNumber: IPProtocolNumber.tcp,
                    timeToLive: segment.timeToLive, typeOfService: segment.typeOfService, payloadLength: length,
                    now: now) { body in
             let headerLength = segment.header.headerLength
             segment.copyPayload(into: UnsafeMutableRawBufferPointer(rebasing: body[headerLength...]))
             segment.header.emit(into: body, source: segment.source, destination: segment.destination,
                                 fillChecksum: segment.md5Key == nil)
-            if let key = segment.md5Key, let sign = self.signSegment {
-                sign(body, segment.source, segment.destination, key)
-                TCPPacket.fillChecksum(in: body, source: segment.source, destination: segment.destination)
+            if let key = segment.md5Key {
+                TCPSignature.sign(body, source: segment.source, destination: segment.destination, key: key)
             }
+        }
+        // The route's MTU shrank under a connection (an interface MTU change): as if the
+        // first hop had sent "fragmentation needed" (Linux's ip_queue_xmit → EMSGSIZE).
+        if error == SendErrno.messageTooLong, let mtu = pathMTU(toward: segment.destination) {
+            let tuple = TCPFourTuple(localAddress: segment.source, localPort: segment.header.sourcePort,
+                                     remoteAddress: segment.destination, remotePort: segment.header.destinationPort)
+            tcp.connections[tuple]?.pathMTUChanged(to: mtu)
         }
     }
 
@@ -119,6 +125,4 @@ public final class NetworkStack {
         return min(interface.mtu, mtu ?? Int.max)
     }
 
-    /// Writes the RFC 2385 signature into a segment (the MD5 option is in place, zeroed).
-    public var signSegment: ((UnsafeMutableRawBufferPointer, IPAddress, IPAddress, [UInt8]) -> Void)?
 }

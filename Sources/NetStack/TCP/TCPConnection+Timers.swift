@@ -32,7 +32,7 @@ extension TCPConnection {
         let limit = state == .synSent || state == .synReceived ? configuration.synRetries : configuration.dataRetries
         let userTimedOut = configuration.userTimeout > 0 && stalledSince.map { now &- $0 >= configuration.userTimeout } ?? false
         if retransmissions >= limit || userTimedOut {
-            if state == .synReceived { enter(.closed) } else { fail(.timedOut) }
+            if state == .synReceived { enter(.closed) } else { fail(softError ?? .timedOut) }
             return
         }
         retransmissions += 1

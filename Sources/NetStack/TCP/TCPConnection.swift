@@ -133,6 +133,12 @@ public final class TCPConnection {
     var windowScalingEnabled = false
     /// Keepalive probes sent without an answer.
     var keepAliveProbesSent = 0
+    /// An ICMP-reported error kept until the connection times out, then reported instead of
+    /// ETIMEDOUT (Linux's sk_err_soft).
+    var softError: TCPConnectionError?
+    /// The MSS the path allows, once an ICMP "fragmentation needed" / "packet too big"
+    /// lowered it (RFC 1191, RFC 8201): the reported MTU less the IP and TCP headers.
+    var pathMSS: Int?
     /// The layer will abort this connection on its next poll (accept queue overflow).
     var abortPending = false
 
@@ -265,15 +271,37 @@ public final class TCPConnection {
         enter(.closed)
     }
 
+    /// Path MTU discovery (RFC 1191 §6.3, RFC 8201 §5.2): an ICMP error reported `mtu` for
+    /// this path; lower the MSS (never below 536 − 40, IPv4's minimum datagram) and resend
+    /// what was lost at once.
+    public func pathMTUChanged(to mtu: Int) {
+        let headers = tuple.remoteAddress.bitWidth == 32 ? 40 : 60
+        let floor = tuple.remoteAddress.bitWidth == 32 ? 536 : 1280
+        let mss = max(floor, mtu) - headers
+        guard mss < (pathMSS ?? configuration.maximumSegmentSize) else { return }
+        pathMSS = mss
+        if sndMax > sndUna {
+            sndNxt = sndUna // the oversized segments were dropped on the way
+            retransmitFirstUnacknowledged = false
+        }
+    }
+
     // MARK: - Helpers shared by the extensions
 
     /// The sequence number of the first byte in the send buffer.
     var sendBufferStart: SequenceNumber { synAcknowledged ? sndUna : iss + 1 }
 
-    /// The effective send MSS: the smaller of both sides' MSS less the timestamp option's 12
-    /// bytes (RFC 7323 §3.2; Linux's mss_cache).
+    /// The effective send MSS: the smaller of both sides' MSS and the path MTU's, less the
+    /// options every data segment carries now — timestamps (RFC 7323 §3.2), the MD5
+    /// signature (RFC 2385), SACK blocks (RFC 2018) — as RFC 6691 asks and Linux's
+    /// tcp_current_mss does.
     var sendMSS: Int {
-        max(64, min(peerMaximumSegmentSize, configuration.maximumSegmentSize) - (timestampsEnabled ? 12 : 0))
+        var options = TCPOptions()
+        if timestampsEnabled { options.timestamps = TCPTimestamps(value: 0, echoReply: 0) }
+        if configuration.md5Key != nil { options.md5Signature = .zero }
+        if sackEnabled && !outOfOrder.isEmpty { options.sackBlocks = outOfOrder.sackBlocks(limit: timestampsEnabled ? 3 : 4) }
+        let mss = min(peerMaximumSegmentSize, configuration.maximumSegmentSize, pathMSS ?? Int.max)
+        return max(64, mss - options.bufferLength)
     }
 
     /// Moves to `newState`, stopping the timers the new state does not use.

@@ -36,8 +36,6 @@ public final class TCPLayer {
     private var pendingResets: [(TCPRepr, IPAddress, IPAddress)] = []
     /// Chooses initial sequence numbers (RFC 6528) and timestamp offsets per four-tuple.
     private let sequenceSource: (TCPFourTuple, StackInstant) -> (isn: UInt32, timestampOffset: UInt32)
-    /// Verifies an RFC 2385 signature: (segment bytes, source, destination, key) → valid.
-    public var verifySignature: ((UnsafeRawBufferPointer, IPAddress, IPAddress, [UInt8]) -> Bool)?
     private var nextEphemeral: UInt16 = 32768
     /// The MSS the path to an address allows (output interface MTU less 40 or 60 bytes);
     /// the stack sets it from routing.
@@ -180,7 +178,7 @@ public final class TCPLayer {
             counters.badSignature += 1
             return false
         case (.some(let key), .some):
-            guard let verifySignature, verifySignature(segment, tuple.remoteAddress, tuple.localAddress, key) else {
+            guard TCPSignature.verify(segment, source: tuple.remoteAddress, destination: tuple.localAddress, key: key) else {
                 counters.badSignature += 1
                 return false
             }
@@ -266,6 +264,24 @@ public final class TCPLayer {
         active[id] = nil
         if let listener = listenerOfHalfOpen.removeValue(forKey: id) {
             listener.halfOpen.removeAll { $0 === connection }
+        }
+    }
+
+    /// An ICMP error quoting one of our segments (`quotedHeader`: at least its first 8
+    /// bytes, ports and sequence number). "Fragmentation needed" and "packet too big" feed
+    /// path MTU discovery; hard errors during the handshake fail a connect (Linux's
+    /// tcp_v4_err: ECONNREFUSED is not taken from ICMP, unreachables are soft errors
+    /// reported once the connection times out).
+    public func receiveICMPError(mtu: Int?, unreachable: TCPConnectionError?, quotedHeader: UnsafeRawBufferPointer,
+                                 local: IPAddress, remote: IPAddress) {
+        guard let ports = TCPPacket.quotedPorts(quotedHeader) else { return }
+        let tuple = TCPFourTuple(localAddress: local, localPort: ports.source, remoteAddress: remote, remotePort: ports.destination)
+        guard let connection = connections[tuple] else { return }
+        if let mtu {
+            connection.pathMTUChanged(to: mtu)
+            markActive(connection)
+        } else if let unreachable, connection.state == .synSent {
+            connection.softError = unreachable
         }
     }
 

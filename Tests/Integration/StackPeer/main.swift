@@ -3,12 +3,13 @@
 // sockets exist. Not a product; the test scripts drive it.
 //
 //   stack-peer --wg FILE… [--tcp-sink PORT] [--tcp-source PORT] [--udp-echo PORT]
-//              [--connect ADDR:PORT --bytes N] [--log-level LEVEL]
+//              [--connect ADDR:PORT --bytes N] [--md5 PEER=KEY…] [--log-level LEVEL]
 //
 // tcp-sink:   reads to end of stream, then answers "BYTES CRC32\n" and closes.
 // tcp-source: reads "N\n", sends N bytes of the test pattern, closes.
 // connect:    opens a connection, sends N bytes of the pattern, half-closes, reads the
 //             peer's answer to end of stream and prints it as "reply: …", then exits.
+// --md5 sets an RFC 2385 key for a peer address on the listeners and the active open.
 // The pattern repeats a 65521-byte block: byte j = ((j·2654435761) >> 13) & 0xff.
 import Foundation
 import Logging
@@ -25,6 +26,7 @@ var sourcePorts: [UInt16] = []
 var udpEchoPorts: [UInt16] = []
 var connectTarget: (IPAddress, UInt16)?
 var connectBytes = 0
+var md5Keys: [IPAddress: [UInt8]] = [:]
 var logLevel = Logger.Level.info
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
@@ -35,6 +37,9 @@ while let flag = arguments.next() {
     case "--tcp-source": sourcePorts.append(UInt16(value)!)
     case "--udp-echo": udpEchoPorts.append(UInt16(value)!)
     case "--bytes": connectBytes = Int(value)!
+    case "--md5":
+        let parts = value.split(separator: "=", maxSplits: 1)
+        md5Keys[IPAddress(String(parts[0]))!] = Array(parts[1].utf8)
     case "--log-level": logLevel = Logger.Level(rawValue: value) ?? .info
     case "--connect":
         let parts = value.split(separator: ":", omittingEmptySubsequences: false)
@@ -159,7 +164,7 @@ func service() {
                 exit(c.pendingError == nil ? 0 : 1)
             }
             tcp.release(c)
-            print("closed \(c.tuple) received \(session.received) sent \(session.sent) state \(c.state.rawValue)")
+            print("closed \(c.tuple) received \(session.received) sent \(session.sent) state \(c.state.rawValue) error \(c.pendingError.map { "\($0.rawValue)" } ?? "none")")
         }
     }
     sessions.removeAll { $0.done }
@@ -175,6 +180,7 @@ for port in sourcePorts {
                                  configuration: TCPConfiguration()), .source))
 }
 for (listener, role) in listeners {
+    listener.md5Keys = md5Keys
     listener.onEvent = { listener in
         while let connection = listener.accept() {
             print("accepted \(connection.tuple)")
@@ -207,7 +213,9 @@ if let (address, port) = connectTarget {
     }
     let localPort = tcp.ephemeralPort(local: source, remote: address, remotePort: port, isTaken: { _ in false })!
     let tuple = TCPFourTuple(localAddress: source, localPort: localPort, remoteAddress: address, remotePort: port)
-    let connection = tcp.connect(tuple, configuration: TCPConfiguration(), now: EventLoop.monotonicNow())
+    var configuration = TCPConfiguration()
+    configuration.md5Key = md5Keys[address]
+    let connection = tcp.connect(tuple, configuration: configuration, now: EventLoop.monotonicNow())
     let session = Session(connection, role: .client)
     session.toSend = connectBytes
     connection.onEvent = { _ in service() }
