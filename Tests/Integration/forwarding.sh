@@ -8,7 +8,8 @@
 #
 # srouter's routes come from the wg-quick files (Table = auto: a route per AllowedIPs, as
 # wg-quick adds them). Checks: ping across both ways (IPv4 and IPv6); traceroute from p1
-# shows srouter as the first hop; TTL expiry answered; PMTU discovery across the 1280-byte
+# shows srouter as the first hop; TTL expiry answered; 4000-byte pings to srouter itself
+# (reassembly, fragmented replies); PMTU discovery across the 1280-byte
 # tunnel (fragmentation needed / packet too big, then a 10 MiB TCP transfer p1 → p2 through
 # srouter arrives intact); unroutable destinations answered with net unreachable.
 set -euo pipefail
@@ -92,6 +93,10 @@ check "DF and 1328 bytes into the 1280 tunnel: fragmentation needed, mtu 1280" \
 n1 ping -6 -c 1 -W 2 -M do -s 1300 -I 2001:db8:1::1 2001:db8:2::1 >"$SRT_TMP/pmtu6.txt" 2>&1 || true
 cat "$SRT_TMP/pmtu6.txt"
 check "IPv6 1348 bytes into the 1280 tunnel: packet too big, mtu 1280" grep -qiE "too big.*1280|mtu=1280|mtu = 1280" "$SRT_TMP/pmtu6.txt"
+check "4000-byte ping to srouter's IPv4 address: fragments reassembled, reply fragmented" \
+    n1 ping -c 2 -i 0.3 -W 2 -M dont -s 4000 10.77.0.2
+check "4000-byte ping to srouter's IPv6 address: reassembled, reply fragmented (RFC 8200 §4.5)" \
+    n1 ping -6 -c 2 -i 0.3 -W 2 -s 4000 -I 2001:db8:1::1 fd77::2
 check "without DF, 1400-byte pings are fragmented by srouter and answered" \
     n1 ping -c 2 -W 2 -M dont -s 1400 -I 192.0.2.1 198.51.100.1
 

@@ -31,8 +31,7 @@ extension NetworkStack {
     /// Local delivery: TCP, UDP, ICMP, and copies for raw sockets of the protocol.
     func deliverIPv4(_ packet: IPv4Packet, on interface: NetworkInterface, now: StackInstant) {
         if packet.isFragment {
-            // Reassembly lands with the fragment reassembler; until then, fragments are counted.
-            counters.fragmentsDropped += 1
+            reassembleIPv4(packet, on: interface, now: now)
             return
         }
         counters.delivered += 1
@@ -58,6 +57,48 @@ extension NetworkStack {
                 counters.unreachablePort += 1
                 sendICMPv4Error(.destinationUnreachable(code: ICMPv4Message.UnreachableCode.protocol, nextHopMTU: 0),
                                 about: packet, arrivedOn: interface, now: now)
+            }
+        }
+    }
+
+    /// A fragment for us: into the reassembler; a completed datagram is delivered with a
+    /// fresh header (MF clear, offset 0, the whole length).
+    func reassembleIPv4(_ packet: IPv4Packet, on interface: NetworkInterface, now: StackInstant) {
+        let key = FragmentReassembler.Key(source: .v4(packet.source), destination: .v4(packet.destination),
+                                          identification: UInt32(packet.identification), protocolNumber: packet.protocolNumber)
+        let quote = UnsafeRawBufferPointer(rebasing: packet.buffer[0..<min(packet.payloadEnd, packet.headerLength + 8)])
+        guard let payload = reassembler4.insert(key, offset: Int(packet.fragmentOffset) * 8, more: packet.moreFragments,
+                                                data: packet.payload, quote: quote, now: now) else { return }
+        guard var header = try? IPv4Repr.parse(packet, verifyChecksum: false) else { return }
+        header.moreFragments = false
+        header.fragmentOffset = 0
+        header.payloadLength = payload.count
+        var whole = [UInt8](repeating: 0, count: header.bufferLength)
+        whole.replaceSubrange(header.headerLength..., with: payload)
+        whole.withUnsafeMutableBytes { header.emit(into: $0) }
+        whole.withUnsafeBytes { raw in
+            guard let complete = try? IPv4Packet(checking: raw) else { return }
+            deliverIPv4(complete, on: interface, now: now)
+        }
+    }
+
+    /// Datagrams whose reassembly timed out: ICMP time exceeded, code 1, if the first
+    /// fragment came (RFC 792; RFC 8200 §4.5), rate-limited like every error.
+    func expireFragments(now: StackInstant) {
+        for expired in reassembler4.expire(now: now) {
+            counters.fragmentsDropped += 1
+            expired.firstFragment.withUnsafeBytes { raw in
+                guard let quoted = try? IPv4Packet(checkingQuoted: raw),
+                      let interface = interfaces.owner(of: .v4(quoted.destination)) else { return }
+                sendICMPv4Error(.timeExceeded(code: 1), about: quoted, arrivedOn: interface, now: now)
+            }
+        }
+        for expired in reassembler6.expire(now: now) {
+            counters.fragmentsDropped += 1
+            expired.firstFragment.withUnsafeBytes { raw in
+                guard let quoted = try? IPv6Packet(checkingQuoted: raw),
+                      let interface = interfaces.owner(of: .v6(quoted.destination)) else { return }
+                sendICMPv6Error(.timeExceeded(code: 1), about: quoted, arrivedOn: interface, now: now)
             }
         }
     }

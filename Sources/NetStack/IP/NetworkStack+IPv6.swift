@@ -43,8 +43,8 @@ extension NetworkStack {
             counters.malformed += 1
             return
         }
-        if chain.fragment != nil {
-            counters.fragmentsDropped += 1 // reassembly lands with the fragment reassembler
+        if let fragment = chain.fragment {
+            reassembleIPv6(packet, fragment: fragment, on: interface, now: now)
             return
         }
         counters.delivered += 1
@@ -78,6 +78,34 @@ extension NetworkStack {
         }
     }
 
+    /// A fragment for us (RFC 8200 §4.5). Fragments whose Fragment header directly follows
+    /// the fixed header are reassembled (what senders emit; headers before it would be
+    /// hop-by-hop or routing headers, which a tunnel endpoint does not see) and the datagram
+    /// is delivered with the fragment's next header; others are counted and dropped.
+    func reassembleIPv6(_ packet: IPv6Packet, fragment: IPv6FragmentRepr,
+                        on interface: NetworkInterface, now: StackInstant) {
+        guard packet.nextHeader == IPProtocolNumber.fragment, packet.payload.count >= IPv6FragmentRepr.length else {
+            counters.fragmentsDropped += 1
+            return
+        }
+        let data = UnsafeRawBufferPointer(rebasing: packet.payload[IPv6FragmentRepr.length...])
+        let key = FragmentReassembler.Key(source: .v6(packet.source), destination: .v6(packet.destination),
+                                          identification: fragment.identification, protocolNumber: fragment.nextHeader)
+        let quote = UnsafeRawBufferPointer(rebasing: packet.buffer[0..<min(packet.payloadEnd, IPv6Packet.headerLength + 16)])
+        guard let payload = reassembler6.insert(key, offset: Int(fragment.fragmentOffset) * 8, more: fragment.moreFragments,
+                                                data: data, quote: quote, now: now) else { return }
+        var header = IPv6Repr.parse(packet)
+        header.nextHeader = fragment.nextHeader
+        header.payloadLength = payload.count
+        var whole = [UInt8](repeating: 0, count: header.bufferLength)
+        whole.replaceSubrange(IPv6Packet.headerLength..., with: payload)
+        whole.withUnsafeMutableBytes { header.emit(into: $0) }
+        whole.withUnsafeBytes { raw in
+            guard let complete = try? IPv6Packet(checking: raw) else { return }
+            deliverIPv6(complete, on: interface, now: now)
+        }
+    }
+
     /// ICMPv6 for us: echo answered (RFC 4443 §4.2), echo replies to ping sockets, errors to
     /// the transports. Neighbour discovery has no place on layer-3 tunnels and is ignored.
     func receiveICMPv6(_ packet: IPv6Packet, upper: UnsafeRawBufferPointer, info: ReceivedPacketInfo,
@@ -103,7 +131,7 @@ extension NetworkStack {
             guard case .v6(let s) = from, case .v6(let d) = info.source else { return }
             let sent = sendIP(source: from, destination: info.source, protocolNumber: IPProtocolNumber.icmpv6,
                               timeToLive: 64, typeOfService: packet.trafficClass, payloadLength: reply.bufferLength,
-                              interfaceIndex: interface.index, now: now) { body in
+                              interfaceIndex: interface.index, dontFragment: false, now: now) { body in
                 UnsafeMutableRawBufferPointer(rebasing: body[ICMPv6Packet.headerLength...]).copyMemory(from: data)
                 reply.emit(into: body, source: s, destination: d)
             }

@@ -50,7 +50,7 @@ extension NetworkStack {
         }
         guard let output, output.isUp else { return SendErrno.networkDown }
         let mtu = min(output.mtu, routeMTU ?? Int.max)
-        if total > mtu && (dontFragment || !isV4) && output.kind != .loopback { return SendErrno.messageTooLong }
+        if total > mtu && dontFragment && output.kind != .loopback { return SendErrno.messageTooLong }
 
         let packet = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<total])
         let body = UnsafeMutableRawBufferPointer(rebasing: packet[headerLength...])
@@ -73,7 +73,8 @@ extension NetworkStack {
             return 22 // EINVAL: mixed families
         }
         if total > mtu && output.kind != .loopback {
-            return fragmentAndTransmit(UnsafeRawBufferPointer(packet), mtu: mtu, on: output, nextHop: nextHop)
+            if isV4 { return fragmentAndTransmit(UnsafeRawBufferPointer(packet), mtu: mtu, on: output, nextHop: nextHop) }
+            return fragmentIPv6AndTransmit(UnsafeRawBufferPointer(packet), mtu: mtu, on: output, nextHop: nextHop)
         }
         return transmit(UnsafeRawBufferPointer(packet), on: output, nextHop: nextHop) ? nil : SendErrno.networkDown
     }
@@ -121,6 +122,40 @@ extension NetworkStack {
                 let region = UnsafeMutableRawBufferPointer(rebasing: out[0..<(IPv4Packet.minimumHeaderLength + length)])
                 header.emit(into: region)
                 UnsafeMutableRawBufferPointer(rebasing: region[IPv4Packet.minimumHeaderLength...])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + length)]))
+                return transmit(UnsafeRawBufferPointer(region), on: interface, nextHop: nextHop)
+            }
+            guard ok else { return SendErrno.networkDown }
+            offset += length
+        }
+        return nil
+    }
+
+    /// Source fragmentation of a locally sent IPv6 packet (RFC 8200 §4.5; only the source may
+    /// fragment): a Fragment header after the fixed header, pieces of a multiple of 8 bytes.
+    func fragmentIPv6AndTransmit(_ packet: UnsafeRawBufferPointer, mtu: Int, on interface: NetworkInterface,
+                                 nextHop: IPAddress) -> Int32? {
+        guard let view = try? IPv6Packet(checking: packet) else { return 22 }
+        var header = IPv6Repr.parse(view)
+        let payload = view.payload
+        let chunk = (mtu - IPv6Packet.headerLength - IPv6FragmentRepr.length) / 8 * 8
+        guard chunk >= 8 else { return SendErrno.messageTooLong }
+        let identification = nextFragmentIdentification
+        nextFragmentIdentification &+= 1
+        let upper = header.nextHeader
+        header.nextHeader = IPProtocolNumber.fragment
+        var piece = [UInt8](repeating: 0, count: IPv6Packet.headerLength + IPv6FragmentRepr.length + chunk)
+        var offset = 0
+        while offset < payload.count {
+            let length = min(chunk, payload.count - offset)
+            header.payloadLength = IPv6FragmentRepr.length + length
+            let fragment = IPv6FragmentRepr(nextHeader: upper, fragmentOffset: UInt16(offset / 8),
+                                            moreFragments: offset + length < payload.count, identification: identification)
+            let ok = piece.withUnsafeMutableBytes { out -> Bool in
+                let region = UnsafeMutableRawBufferPointer(rebasing: out[0..<(header.bufferLength)])
+                header.emit(into: region)
+                fragment.emit(into: UnsafeMutableRawBufferPointer(rebasing: region[IPv6Packet.headerLength...]))
+                UnsafeMutableRawBufferPointer(rebasing: region[(IPv6Packet.headerLength + IPv6FragmentRepr.length)...])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + length)]))
                 return transmit(UnsafeRawBufferPointer(region), on: interface, nextHop: nextHop)
             }

@@ -19,6 +19,14 @@ public final class NetworkStack {
     public var icmpLimiter = ICMPRateLimiter()
     /// Drops and deliveries.
     public internal(set) var counters = StackCounters()
+    /// IPv4 reassembly for local delivery.
+    public let reassembler4 = FragmentReassembler()
+    /// IPv6 reassembly (ip6frag_time: 60 s).
+    public let reassembler6: FragmentReassembler = {
+        var limits = ReassemblyLimits()
+        limits.timeout = 60 * StackDuration.second
+        return FragmentReassembler(limits: limits)
+    }()
 
     /// One packet's worth of scratch space for packets the stack builds (errors, replies,
     /// TCP segments): allocated once, so building a packet allocates nothing.
@@ -27,6 +35,8 @@ public final class NetworkStack {
     var loopbackQueue: [[UInt8]] = []
     /// The next IPv4 identification.
     var nextIdentification: UInt16 = 1
+    /// The next IPv6 Fragment header identification.
+    var nextFragmentIdentification: UInt32 = 1
 
     /// The largest packet the stack builds or accepts.
     public static let maximumPacketSize = 65535
@@ -77,6 +87,7 @@ public final class NetworkStack {
 
     /// Runs TCP's output and timers and delivers looped-back packets.
     public func poll(now: StackInstant) {
+        expireFragments(now: now)
         var rounds = 0
         repeat {
             tcp.poll(now: now, emit: { sendTCP($0, now: now) })
@@ -91,7 +102,8 @@ public final class NetworkStack {
 
     /// The earliest time `poll` has timer work.
     public var nextDeadline: StackInstant? {
-        loopbackQueue.isEmpty ? tcp.nextDeadline : 0
+        guard loopbackQueue.isEmpty else { return 0 }
+        return [tcp.nextDeadline, reassembler4.nextDeadline, reassembler6.nextDeadline].compactMap { $0 }.min()
     }
 
     /// Sends one TCP segment built by the TCP layer.
