@@ -50,10 +50,17 @@ let package = Package(
                 "Sandbox", "Wire", "WireGuard", "NetStack", "CSRouterLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Guest sockets: the guest's AF_INET/AF_INET6 calls served from the stack (DESIGN §3).
+        .target(
+            name: "GuestNetwork",
+            dependencies: [
+                "Sandbox", "NetStack", "Wire", "LinuxABI", "CSRouterLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "srouter",
             dependencies: [
-                "Sandbox", "LinuxABI", "WireGuard", "Router",
+                "Sandbox", "LinuxABI", "WireGuard", "Router", "GuestNetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -96,6 +103,8 @@ let package = Package(
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Wire"]),
         .testTarget(name: "NetStackTests", dependencies: ["NetStack", "Wire"]),
         .testTarget(name: "RouterTests", dependencies: ["Router", "WireGuard", "Wire", "Sandbox"]),
+        .testTarget(name: "GuestNetworkTests",
+                    dependencies: ["GuestNetwork", "NetStack", "Wire", "LinuxABI", "Sandbox"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
     ]
 )

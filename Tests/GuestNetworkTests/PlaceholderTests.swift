@@ -1,0 +1,4 @@
+import Testing
+@testable import GuestNetwork
+
+@Test func moduleLinks() { _ = GuestNetwork.self }
