@@ -73,6 +73,8 @@ let package = Package(
         .executableTarget(name: "probe-threads", path: "Guest/probes/threads",
                           cSettings: probeSettings,
                           linkerSettings: [.linkedLibrary("pthread")]),
+        .executableTarget(name: "probe-sockets", path: "Guest/probes/sockets",
+                          cSettings: probeSettings),
         .executableTarget(name: "probe-syscall-cost", path: "Guest/probes/syscall-cost",
                           cSettings: probeSettings),
 
