@@ -1,3 +1,4 @@
+import CSRouterLinux
 /// GuestNetwork serves a guest's AF_INET and AF_INET6 sockets from srouter's `NetworkStack`.
 ///
 /// Each guest socket is a real descriptor in the guest — one end of an AF_UNIX pair (or an

@@ -17,6 +17,10 @@ public final class VirtualRouter {
     /// The tunnels, by interface index.
     public private(set) var tunnels: [Int: WireGuardInterface] = [:]
 
+    /// Called after the stack took input or ran its timers, so the socket layer can move
+    /// what changed (the guest's sockets).
+    public var afterStackRun: (() -> Void)?
+
     private let loop: EventLoop
     private let logger: Logger
     private var timer: Int?
@@ -49,6 +53,7 @@ public final class VirtualRouter {
             var bytes = packet
             let now = EventLoop.monotonicNow()
             bytes.withUnsafeMutableBytes { self.stack.receive($0, on: interface, now: now) }
+            self.afterStackRun?()
             self.rearm()
         }
         for address in file.addresses {
@@ -101,6 +106,25 @@ public final class VirtualRouter {
         logger.info("stack totals", metadata: metadata)
     }
 
+    /// The interfaces as the guest's socket ioctls (SIOCGIF…) show them.
+    public var guestInterfaces: [GuestInterface] {
+        stack.interfaces.all.map { interface in
+            var flags = Int32(IFF_RUNNING)
+            if interface.isUp { flags |= Int32(IFF_UP) }
+            switch interface.kind {
+            case .loopback: flags |= Int32(IFF_LOOPBACK)
+            case .wireguard: flags |= Int32(IFF_POINTOPOINT) | Int32(IFF_NOARP)
+            default: flags |= Int32(IFF_NOARP)
+            }
+            let v4 = interface.addresses.compactMap { entry -> UInt32? in
+                if case .v4(let a) = entry.address { return a.value.bigEndian }
+                return nil
+            }.first
+            return GuestInterface(index: Int32(interface.index), name: interface.name, flags: Int16(truncatingIfNeeded: flags),
+                                  mtu: Int32(interface.mtu), ipv4Address: v4)
+        }
+    }
+
     /// Runs the stack's output and timers now and re-arms the loop timer (after user calls).
     public func kick() {
         stack.poll(now: EventLoop.monotonicNow())
@@ -124,6 +148,7 @@ public final class VirtualRouter {
             self.timer = nil
             self.timerDeadline = nil
             self.kick()
+            self.afterStackRun?()
         }
     }
 

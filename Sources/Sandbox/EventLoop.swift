@@ -31,6 +31,12 @@ public final class EventLoop {
         handlers[fd] = handler
     }
 
+    /// Changes the events `fd` is watched for (its handler stays).
+    public func modify(_ fd: Int32, events: UInt32) {
+        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+        _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
+    }
+
     /// Stops watching `fd` (call before closing it).
     public func unregister(_ fd: Int32) {
         handlers[fd] = nil

@@ -21,41 +21,46 @@ public struct GuestMemory {
 
     /// Reads `count` bytes at guest address `address`.
     /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
-    public func read(at address: UInt64, count: Int) throws -> [UInt8] {
+    public func read(at address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8] {
         guard count > 0 else { return [] }
         guard count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
         var buffer = [UInt8](repeating: 0, count: count)
-        try buffer.withUnsafeMutableBytes { raw in
-            try transfer(raw, address: address, write: false)
+        var failure: LinuxErrno?
+        buffer.withUnsafeMutableBytes { raw in
+            do throws(LinuxErrno) { try transfer(raw, address: address, write: false) } catch { failure = error }
         }
+        if let failure { throw failure }
         return buffer
     }
 
     /// Reads a value of a C type laid out at `address` (e.g. `ifreq`).
-    public func read<T>(_ type: T.Type, at address: UInt64) throws -> T {
+    public func read<T>(_ type: T.Type, at address: UInt64) throws(LinuxErrno) -> T {
         let bytes = try read(at: address, count: MemoryLayout<T>.size)
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
     }
 
     /// Writes `bytes` at guest address `address`.
     /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
-    public func write(_ bytes: [UInt8], at address: UInt64) throws {
+    public func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno) {
         guard !bytes.isEmpty else { return }
         guard bytes.count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
         var copy = bytes
-        try copy.withUnsafeMutableBytes { raw in
-            try transfer(raw, address: address, write: true)
+        var failure: LinuxErrno?
+        copy.withUnsafeMutableBytes { raw in
+            do throws(LinuxErrno) { try transfer(raw, address: address, write: true) } catch { failure = error }
         }
+        if let failure { throw failure }
     }
 
-    /// Writes a value of a C type at `address`.
-    public func write<T>(_ value: T, at address: UInt64) throws {
+    /// Writes a value of a C type at `address`. (Labelled, so that an array of bytes can
+    /// never be written as the array's own storage by overload resolution.)
+    public func write<T>(value: T, at address: UInt64) throws(LinuxErrno) {
         let bytes = withUnsafeBytes(of: value) { Array($0) }
         try write(bytes, at: address)
     }
 
     private func transfer(_ raw: UnsafeMutableRawBufferPointer, address: UInt64,
-                          write: Bool) throws {
+                          write: Bool) throws(LinuxErrno) {
         // A range that wraps around the address space is never valid.
         guard address > 0, address &+ UInt64(raw.count) >= address else {
             throw LinuxErrno.EFAULT
@@ -73,7 +78,7 @@ public struct GuestMemory {
 
     /// The fallback: pread/pwrite on `/proc/<tid>/mem` (EIO there means an unmapped range).
     private func transferThroughProc(_ raw: UnsafeMutableRawBufferPointer, address: UInt64,
-                                     write: Bool) throws {
+                                     write: Bool) throws(LinuxErrno) {
         let fd = open("/proc/\(tid)/mem", (write ? O_RDWR : O_RDONLY) | O_CLOEXEC)
         if fd < 0 { throw errno == ENOENT ? LinuxErrno.ESRCH : LinuxErrno.EFAULT }
         defer { close(fd) }

@@ -113,7 +113,7 @@ public final class InterfaceIoctlHandler: SyscallHandler {
         case Self.SIOCGIFFLAGS: request_.ifr_ifru.ifru_flags = interface.flags
         default: request_.ifr_ifru.ifru_mtu = interface.mtu
         }
-        try memory.write(request_, at: pointer)
+        try memory.write(value: request_, at: pointer)
         return .value(0)
     }
 
@@ -150,7 +150,7 @@ public final class InterfaceIoctlHandler: SyscallHandler {
             conf.ifc_len = Int32(fitting.count) * size
         }
         // Only ifc_len changes; write it back alone so the guest's pointer is left untouched.
-        try memory.write(conf.ifc_len, at: pointer)
+        try memory.write(value: conf.ifc_len, at: pointer)
         return .value(0)
     }
 

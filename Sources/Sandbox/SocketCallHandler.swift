@@ -2,21 +2,21 @@ import Glibc
 import LinuxABI
 
 /// Serves `socket` and `socketpair` for families other than AF_UNIX, and the calls on socket
-/// descriptors (bind, connect, sendmsg…).
+/// descriptors (bind, connect, sendmsg…), when no network stack serves the guest.
 ///
-/// srouter's network stack does not serve sockets yet, so every AF_INET, AF_INET6, AF_NETLINK
-/// or AF_PACKET socket is refused with `EAFNOSUPPORT`, after the argument checks Linux makes
-/// first (`__sys_socket` → `__sock_create`). Every socket a guest can hold is therefore a
-/// native AF_UNIX socket, and a call on one runs natively: `CONTINUE` is safe here because
-/// nothing the guest can change in memory would let it reach a network socket.
+/// Every AF_INET, AF_INET6, AF_NETLINK or AF_PACKET socket is refused with `EAFNOSUPPORT`,
+/// after the argument checks Linux makes first (`__sys_socket` → `__sock_create`); every
+/// socket the guest can hold is then a native AF_UNIX one, and a call on one runs natively.
+/// `srouter run` installs GuestNetwork's `SocketService` over this handler, which uses its
+/// checks and its AF_UNIX and socketpair answers.
 public final class SocketCallHandler: SyscallHandler {
     /// `AF_MAX` in Linux 6.x: families at or above it do not exist.
-    static let familyLimit: Int32 = 46
+    public static let familyLimit: Int32 = 46
     /// `SOCK_MAX`: socket types at or above it do not exist.
-    static let typeLimit: Int32 = 11
+    public static let typeLimit: Int32 = 11
     /// The type bits (`SOCK_TYPE_MASK`); the rest may only be SOCK_NONBLOCK | SOCK_CLOEXEC.
-    static let typeMask: Int32 = 0xf
-    static let allowedTypeFlags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+    public static let typeMask: Int32 = 0xf
+    public static let allowedTypeFlags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
 
     private let socketNumber = SyscallTable.number(of: "socket")
     private let socketpairNumber = SyscallTable.number(of: "socketpair")
@@ -44,7 +44,7 @@ public final class SocketCallHandler: SyscallHandler {
     }
 
     /// socket(2): Linux checks the flags, then the family range, then the type range.
-    func socket(_ notification: SyscallNotification) -> SyscallAnswer {
+    public func socket(_ notification: SyscallNotification) -> SyscallAnswer {
         let family = notification.int32Argument(0)
         let type = notification.int32Argument(1)
         if family == AF_UNIX { return .continueNatively }  // high bits set: the kernel ignores them
@@ -54,7 +54,7 @@ public final class SocketCallHandler: SyscallHandler {
 
     /// socketpair(2): no family but AF_UNIX pairs in Linux; the inet and netlink families
     /// exist and answer EOPNOTSUPP (`sock_no_socketpair`), others EAFNOSUPPORT.
-    func socketpair(_ notification: SyscallNotification) -> SyscallAnswer {
+    public func socketpair(_ notification: SyscallNotification) -> SyscallAnswer {
         let family = notification.int32Argument(0)
         let type = notification.int32Argument(1)
         if family == AF_UNIX { return .continueNatively }

@@ -40,8 +40,9 @@ public final class Supervisor {
 
     /// Starts `arguments` (argv[0] resolved on PATH) under `filter` and prepares to serve it
     /// on `loop` (shared with the rest of srouter: WireGuard interfaces, control socket).
+    /// `configure` installs further handlers (the guest's sockets) over the defaults.
     public init(arguments: [String], environment: [String], filter: CompiledFilter,
-                loop: EventLoop, logger: Logger) throws {
+                loop: EventLoop, logger: Logger, configure: ((NotificationLoop) -> Void)? = nil) throws {
         self.logger = logger
         self.command = arguments[0]
         let executable = try GuestLauncher.resolve(arguments[0])
@@ -60,6 +61,7 @@ public final class Supervisor {
         notifications = NotificationLoop(listener: guest.listener, logger: logger)
         SocketCallHandler().install(on: notifications)
         InterfaceIoctlHandler().install(on: notifications)
+        configure?(notifications)
 
         logger.info("guest started", metadata: [
             "pid": "\(guest.pid)", "command": "\(arguments.joined(separator: " "))"])

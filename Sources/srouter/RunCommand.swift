@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GuestNetwork
 import Logging
 import Router
 import Sandbox
@@ -83,6 +84,7 @@ struct Run: ParsableCommand {
             var system = SystemRandomNumberGenerator()
             let router = VirtualRouter(loop: loop, secret: (system.next(), system.next()), logger: logger)
             var uapiServers: [UAPIServer] = []
+            var services: [AnyObject] = []
             for tunnel in tunnels {
                 let interface = try WireGuardInterface(
                     name: tunnel.name, privateKey: tunnel.privateKey, listenPort: tunnel.listenPort,
@@ -103,8 +105,14 @@ struct Run: ParsableCommand {
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
-                filter: filter, loop: loop, logger: logger)
-            status = try withExtendedLifetime(router) { try supervisor.run() }
+                filter: filter, loop: loop, logger: logger) { notifications in
+                    let sockets = SocketService(stack: router.stack, loop: loop, logger: logger, kick: router.kick)
+                    sockets.install(on: notifications)
+                    router.afterStackRun = { [unowned sockets] in sockets.flush() }
+                    InterfaceIoctlHandler(interfaces: router.guestInterfaces).install(on: notifications)
+                    services.append(sockets)
+                }
+            status = try withExtendedLifetime((router, services)) { try supervisor.run() }
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()

@@ -53,7 +53,7 @@ import Testing
         let address = withUnsafeMutablePointer(to: &value) { UInt64(UInt(bitPattern: $0)) }
         let memory = GuestMemory(tid: getpid())
         #expect(try memory.read(UInt64.self, at: address) == 0x1122_3344_5566_7788)
-        try memory.write(UInt64(42), at: address)
+        try memory.write(value: UInt64(42), at: address)
         #expect(withUnsafePointer(to: &value) { $0.pointee } == 42)
     }
 

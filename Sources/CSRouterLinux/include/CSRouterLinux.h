@@ -134,6 +134,22 @@ size_t srouter_cmsg_space(size_t length);
 /// `CMSG_LEN`.
 size_t srouter_cmsg_len(size_t length);
 
+// MARK: - Guest sockets (guest_sockets.c)
+
+#include <sys/un.h>
+
+/// A close-on-exec AF_UNIX stream socket autobound to a unique abstract name and listening
+/// with `backlog`; its name in `name`. Returns the fd or -errno.
+int srouter_unix_listener(int backlog, int nonblocking, struct sockaddr_un *name, socklen_t *name_length);
+/// A non-blocking, close-on-exec AF_UNIX stream socket connected to `name`. Returns the fd
+/// or -errno (`EAGAIN`: the listener's backlog is full; `ECONNREFUSED`: nobody listens).
+int srouter_unix_connect(const struct sockaddr_un *name, socklen_t name_length);
+/// The inode number of `fd`'s file (a socket's `socket:[INODE]`), or -errno.
+int64_t srouter_inode_of(int fd);
+/// Asks NETLINK_SOCK_DIAG whether an AF_UNIX socket with `inode` still exists: 1, 0, or -errno.
+/// Side-effect free, unlike connecting to it.
+int srouter_unix_socket_exists(uint64_t inode);
+
 // MARK: - The guest launcher (launcher.c)
 
 /// What the launcher reports on its status pipe (`srouter_launch_record.kind`).

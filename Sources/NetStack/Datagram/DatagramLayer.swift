@@ -60,6 +60,33 @@ public final class DatagramLayer {
         socket.localPort = chosen
     }
 
+    /// Connects (connect on a datagram socket, Linux's `__ip4_datagram_connect` and
+    /// `__ip6_datagram_connect`): `address`:`port` becomes the default destination and the
+    /// only source taken. An unbound socket gets an ephemeral port, and a wildcard-bound one
+    /// the route's `source`, both undone by `disconnect` as Linux's `__udp_disconnect` does.
+    public func connect(_ socket: DatagramSocket, to address: IPAddress, port: UInt16,
+                        source: IPAddress?) throws(DatagramError) {
+        if socket.localPort == 0, socket.kind == .udp || socket.kind == .ping {
+            guard let free = ephemeralPort(for: socket, address: socket.localAddress) else { throw .wouldBlock }
+            socket.localPort = free
+            socket.portFromConnect = true
+        }
+        if socket.localAddress == nil, let source {
+            socket.localAddress = socket.isIPv6 && source.bitWidth == 32 ? DatagramSocket.mapped(source) : source
+            socket.addressFromConnect = true
+        }
+        socket.remote = (address, port)
+    }
+
+    /// Dissolves a connection (connect with AF_UNSPEC): what connect bound is unbound.
+    public func disconnect(_ socket: DatagramSocket) {
+        socket.remote = nil
+        if socket.addressFromConnect { socket.localAddress = nil }
+        if socket.portFromConnect { socket.localPort = 0 }
+        socket.addressFromConnect = false
+        socket.portFromConnect = false
+    }
+
     /// Whether binding `socket` to `address`:`port` would collide with another socket.
     func conflicts(_ socket: DatagramSocket, address: IPAddress?, port: UInt16) -> Bool {
         guard case .udp = socket.kind else {

@@ -70,6 +70,11 @@ public final class DatagramSocket {
     /// Called when the socket becomes readable or an error is pending.
     public var onEvent: ((DatagramSocket) -> Void)?
 
+    /// The local address was set by connect, not bind (disconnect clears it).
+    var addressFromConnect = false
+    /// The local port was chosen by connect, not bind (disconnect frees it).
+    var portFromConnect = false
+
     /// Datagrams waiting to be read.
     public internal(set) var queue: [ReceivedDatagram] = []
     private var queuedBytes = 0
@@ -139,6 +144,12 @@ public final class DatagramSocket {
     /// Equality that treats a v4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address.
     static func sameAddress(_ a: IPAddress, _ b: IPAddress) -> Bool {
         unmapped(a) == unmapped(b)
+    }
+
+    /// An IPv4 address as the v4-mapped IPv6 address ::ffff:a.b.c.d (IPv6 addresses as they are).
+    public static func mapped(_ address: IPAddress) -> IPAddress {
+        guard case .v4(let a) = address else { return address }
+        return .v6(IPv6Address(high: 0, low: 0xffff_0000_0000 | UInt64(a.value)))
     }
 
     /// The IPv4 address inside a v4-mapped IPv6 address, or the address itself.

@@ -43,7 +43,8 @@ extension NetworkStack {
                                             headerLength: packet.headerLength, info: meta)
         switch packet.protocolNumber {
         case IPProtocolNumber.tcp:
-            tcp.receive(packet.payload, source: source, destination: destination, timeToLive: packet.timeToLive, now: now)
+            tcp.receive(packet.payload, source: source, destination: destination, timeToLive: packet.timeToLive,
+                        interfaceIndex: interface.index, now: now)
         case IPProtocolNumber.udp:
             if !datagrams.deliverUDP(packet.payload, info: meta, verifyChecksum: true) && destination != .v4(IPv4Address(0xffff_ffff)) {
                 counters.unreachablePort += 1
@@ -280,4 +281,13 @@ public struct ReceivedPacketInfo: Sendable {
     public var timeToLive: UInt8
     /// TOS or traffic class.
     public var typeOfService: UInt8
+
+    /// What a packet's headers and arrival said.
+    public init(source: IPAddress, destination: IPAddress, interfaceIndex: Int, timeToLive: UInt8, typeOfService: UInt8) {
+        self.source = source
+        self.destination = destination
+        self.interfaceIndex = interfaceIndex
+        self.timeToLive = timeToLive
+        self.typeOfService = typeOfService
+    }
 }

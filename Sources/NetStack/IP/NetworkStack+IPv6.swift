@@ -57,7 +57,8 @@ extension NetworkStack {
                                             headerLength: packet.buffer.count - upper.count, info: info)
         switch chain.upperLayerProtocol {
         case IPProtocolNumber.tcp:
-            tcp.receive(upper, source: source, destination: destination, timeToLive: packet.hopLimit, now: now)
+            tcp.receive(upper, source: source, destination: destination, timeToLive: packet.hopLimit,
+                        interfaceIndex: interface.index, now: now)
         case IPProtocolNumber.udp:
             if !datagrams.deliverUDP(upper, info: info, verifyChecksum: true) && !packet.destination.isMulticast {
                 counters.unreachablePort += 1

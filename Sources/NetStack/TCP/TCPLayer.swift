@@ -121,8 +121,10 @@ public final class TCPLayer {
 
     /// A segment for this host: `segment` is the TCP header and data, `source`/`destination`
     /// the IP addresses, `timeToLive` the received TTL or hop limit.
+    /// `interfaceIndex` is the interface it arrived on: a listener bound to a device takes
+    /// only SYNs from it, and a connection to a link-local peer answers through it.
     public func receive(_ segment: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress,
-                        timeToLive: UInt8, now: StackInstant) {
+                        timeToLive: UInt8, interfaceIndex: Int = 0, now: StackInstant) {
         let repr: TCPRepr
         do {
             let packet = try TCPPacket(checking: segment)
@@ -140,7 +142,7 @@ public final class TCPLayer {
                                  remoteAddress: source, remotePort: repr.sourcePort)
         if let connection = connections[tuple] {
             if connection.state == .timeWait, repr.flags.contains(.syn), !repr.flags.contains(.ack),
-               SequenceNumber(repr.sequenceNumber) > connection.rcvNxt, listener(for: tuple) != nil {
+               SequenceNumber(repr.sequenceNumber) > connection.rcvNxt, listener(for: tuple, interfaceIndex: interfaceIndex) != nil {
                 // Linux lets a new SYN above the old RCV.NXT reuse a TIME-WAIT pair.
                 connection.enter(.closed)
                 forget(connection)
@@ -153,14 +155,14 @@ public final class TCPLayer {
                 return
             }
         }
-        guard let listener = listener(for: tuple) else {
+        guard let listener = listener(for: tuple, interfaceIndex: interfaceIndex) else {
             guard admits(segment, repr: repr, tuple: tuple, key: nil, minimumTTL: 0, timeToLive: timeToLive) else { return }
             resetUnknown(repr, tuple: tuple)
             return
         }
         guard admits(segment, repr: repr, tuple: tuple, key: listener.md5Keys[source],
                      minimumTTL: listener.configuration.minimumTimeToLive, timeToLive: timeToLive) else { return }
-        receiveOnListener(listener, repr, tuple: tuple, now: now)
+        receiveOnListener(listener, repr, tuple: tuple, interfaceIndex: interfaceIndex, now: now)
     }
 
     /// RFC 2385 and RFC 5082 admission: a key demands a valid signature, no key refuses a
@@ -186,15 +188,17 @@ public final class TCPLayer {
         }
     }
 
-    private func listener(for tuple: TCPFourTuple) -> TCPListener? {
-        guard let candidates = listeners[tuple.localPort] else { return nil }
+    private func listener(for tuple: TCPFourTuple, interfaceIndex: Int) -> TCPListener? {
+        guard let all = listeners[tuple.localPort] else { return nil }
+        let candidates = all.filter { $0.configuration.interfaceIndex.map { $0 == interfaceIndex } ?? true }
         return candidates.first { $0.localAddress == tuple.localAddress }
             ?? candidates.first { $0.localAddress == nil && $0.matches(tuple.localAddress) }
     }
 
     /// RFC 9293 §3.10.7.2 (LISTEN): RST ignored, ACK answered with RST, SYN opens a half-open
     /// connection in the listener's bounded SYN queue.
-    private func receiveOnListener(_ listener: TCPListener, _ repr: TCPRepr, tuple: TCPFourTuple, now: StackInstant) {
+    private func receiveOnListener(_ listener: TCPListener, _ repr: TCPRepr, tuple: TCPFourTuple, interfaceIndex: Int,
+                                   now: StackInstant) {
         if repr.flags.contains(.rst) { return }
         if repr.flags.contains(.ack) {
             resetUnknown(repr, tuple: tuple)
@@ -210,6 +214,7 @@ public final class TCPLayer {
         }
         var configuration = listener.configuration
         configuration.md5Key = listener.md5Keys[tuple.remoteAddress]
+        if tuple.remoteAddress.isLinkScoped && interfaceIndex != 0 { configuration.interfaceIndex = interfaceIndex }
         configuration.maximumSegmentSize = announcedMSS(toward: tuple.remoteAddress, configuration: configuration)
         let numbers = sequenceSource(tuple, now)
         let connection = TCPConnection(accepting: repr, tuple: tuple, configuration: configuration,

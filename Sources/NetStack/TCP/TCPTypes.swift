@@ -138,6 +138,10 @@ public struct TCPConfiguration: Sendable {
     public var minimumTimeToLive: UInt8 = 0
     /// TCP_MD5SIG key for the peer (RFC 2385); segments without a valid signature are dropped.
     public var md5Key: [UInt8]?
+    /// SO_BINDTODEVICE, or the scope id of a link-local connection (RFC 4007 §6): the
+    /// interface segments leave by (and, on a listener, the only one it takes SYNs from);
+    /// nil lets routing decide.
+    public var interfaceIndex: Int?
     /// How long TIME-WAIT lasts (Linux TCP_TIMEWAIT_LEN, 60 s).
     public var timeWaitDuration: UInt64 = 60 * StackDuration.second
     /// TCP_CONGESTION: "cubic" (Linux's default) or "reno".
@@ -163,12 +167,16 @@ public struct TCPOutgoingSegment {
     public var typeOfService: UInt8
     /// The RFC 2385 key to sign with, if any.
     public var md5Key: [UInt8]?
+    /// The interface the segment must leave by (SO_BINDTODEVICE, or the scope of a
+    /// link-local peer); nil: routing decides.
+    public var interfaceIndex: Int?
     let payloadRing: ByteRing?
     let payloadOffset: Int
 
     /// Creates a segment; data, if any, is `header.payloadLength` bytes at `payloadOffset` in `ring`.
     init(header: TCPRepr, source: IPAddress, destination: IPAddress, timeToLive: UInt8, typeOfService: UInt8,
-         md5Key: [UInt8]?, payloadRing: ByteRing? = nil, payloadOffset: Int = 0) {
+         md5Key: [UInt8]?, interfaceIndex: Int? = nil, payloadRing: ByteRing? = nil, payloadOffset: Int = 0) {
+        self.interfaceIndex = interfaceIndex
         self.header = header
         self.source = source
         self.destination = destination

@@ -1,0 +1,145 @@
+import LinuxABI
+import Sandbox
+
+/// Where guest memory is read and written: `GuestMemory`, or a fake in tests.
+public protocol GuestAddressSpace {
+    /// Reads `count` bytes at `address` (EFAULT for a bad range).
+    func read(at address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8]
+    /// Writes `bytes` at `address` (EFAULT for a bad range).
+    func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno)
+}
+
+extension GuestMemory: GuestAddressSpace {}
+
+/// Little-endian loads from a byte array (the LP64 layouts of x86_64 and aarch64).
+extension Array where Element == UInt8 {
+    func word64(at offset: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 | UInt64(self[offset + $1]) << (8 * UInt64($1)) }
+    }
+
+    func word32(at offset: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(self[offset + $1]) << (8 * UInt32($1)) }
+    }
+}
+
+/// Little-endian bytes of an integer.
+func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.littleEndian) { Array($0) }
+}
+
+/// One `struct iovec`.
+public struct GuestIOVector: Equatable, Sendable {
+    /// iov_base.
+    public var base: UInt64
+    /// iov_len.
+    public var length: Int
+}
+
+/// A guest's `struct msghdr` (56 bytes on LP64), read with `copy_msghdr_from_user`'s rules.
+public struct GuestMessageHeader: Equatable, Sendable {
+    /// sizeof(struct msghdr).
+    public static let size = 56
+    /// sizeof(struct mmsghdr): a msghdr and msg_len, padded.
+    public static let multiStride = 64
+    /// UIO_MAXIOV.
+    public static let maximumVectors = 1024
+    /// MAX_RW_COUNT: one call moves at most INT_MAX rounded down to a page.
+    public static let maximumTransfer = Int(Int32.max) & ~4095
+
+    /// msg_name.
+    public var nameAddress: UInt64 = 0
+    /// msg_namelen (clamped to sizeof(sockaddr_storage); 0 when msg_name is NULL).
+    public var nameLength: Int32 = 0
+    /// The iovecs.
+    public var vectors: [GuestIOVector] = []
+    /// msg_control.
+    public var controlAddress: UInt64 = 0
+    /// msg_controllen.
+    public var controlLength: UInt64 = 0
+    /// msg_flags.
+    public var flags: Int32 = 0
+
+    /// An empty header (tests build them by hand).
+    public init() {}
+
+    /// Reads the msghdr at `address` and its iovec array (`__copy_msghdr`, `import_iovec`):
+    /// more than UIO_MAXIOV vectors is EMSGSIZE, a negative length EINVAL, a negative
+    /// msg_namelen EINVAL.
+    public static func read(from memory: some GuestAddressSpace, at address: UInt64,
+                            forReceive: Bool) throws(LinuxErrno) -> GuestMessageHeader {
+        let raw = try memory.read(at: address, count: size)
+        var header = GuestMessageHeader()
+        header.nameAddress = raw.word64(at: 0)
+        header.nameLength = Int32(bitPattern: raw.word32(at: 8))
+        if header.nameAddress == 0 { header.nameLength = 0 }
+        if header.nameLength < 0 { throw .EINVAL }
+        header.nameLength = min(header.nameLength, 128)
+        let vectorAddress = raw.word64(at: 16)
+        let vectorCount = raw.word64(at: 24)
+        header.controlAddress = raw.word64(at: 32)
+        header.controlLength = raw.word64(at: 40)
+        header.flags = Int32(bitPattern: raw.word32(at: 48))
+        guard vectorCount <= UInt64(maximumVectors) else { throw .EMSGSIZE }
+        if vectorCount > 0 {
+            let table = try memory.read(at: vectorAddress, count: Int(vectorCount) * 16)
+            var total = 0
+            for index in 0..<Int(vectorCount) {
+                let length = Int64(bitPattern: table.word64(at: index * 16 + 8))
+                guard length >= 0 else { throw .EINVAL }
+                // import_iovec clamps the total to MAX_RW_COUNT.
+                let clamped = Int(min(length, Int64(maximumTransfer - total)))
+                total += clamped
+                header.vectors.append(GuestIOVector(base: table.word64(at: index * 16), length: clamped))
+            }
+        }
+        return header
+    }
+
+    /// Reads `count` mmsghdr entries (`__sys_sendmmsg`/`do_recvmmsg` clamp to UIO_MAXIOV).
+    public static func readMulti(from memory: some GuestAddressSpace, at address: UInt64, count: Int,
+                                 forReceive: Bool) throws(LinuxErrno) -> [GuestMessageHeader] {
+        let clamped = min(max(count, 0), maximumVectors)
+        var headers: [GuestMessageHeader] = []
+        for index in 0..<clamped {
+            headers.append(try read(from: memory, at: address + UInt64(index * multiStride), forReceive: forReceive))
+        }
+        return headers
+    }
+
+    /// The bytes the iovecs describe.
+    public var totalLength: Int { vectors.reduce(0) { $0 + $1.length } }
+
+    /// Gathers the data to send, at most `limit` bytes.
+    public func gather(from memory: some GuestAddressSpace, limit: Int) throws(LinuxErrno) -> [UInt8] {
+        var data: [UInt8] = []
+        for vector in vectors where vector.length > 0 && data.count < limit {
+            data += try memory.read(at: vector.base, count: min(vector.length, limit - data.count))
+        }
+        return data
+    }
+
+    /// Scatters received bytes over the iovecs; returns how many fit.
+    public func scatter(_ bytes: [UInt8], into memory: some GuestAddressSpace) throws(LinuxErrno) -> Int {
+        var offset = 0
+        for vector in vectors where offset < bytes.count && vector.length > 0 {
+            let count = min(vector.length, bytes.count - offset)
+            try memory.write(Array(bytes[offset..<(offset + count)]), at: vector.base)
+            offset += count
+        }
+        return offset
+    }
+
+    /// What `___sys_recvmsg` writes back: msg_namelen, msg_controllen, msg_flags.
+    public static func writeResult(nameLength: Int32, controlLength: UInt64, flags: Int32,
+                                   to memory: some GuestAddressSpace, at address: UInt64) throws(LinuxErrno) {
+        try memory.write(littleEndianBytes(nameLength), at: address + 8)
+        try memory.write(littleEndianBytes(controlLength), at: address + 40)
+        try memory.write(littleEndianBytes(flags), at: address + 48)
+    }
+
+    /// Writes msg_len of entry `index` of an mmsghdr array.
+    public static func writeMessageLength(_ length: UInt32, to memory: some GuestAddressSpace, at address: UInt64,
+                                          index: Int) throws(LinuxErrno) {
+        try memory.write(littleEndianBytes(length), at: address + UInt64(index * multiStride + size))
+    }
+}

@@ -1,0 +1,91 @@
+import CSRouterLinux
+import Glibc
+import LinuxABI
+import Sandbox
+
+/// A guest descriptor as `/proc/<tid>/fdinfo/<fd>` describes it.
+struct GuestDescriptor: Equatable {
+    /// The inode of the open file (`socket:[INODE]` for a socket): how srouter recognises its
+    /// sockets whatever number, process or dup the guest reaches them through (DESIGN §3).
+    var inode: UInt64
+    /// The file status flags (`O_NONBLOCK`…), as `fcntl(F_GETFL)` reports them.
+    var statusFlags: Int32
+    /// Whether the descriptor is close-on-exec (`FD_CLOEXEC`).
+    var closeOnExec: Bool
+
+    /// Whether the file is non-blocking (`O_NONBLOCK`).
+    var isNonBlocking: Bool { statusFlags & Int32(O_NONBLOCK) != 0 }
+}
+
+/// Access to the guest's descriptor table: which file a number names, transient copies of
+/// guest files (`pidfd_getfd`), and injection (`SECCOMP_IOCTL_NOTIF_ADDFD`).
+enum GuestFiles {
+    /// Reads `/proc/<tid>/fdinfo/<fd>`; nil when the guest has no such descriptor.
+    static func describe(tid: pid_t, fd: Int32) -> GuestDescriptor? {
+        guard fd >= 0 else { return nil }
+        let handle = open("/proc/\(tid)/fdinfo/\(fd)", O_RDONLY | O_CLOEXEC)
+        guard handle >= 0 else { return nil }
+        defer { close(handle) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(handle, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return parse(fdinfo: buffer[..<count])
+    }
+
+    /// Parses fdinfo text: `flags:` is octal (with O_CLOEXEC, 02000000, for a close-on-exec
+    /// descriptor), `ino:` decimal (Linux ≥ 5.10).
+    static func parse<C: Collection>(fdinfo text: C) -> GuestDescriptor? where C.Element == UInt8 {
+        var flags: Int64?
+        var inode: UInt64?
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let key = String(decoding: line[..<colon], as: UTF8.self)
+            let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
+                .trimmingCharacters(in: [" ", "\t"])
+            switch key {
+            case "flags": flags = Int64(value, radix: 8)
+            case "ino": inode = UInt64(value)
+            default: break
+            }
+        }
+        guard let flags, let inode else { return nil }
+        let cloexec = Int64(O_CLOEXEC)
+        return GuestDescriptor(inode: inode, statusFlags: Int32(truncatingIfNeeded: flags & ~cloexec),
+                               closeOnExec: flags & cloexec != 0)
+    }
+
+    /// A transient copy of guest descriptor `fd` of thread `tid`, for srouter to act on the
+    /// guest's end of a socket (drain filler, take a datagram, accept). Close it promptly:
+    /// while it is open srouter cannot see the guest close the file.
+    static func copy(tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int32 {
+        let pidfd = srouter_pidfd_open(tid, UInt32(SROUTER_PIDFD_THREAD))
+        guard pidfd >= 0 else { throw LinuxErrno(rawValue: -pidfd) }
+        defer { close(pidfd) }
+        let copy = srouter_pidfd_getfd(pidfd, fd)
+        guard copy >= 0 else { throw LinuxErrno(rawValue: -copy) }
+        return copy
+    }
+
+    /// Installs `fd` in the guest. With `answering`, the kernel also answers notification
+    /// `id` with the new descriptor number (`SECCOMP_ADDFD_FLAG_SEND`), atomically; `target`
+    /// replaces that guest descriptor number instead of taking the lowest free one
+    /// (`SECCOMP_ADDFD_FLAG_SETFD`, as dup2 does). Returns the guest's number or -errno.
+    static func inject(_ fd: Int32, listener: Int32, id: UInt64, closeOnExec: Bool, answering: Bool,
+                       target: Int32? = nil) -> Int32 {
+        var request = seccomp_notif_addfd()
+        request.id = id
+        request.srcfd = UInt32(fd)
+        request.newfd = UInt32(target ?? 0)
+        request.newfd_flags = closeOnExec ? UInt32(O_CLOEXEC) : 0
+        request.flags = (answering ? srouter_seccomp_addfd_flag_send : 0)
+            | (target != nil ? srouter_seccomp_addfd_flag_setfd : 0)
+        return srouter_notif_addfd(listener, &request)
+    }
+
+    /// Sets or clears `O_NONBLOCK` on an open file (shared by every descriptor of it).
+    static func setNonBlocking(_ fd: Int32, _ nonBlocking: Bool) {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0 else { return }
+        _ = fcntl(fd, F_SETFL, nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK)
+    }
+}

@@ -1,0 +1,301 @@
+import CSRouterLinux
+import Glibc
+import LinuxABI
+import NetStack
+import Sandbox
+import Wire
+
+/// sendto, sendmsg, sendmmsg, recvfrom, recvmsg and recvmmsg where the kernel cannot serve
+/// them natively: datagrams with addresses or control messages (`udp_sendmsg`,
+/// `udp_recvmsg`, `raw_recvmsg`, `ping_recvmsg` and their IPv6 twins). On stream sockets the
+/// data is the pair's, so these run natively.
+extension SocketService {
+    /// The largest datagram payload (IPv4's 65535 less headers is checked by the stack).
+    static let maximumDatagram = 65535
+
+    // MARK: - Sending
+
+    func sendTo(_ socket: GuestSocket, _ n: SyscallNotification) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        do throws(LinuxErrno) {
+            let length = Int(truncatingIfNeeded: n.arguments[2])
+            guard length >= 0 && length <= Self.maximumDatagram else { return .error(.EMSGSIZE) }
+            let name = try readAddress(n, pointer: 4, length: 5)
+            let data = try GuestMemory(tid: n.tid).read(at: n.arguments[1], count: length)
+            return .value(Int64(try sendDatagram(socket, data: data, name: name, control: SendControl())))
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func sendMessage(_ socket: GuestSocket, _ n: SyscallNotification) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        do throws(LinuxErrno) {
+            let memory = GuestMemory(tid: n.tid)
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false)
+            return .value(Int64(try send(socket, header, memory: memory)))
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func sendMessages(_ socket: GuestSocket, _ n: SyscallNotification) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        let memory = GuestMemory(tid: n.tid)
+        let headers: [GuestMessageHeader]
+        do throws(LinuxErrno) {
+            headers = try GuestMessageHeader.readMulti(from: memory, at: n.arguments[1],
+                                                       count: Int(n.int32Argument(2)), forReceive: false)
+        } catch {
+            return .error(error)
+        }
+        var sent = 0
+        for (index, header) in headers.enumerated() {
+            do throws(LinuxErrno) {
+                let count = try send(socket, header, memory: memory)
+                try GuestMessageHeader.writeMessageLength(UInt32(count), to: memory, at: n.arguments[1], index: index)
+                sent += 1
+            } catch {
+                // __sys_sendmmsg: an error after the first message ends the batch with the count.
+                return sent > 0 ? .value(Int64(sent)) : .error(error)
+            }
+        }
+        return .value(Int64(sent))
+    }
+
+    private func send(_ socket: GuestSocket, _ header: GuestMessageHeader,
+                      memory: GuestMemory) throws(LinuxErrno) -> Int {
+        guard header.totalLength <= Self.maximumDatagram else { throw LinuxErrno.EMSGSIZE }
+        let name = header.nameLength > 0 && header.nameAddress != 0
+            ? try memory.read(at: header.nameAddress, count: Int(header.nameLength)) : []
+        var control = SendControl()
+        if header.controlLength > 0 && header.controlAddress != 0 {
+            let bytes = try memory.read(at: header.controlAddress,
+                                        count: Int(min(header.controlLength, UInt64(GuestMemory.maximumTransfer))))
+            control = try ControlMessages.sendControl(try ControlMessages.parse(bytes), isIPv6Socket: socket.isIPv6)
+        }
+        let data = try header.gather(from: memory, limit: Self.maximumDatagram)
+        return try sendDatagram(socket, data: data, name: name, control: control)
+    }
+
+    /// Sends one datagram with the socket's defaults, overridden by control messages.
+    func sendDatagram(_ socket: GuestSocket, data: [UInt8], name: [UInt8],
+                      control: SendControl) throws(LinuxErrno) -> Int {
+        guard let d = socket.datagram else { throw LinuxErrno.EOPNOTSUPP }
+        if let error = d.pendingError {
+            // A connected socket reports an ICMP error on its next send (Linux's sk_err).
+            d.pendingError = nil
+            throw LinuxErrno(rawValue: error)
+        }
+        var destination: (address: IPAddress, port: UInt16)?
+        var interface = control.interfaceIndex
+        if !name.isEmpty, let target = try SocketAddress.decodeForSend(name, isIPv6Socket: socket.isIPv6,
+                                                                         kind: kind(of: socket), v6Only: socket.options.v6Only) {
+            destination = (target.unmapped.address, target.port)
+            if target.scopeID != 0 && interface == nil { interface = Int(target.scopeID) }
+        } else if d.remote == nil {
+            throw LinuxErrno.EDESTADDRREQ
+        }
+        let ttl = control.timeToLive ?? control.hopLimit
+        let result = data.withUnsafeBytes { bytes in
+            stack.send(d, bytes, to: destination, interfaceIndex: interface, sourceOverride: control.sourceAddress,
+                       timeToLive: ttl.map { UInt8(clamping: $0 < 0 ? Int(d.timeToLive) : $0) },
+                       now: EventLoop.monotonicNow())
+        }
+        if let errno = result { throw LinuxErrno(rawValue: errno) }
+        flush()
+        return data.count
+    }
+
+    // MARK: - Receiving
+
+    /// One datagram taken for a trapped receive, with what recvmsg reports about it.
+    struct TakenDatagram {
+        var data: ArraySlice<UInt8>
+        var length: Int
+        var record: DeliveredDatagram?
+    }
+
+    /// Takes (or peeks at) the oldest datagram of the guest's end of the pair. nil: none.
+    private func takeDatagram(_ socket: GuestSocket, tid: pid_t, fd: Int32, peek: Bool) throws(LinuxErrno) -> TakenDatagram? {
+        let copy = try GuestFiles.copy(tid: tid, fd: fd)
+        defer { close(copy) }
+        var n = 0
+        var record: DeliveredDatagram?
+        while true {
+            n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
+            guard n >= 0 else {
+                if errno == EAGAIN { return nil }
+                throw LinuxErrno(rawValue: errno)
+            }
+            record = takeDelivered(socket, length: n, peek: peek)
+            guard n == 0, record?.isErrorMarker == true else { break }
+            // An error marker whose error was already reported: drop it, take the next.
+            socket.errorMarkerQueued = false
+            if peek {
+                _ = recv(copy, scratch.baseAddress, 0, Int32(MSG_DONTWAIT))
+                _ = takeDelivered(socket, length: 0, peek: false)
+            }
+        }
+        let bytes = Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+        // The guest consumed a message: there is room for more in the pair.
+        if !peek { markDirty(socket) }
+        return TakenDatagram(data: bytes[...], length: n, record: record)
+    }
+
+    /// Whether the call should wait rather than answer EAGAIN.
+    private func mayWait(_ descriptor: GuestDescriptor, flags: Int32) -> Bool {
+        !descriptor.isNonBlocking && flags & Int32(MSG_DONTWAIT) == 0
+    }
+
+    /// The error a receive reports first (ICMP errors on a connected socket), or nil.
+    private func takeReceiveError(_ socket: GuestSocket) -> LinuxErrno? {
+        guard let d = socket.datagram, let error = d.pendingError else { return nil }
+        d.pendingError = nil
+        markDirty(socket)
+        return LinuxErrno(rawValue: error)
+    }
+
+    func receiveFrom(_ socket: GuestSocket, _ n: SyscallNotification, descriptor: GuestDescriptor) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        let flags = n.int32Argument(3)
+        if let error = takeReceiveError(socket) { return .error(error) }
+        do throws(LinuxErrno) {
+            let peek = flags & Int32(MSG_PEEK) != 0
+            guard let taken = try takeDatagram(socket, tid: n.tid, fd: n.int32Argument(0), peek: peek) else {
+                if mayWait(descriptor, flags: flags) {
+                    wait(socket, n, kind: .retry, timeout: socket.options.receiveTimeout)
+                    return .pending
+                }
+                return .error(.EAGAIN)
+            }
+            let memory = GuestMemory(tid: n.tid)
+            let capacity = max(0, Int(truncatingIfNeeded: n.arguments[2]))
+            let copied = min(capacity, taken.length)
+            if copied > 0 { try memory.write(Array(taken.data.prefix(copied)), at: n.arguments[1]) }
+            if n.arguments[4] != 0, let record = taken.record {
+                try SocketAddress.copyOut(sourceName(socket, record), to: memory, address: n.arguments[4],
+                                          lengthAddress: n.arguments[5])
+            }
+            return .value(Int64(flags & Int32(MSG_TRUNC) != 0 ? taken.length : copied))
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func receiveMessage(_ socket: GuestSocket, _ n: SyscallNotification, descriptor: GuestDescriptor) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        let flags = n.int32Argument(2)
+        do throws(LinuxErrno) {
+            let memory = GuestMemory(tid: n.tid)
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true)
+            if let error = takeReceiveError(socket) { return .error(error) }
+            guard let count = try receive(socket, header, at: n.arguments[1], flags: flags, memory: memory,
+                                          tid: n.tid, fd: n.int32Argument(0)) else {
+                if mayWait(descriptor, flags: flags) {
+                    wait(socket, n, kind: .retry, timeout: socket.options.receiveTimeout)
+                    return .pending
+                }
+                return .error(.EAGAIN)
+            }
+            return .value(Int64(count))
+        } catch {
+            return .error(error)
+        }
+    }
+
+    func receiveMessages(_ socket: GuestSocket, _ n: SyscallNotification, descriptor: GuestDescriptor) -> SyscallAnswer {
+        guard socket.type != .stream else { return .continueNatively }
+        var flags = n.int32Argument(3)
+        let memory = GuestMemory(tid: n.tid)
+        let headers: [GuestMessageHeader]
+        do throws(LinuxErrno) {
+            headers = try GuestMessageHeader.readMulti(from: memory, at: n.arguments[1],
+                                                       count: Int(n.int32Argument(2)), forReceive: true)
+        } catch {
+            return .error(error)
+        }
+        if let error = takeReceiveError(socket) { return .error(error) }
+        var received = 0
+        let waitForOne = Int32(0x10000)  // MSG_WAITFORONE
+        for (index, header) in headers.enumerated() {
+            let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
+            do throws(LinuxErrno) {
+                guard let count = try receive(socket, header, at: address, flags: flags, memory: memory,
+                                              tid: n.tid, fd: n.int32Argument(0)) else { break }
+                try GuestMessageHeader.writeMessageLength(UInt32(count), to: memory, at: n.arguments[1], index: index)
+                received += 1
+                if flags & waitForOne != 0 { flags |= Int32(MSG_DONTWAIT) }
+            } catch {
+                return received > 0 ? .value(Int64(received)) : .error(error)
+            }
+        }
+        if received == 0 {
+            if mayWait(descriptor, flags: flags) {
+                wait(socket, n, kind: .retry, timeout: socket.options.receiveTimeout)
+                return .pending
+            }
+            return .error(.EAGAIN)
+        }
+        return .value(Int64(received))
+    }
+
+    /// One recvmsg into `header` (at `headerAddress`); nil when nothing is queued.
+    private func receive(_ socket: GuestSocket, _ header: GuestMessageHeader, at headerAddress: UInt64, flags: Int32,
+                         memory: GuestMemory, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int? {
+        if flags & Int32(MSG_ERRQUEUE) != 0 { return nil }  // no error queue is kept
+        let peek = flags & Int32(MSG_PEEK) != 0
+        guard let taken = try takeDatagram(socket, tid: tid, fd: fd, peek: peek) else { return nil }
+        let written = try header.scatter(Array(taken.data), into: memory)
+        var outFlags: Int32 = taken.length > header.totalLength ? Int32(MSG_TRUNC) : 0
+        var nameLength: Int32 = 0
+        if let record = taken.record, header.nameAddress != 0 {
+            let name = sourceName(socket, record)
+            let room = min(Int(max(0, header.nameLength)), name.count)
+            if room > 0 { try memory.write(Array(name.prefix(room)), at: header.nameAddress) }
+            nameLength = Int32(name.count)
+        }
+        var controlLength: UInt64 = 0
+        if let record = taken.record, header.controlAddress != 0 {
+            let messages = controlMessages(socket, record)
+            if !messages.isEmpty {
+                let encoded = ControlMessages.encode(messages, capacity: Int(min(header.controlLength, 4096)))
+                if !encoded.bytes.isEmpty { try memory.write(encoded.bytes, at: header.controlAddress) }
+                controlLength = UInt64(encoded.bytes.count)
+                if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
+            }
+        }
+        try GuestMessageHeader.writeResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+                                           to: memory, at: headerAddress)
+        return flags & Int32(MSG_TRUNC) != 0 ? taken.length : written
+    }
+
+    /// The source address a receive reports (sockaddr_in or sockaddr_in6 by socket family).
+    private func sourceName(_ socket: GuestSocket, _ record: DeliveredDatagram) -> [UInt8] {
+        let port: UInt16 = socket.datagram?.kind == .udp ? record.sourcePort : 0
+        return SocketAddress.encode(endpoint(record.info.source, port: port, interface: record.info.interfaceIndex),
+                                    isIPv6Socket: socket.isIPv6)
+    }
+
+    /// The control messages the socket asked for (IP_PKTINFO, IP_RECVTTL, IPV6_RECVPKTINFO…).
+    private func controlMessages(_ socket: GuestSocket, _ record: DeliveredDatagram) -> [ControlMessage] {
+        var messages: [ControlMessage] = []
+        let info = record.info
+        switch info.destination {
+        case .v4(let destination):
+            if socket.options.receivePacketInfo {
+                messages.append(.ipPacketInfo(interfaceIndex: Int32(info.interfaceIndex),
+                                              specificDestination: destination, destination: destination))
+            }
+            if socket.options.receiveTimeToLive { messages.append(.ipTimeToLive(Int32(info.timeToLive))) }
+            if socket.options.receiveTypeOfService { messages.append(.ipTypeOfService(info.typeOfService)) }
+        case .v6(let destination):
+            if socket.options.receivePacketInfo {
+                messages.append(.ipv6PacketInfo(address: destination, interfaceIndex: UInt32(info.interfaceIndex)))
+            }
+            if socket.options.receiveTimeToLive { messages.append(.ipv6HopLimit(Int32(info.timeToLive))) }
+            if socket.options.receiveTypeOfService { messages.append(.ipv6TrafficClass(Int32(info.typeOfService))) }
+        }
+        return messages
+    }
+}

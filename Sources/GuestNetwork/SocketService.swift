@@ -1,0 +1,329 @@
+import CSRouterLinux
+import Glibc
+import LinuxABI
+import Logging
+import NetStack
+import Sandbox
+import Wire
+
+/// Serves the guest's AF_INET and AF_INET6 sockets from srouter's `NetworkStack` (DESIGN §3).
+///
+/// `socket` creates a stack socket and injects a real descriptor into the guest (one end of
+/// an AF_UNIX pair); reads, writes, poll and close on it stay native. The control calls that
+/// trap — bind, connect, listen, accept, names, options, shutdown, and the sends and receives
+/// that carry addresses or control messages — find their socket by the inode of the guest's
+/// file and are answered as Linux would answer them. A call on any other descriptor (the
+/// guest's own AF_UNIX sockets, a pipe) runs natively: nothing the guest can hold reaches the
+/// host's network, so CONTINUE is safe there.
+public final class SocketService: SyscallHandler {
+    /// The stack the sockets live in.
+    let stack: NetworkStack
+    /// srouter's event loop: the pairs' host ends are watched on it.
+    let loop: EventLoop
+    let logger: Logger
+    /// Runs the stack's output after a user call and re-arms its timers.
+    let kick: () -> Void
+    /// The notification loop, for late answers and descriptor injection.
+    private(set) weak var notifications: NotificationLoop?
+    /// The guest's sockets by the inode of the guest's file.
+    var sockets: [UInt64: GuestSocket] = [:]
+    /// Sockets by srouter's end of their pair.
+    var byHostEnd: [Int32: GuestSocket] = [:]
+    /// Sockets whose pumps must run after the stack's current work.
+    var dirty: [ObjectIdentifier: GuestSocket] = [:]
+    /// TCP port bindings (the stack leaves bind conflicts to the socket layer).
+    var ports = TCPPortTable()
+    /// The AF_UNIX and argument checks of socket and socketpair.
+    let unixCalls = SocketCallHandler()
+    private var nextSerial = 0
+    private var flushing = false
+    private var sweepTimer: Int?
+    /// One scratch buffer for moving bytes between pairs and the stack (no allocation per
+    /// packet).
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 256, alignment: 16)
+    /// Datagrams a guest sent natively on an unconnected socket (Linux would have failed
+    /// the send with EDESTADDRREQ; the native send had already succeeded).
+    var droppedUnconnectedSends = 0
+    /// Option names srouter does not serve, logged once each.
+    var unknownOptionsLogged: Set<String> = []
+
+    let number: (socket: Int32?, socketpair: Int32?, bind: Int32?, connect: Int32?, listen: Int32?,
+                 accept: Int32?, accept4: Int32?, getsockname: Int32?, getpeername: Int32?,
+                 setsockopt: Int32?, getsockopt: Int32?, shutdown: Int32?, sendto: Int32?,
+                 sendmsg: Int32?, sendmmsg: Int32?, recvfrom: Int32?, recvmsg: Int32?, recvmmsg: Int32?)
+
+    /// Serves sockets from `stack`; `kick` runs the stack's output and re-arms its timer.
+    public init(stack: NetworkStack, loop: EventLoop, logger: Logger, kick: @escaping () -> Void) {
+        self.stack = stack
+        self.loop = loop
+        self.logger = logger
+        self.kick = kick
+        let n = SyscallTable.number(of:)
+        number = (n("socket"), n("socketpair"), n("bind"), n("connect"), n("listen"), n("accept"),
+                  n("accept4"), n("getsockname"), n("getpeername"), n("setsockopt"), n("getsockopt"),
+                  n("shutdown"), n("sendto"), n("sendmsg"), n("sendmmsg"), n("recvfrom"), n("recvmsg"),
+                  n("recvmmsg"))
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The next serial number for a socket.
+    func nextSocketSerial() -> Int {
+        nextSerial += 1
+        return nextSerial
+    }
+
+    /// Routes every socket call srouter traps to this service.
+    public func install(on notifications: NotificationLoop) {
+        self.notifications = notifications
+        for name in SandboxInvariants.servedSyscalls + ["socket", "socketpair", "sendto", "recvfrom"] {
+            notifications.route(name, to: self)
+        }
+        sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
+    }
+
+    /// Number of sockets served now (for logs and `srouter show sockets`).
+    public var socketCount: Int { sockets.count }
+
+    public func handle(_ notification: SyscallNotification, loop: NotificationLoop) -> SyscallAnswer {
+        let call = notification.number
+        if call == number.socket { return createSocket(notification) }
+        if call == number.socketpair { return unixCalls.socketpair(notification) }
+        let fd = notification.int32Argument(0)
+        guard let descriptor = GuestFiles.describe(tid: notification.tid, fd: fd),
+              let socket = sockets[descriptor.inode] else {
+            return .continueNatively
+        }
+        let answer = serve(call, on: socket, descriptor: descriptor, notification: notification)
+        flush()
+        return answer
+    }
+
+    private func serve(_ call: Int32, on socket: GuestSocket, descriptor: GuestDescriptor,
+                       notification n: SyscallNotification) -> SyscallAnswer {
+        switch call {
+        case number.bind: return bind(socket, n)
+        case number.connect: return connect(socket, n, descriptor: descriptor)
+        case number.listen: return listen(socket, n, descriptor: descriptor)
+        case number.accept: return accept(socket, n, descriptor: descriptor, flags: 0)
+        case number.accept4: return accept(socket, n, descriptor: descriptor, flags: n.int32Argument(3))
+        case number.getsockname: return socketName(socket, n, peer: false)
+        case number.getpeername: return socketName(socket, n, peer: true)
+        case number.setsockopt: return setOption(socket, n, descriptor: descriptor)
+        case number.getsockopt: return getOption(socket, n)
+        case number.shutdown: return shutdown(socket, n)
+        case number.sendto: return sendTo(socket, n)
+        case number.sendmsg: return sendMessage(socket, n)
+        case number.sendmmsg: return sendMessages(socket, n)
+        case number.recvfrom: return receiveFrom(socket, n, descriptor: descriptor)
+        case number.recvmsg: return receiveMessage(socket, n, descriptor: descriptor)
+        case number.recvmmsg: return receiveMessages(socket, n, descriptor: descriptor)
+        default: return .error(.ENOSYS)
+        }
+    }
+
+    // MARK: - socket(2)
+
+    /// socket(2) for AF_INET and AF_INET6: the checks of `__sys_socket` and `inet_create` /
+    /// `inet6_create`, then a stack socket and an injected descriptor.
+    func createSocket(_ n: SyscallNotification) -> SyscallAnswer {
+        let family = n.int32Argument(0)
+        let rawType = n.int32Argument(1)
+        guard family == AF_INET || family == AF_INET6 else { return unixCalls.socket(n) }
+        if (rawType & ~SocketCallHandler.typeMask) & ~SocketCallHandler.allowedTypeFlags != 0 { return .error(.EINVAL) }
+        let baseType = rawType & SocketCallHandler.typeMask
+        let isIPv6 = family == AF_INET6
+        var requested = n.int32Argument(2)
+        let type: GuestSocketType
+        switch baseType {
+        case Int32(SOCK_STREAM.rawValue):
+            guard requested == 0 || requested == Int32(IPPROTO_TCP) else { return .error(.EPROTONOSUPPORT) }
+            type = .stream
+            requested = Int32(IPPROTO_TCP)
+        case Int32(SOCK_DGRAM.rawValue):
+            let ping = isIPv6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)
+            guard requested == 0 || requested == Int32(IPPROTO_UDP) || requested == ping else {
+                return .error(.EPROTONOSUPPORT)
+            }
+            type = .datagram
+            if requested == 0 { requested = Int32(IPPROTO_UDP) }
+        case Int32(SOCK_RAW.rawValue):
+            guard requested >= 0 && requested <= 255 else { return .error(.EINVAL) }
+            type = .raw
+        default:
+            return baseType >= 0 && baseType < SocketCallHandler.typeLimit ? .error(.ESOCKTNOSUPPORT) : .error(.EINVAL)
+        }
+        var pair: [Int32] = [-1, -1]
+        let pairType = (type == .stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_SEQPACKET.rawValue))
+            | Int32(SOCK_CLOEXEC.rawValue)
+        guard Glibc.socketpair(AF_UNIX, pairType, 0, &pair) == 0 else { return .error(.ENFILE) }
+        let guestEnd = pair[0], hostEnd = pair[1]
+        defer { close(guestEnd) }
+        let inode = UInt64(max(0, srouter_inode_of(guestEnd)))
+        GuestFiles.setNonBlocking(hostEnd, true)
+        if rawType & Int32(SOCK_NONBLOCK.rawValue) != 0 { GuestFiles.setNonBlocking(guestEnd, true) }
+        let socket = GuestSocket(serial: nextSocketSerial(), isIPv6: isIPv6, type: type, protocolNumber: requested,
+                                 guestInode: inode, hostEnd: hostEnd)
+        switch type {
+        case .stream:
+            socket.options.receiveBuffer = 131_072
+            socket.options.sendBuffer = 16_384
+        case .datagram:
+            let kind: DatagramKind = requested == Int32(IPPROTO_UDP) ? .udp : .ping
+            socket.state = .datagram(stack.datagrams.open(kind: kind, isIPv6: isIPv6))
+            socket.options.receiveBuffer = 212_992
+            socket.options.sendBuffer = 212_992
+        case .raw:
+            let datagram = stack.datagrams.open(kind: .raw(UInt8(requested)), isIPv6: isIPv6)
+            if !isIPv6 && requested == Int32(IPPROTO_RAW) { datagram.includesHeader = true }
+            if isIPv6 && requested == Int32(IPPROTO_ICMPV6) { datagram.checksumOffset = 2 }
+            socket.state = .datagram(datagram)
+            socket.options.receiveBuffer = 212_992
+            socket.options.sendBuffer = 212_992
+        }
+        if let datagram = socket.datagram {
+            datagram.onEvent = { [unowned self, unowned socket] _ in self.markDirty(socket) }
+        }
+        guard let listener = notifications?.listener else { return .error(.ENOSYS) }
+        let closeOnExec = rawType & Int32(SOCK_CLOEXEC.rawValue) != 0
+        let result = GuestFiles.inject(guestEnd, listener: listener, id: n.id, closeOnExec: closeOnExec,
+                                       answering: true)
+        guard result >= 0 else {
+            if let datagram = socket.datagram { stack.datagrams.close(datagram) }
+            close(hostEnd)
+            return result == -ENOENT ? .withdrawn : .error(LinuxErrno(rawValue: -result))
+        }
+        sockets[inode] = socket
+        byHostEnd[hostEnd] = socket
+        watch(socket, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        logger.debug("socket", metadata: ["socket": "\(socket.serial)", "fd": "\(result)",
+                                          "family": "\(isIPv6 ? "inet6" : "inet")", "type": "\(type)",
+                                          "protocol": "\(requested)", "tid": "\(n.tid)"])
+        return .pending  // answered by SECCOMP_ADDFD_FLAG_SEND
+    }
+
+    // MARK: - Host ends
+
+    /// Watches `socket.hostEnd` for `events`; none stops watching it (EPOLLHUP cannot be
+    /// masked, so a hung-up end that cannot make progress must leave the epoll set).
+    func watch(_ socket: GuestSocket, events: UInt32) {
+        guard socket.hostEnd >= 0 else { return }
+        if events == 0 {
+            if socket.isWatched { loop.unregister(socket.hostEnd) }
+            socket.isWatched = false
+        } else if !socket.isWatched {
+            try? loop.register(socket.hostEnd, events: events) { [weak self, weak socket] ready in
+                guard let self, let socket else { return }
+                self.hostEndReady(socket, events: ready)
+            }
+            socket.isWatched = true
+        } else if socket.watchedEvents != events {
+            loop.modify(socket.hostEnd, events: events)
+        }
+        socket.watchedEvents = events
+    }
+
+    private func hostEndReady(_ socket: GuestSocket, events: UInt32) {
+        if events & EPOLLHUP.rawValue != 0 && !socket.guestClosed {
+            // A hangup is the guest's close — or both directions shut down while the guest
+            // still holds its end (its SHUT_WR and the peer's FIN). Ask which.
+            if socket.guestInode == 0 || srouter_unix_socket_exists(socket.guestInode) == 0 {
+                socket.guestClosed = true
+            } else {
+                socket.hungUp = true
+                watch(socket, events: 0)  // the sweep notices the close
+                return
+            }
+        }
+        switch socket.type {
+        case .stream: pumpStream(socket)
+        case .datagram, .raw: pumpDatagrams(socket)
+        }
+        flush()
+    }
+
+    /// Marks `socket` for pumping once the stack's current work is done.
+    func markDirty(_ socket: GuestSocket) {
+        dirty[ObjectIdentifier(socket)] = socket
+    }
+
+    /// Runs the pumps of sockets the stack touched, then the stack's output, until quiet.
+    public func flush() {
+        guard !flushing else { return }
+        flushing = true
+        defer { flushing = false }
+        for _ in 0..<16 {
+            kick()
+            if dirty.isEmpty { break }
+            let batch = dirty.values
+            dirty.removeAll(keepingCapacity: true)
+            for socket in batch {
+                switch socket.state {
+                case .listening: pumpListener(socket)
+                case .datagram: pumpDatagrams(socket)
+                default: pumpStream(socket)
+                }
+                wakeWaiters(socket)
+            }
+        }
+    }
+
+    /// Forgets a socket whose guest file is gone: the stack object is closed (a TCP
+    /// connection finishes its close in the stack), the port freed.
+    func retire(_ socket: GuestSocket) {
+        if sockets[socket.guestInode] === socket { sockets[socket.guestInode] = nil }
+        closeHostEnd(socket)
+        let now = EventLoop.monotonicNow()
+        switch socket.state {
+        case .datagram(let d): stack.datagrams.close(d)
+        case .listening(let l):
+            stack.close(l, now: now)
+            let unaccepted = socket.acceptQueue
+            socket.acceptQueue.removeAll()
+            for pending in unaccepted {
+                if let c = pending.connection { stack.abort(c, now: now) }
+                pending.state = .idle
+                closeHostEnd(pending)
+                ports.release(pending)
+            }
+            for connection in socket.overflow { stack.abort(connection, now: now) }
+            socket.overflow.removeAll()
+        case .connecting(let c), .connected(let c):
+            if socket.options.linger == 0 || c.bytesReadable > 0 {
+                // Linux resets on close with unread data, or with SO_LINGER {1, 0} (RFC 9293 §3.10.4).
+                stack.abort(c, now: now)
+            } else {
+                c.shutdownSend()
+                stack.tcp.release(c)
+            }
+        case .idle: break
+        }
+        ports.release(socket)
+        socket.state = .idle
+        for waiter in socket.waiting { notifications?.answer(waiter.notification.id, .error(.EBADF)) }
+        socket.waiting.removeAll()
+        logger.debug("socket closed", metadata: ["socket": "\(socket.serial)"])
+    }
+
+    /// Closes srouter's end of a socket's pair.
+    func closeHostEnd(_ socket: GuestSocket) {
+        guard socket.hostEnd >= 0 else { return }
+        if socket.isWatched { loop.unregister(socket.hostEnd) }
+        byHostEnd[socket.hostEnd] = nil
+        close(socket.hostEnd)
+        socket.hostEnd = -1
+        socket.watchedEvents = 0
+        socket.isWatched = false
+    }
+
+    /// Every second: listeners the guest closed (a listener has no pair to hang up) are
+    /// retired, so their port is free again; waiting calls past SO_RCVTIMEO time out.
+    private func sweep() {
+        for socket in Array(sockets.values) where socket.isListening || socket.hungUp {
+            if srouter_unix_socket_exists(socket.guestInode) == 0 { retire(socket) }
+        }
+        expireWaiters()
+        flush()
+        sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import GuestNetwork
-
-@Test func moduleLinks() { _ = GuestNetwork.self }
