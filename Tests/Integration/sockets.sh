@@ -267,6 +267,7 @@ mkdir -p "$OUT"
 for s in "${SCENARIOS[@]}"; do
     as=("${NATIVE_AS[@]}")
     [[ $s == raw ]] && as=("${RAW_AS[@]}")
+    t0=$(_srt_now_ms)
     for i in 1 2; do
         rc=0
         nn timeout -k 5 90 "${as[@]}" "$PROBE" "$s" --if "$RIF" >"$OUT/$s.native$i.raw" 2>"$OUT/$s.native$i.err" || rc=$?
@@ -274,10 +275,12 @@ for s in "${SCENARIOS[@]}"; do
         echo "$rc" >"$OUT/$s.native$i.rc"
     done
     n=$(wc -l <"$OUT/$s.native1")
+    t1=$(_srt_now_ms)
+    ms=$(((t1 - t0) / 2))
     if [[ $(cat "$OUT/$s.native1.rc") != 0 ]]; then
         fail "native $s: probe exited $(cat "$OUT/$s.native1.rc"): $(head -c 300 "$OUT/$s.native1.err")"
     elif diff -u "$OUT/$s.native1" "$OUT/$s.native2" >"$OUT/$s.native.diff"; then
-        pass "native $s: $n observations, the same in two runs"
+        pass "native $s: $n observations, the same in two runs (${ms} ms each)"
     else
         fail "native $s is not deterministic: $(head -n 30 "$OUT/$s.native.diff")"
     fi
@@ -297,22 +300,24 @@ for s in "${SCENARIOS[@]}"; do
     dir=$SRT_TMP/srouter-$s.d
     mkdir -m 700 "$dir" && chown 65534:65534 "$dir"
     rc=0
+    t0=$(_srt_now_ms)
     (
         cd "$dir" &&
             exec env HOME="$dir" XDG_RUNTIME_DIR="$dir" USER=nobody LOGNAME=nobody \
                 timeout -k 5 120 ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" \
                 "$SROUTER" run --log-level info --wg "$SRT_TMP/$RIF.conf" -- "$PROBE" "$s" --if "$RIF"
-    ) >"$OUT/$s.srouter.raw" 2>"$SRT_TMP/srouter-$s.log" || rc=$?
+    ) >"$OUT/$s.srouter.raw" 2>"$OUT/$s.srouter.log" || rc=$?
+    t1=$(_srt_now_ms)
     normalise "$OUT/$s.srouter.raw" >"$OUT/$s.srouter"
     if python3 "$SRT_TMP/compare.py" "$s" "$OUT/$s.native1" "$OUT/$s.srouter" "$KNOWN" >"$OUT/$s.compare"; then
         pass "srouter $s matches Linux: $(head -n 1 "$OUT/$s.compare")"
         tail -n +2 "$OUT/$s.compare"
     else
-        fail "srouter $s differs from Linux (srouter exit $rc): $(head -n 1 "$OUT/$s.compare")"
+        fail "srouter $s differs from Linux (srouter exit $rc after $((t1 - t0)) ms): $(head -n 1 "$OUT/$s.compare")"
         tail -n +2 "$OUT/$s.compare"
         if ((rc != 0)); then
             echo "  last lines of srouter's log:"
-            tail -n 5 "$SRT_TMP/srouter-$s.log" | sed 's/^/    /'
+            tail -n 5 "$OUT/$s.srouter.log" | sed 's/^/    /'
         fi
     fi
 done

@@ -20,8 +20,10 @@ static int echo_once(int fd, const char *msg, char *reply, size_t room)
     size_t have = 0;
     while (have < n) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 3000) <= 0)
+        if (poll(&p, 1, bound_ms(3000)) <= 0) {
+            wait_timed_out(3000);
             return -2;
+        }
         ssize_t r = recv(fd, reply + have, room - 1 - have, 0);
         if (r <= 0)
             return -3;
@@ -102,7 +104,7 @@ static int recv_fd(int via)
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
                        .msg_controllen = sizeof control.b};
     struct pollfd p = {.fd = via, .events = POLLIN};
-    if (poll(&p, 1, 5000) <= 0 || recvmsg(via, &m, 0) < 0)
+    if (poll(&p, 1, 3000) <= 0 || recvmsg(via, &m, 0) < 0)
         return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     if (!c || c->cmsg_type != SCM_RIGHTS)
@@ -169,7 +171,7 @@ int scenario_fork(void)
             char c;
             close(go[1]);
             struct pollfd p = {.fd = go[0], .events = POLLIN};
-            poll(&p, 1, 5000);
+            poll(&p, 1, 3000);
             if (read(go[0], &c, 1) != 1)
                 _exit(3);
             char reply[64];
@@ -244,7 +246,7 @@ int scenario_fork(void)
             close(go[1]);
             close(done[0]);
             struct pollfd p = {.fd = go[0], .events = POLLIN};
-            poll(&p, 1, 5000);
+            poll(&p, 1, 3000);
             if (read(go[0], &c, 1) != 1)
                 _exit(3);
             close(l4);
@@ -261,7 +263,7 @@ int scenario_fork(void)
         rep("held.go", write(go[1], "g", 1));
         char c;
         struct pollfd p = {.fd = done[0], .events = POLLIN};
-        poll(&p, 1, 5000);
+        poll(&p, 1, 3000);
         rep("held.child-closed", read(done[0], &c, 1));
         b = socket(AF_INET, SOCK_STREAM, 0);
         rep("held.bind-after-child-closed", bind_port(b, AF_INET, 5402));

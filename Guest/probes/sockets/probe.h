@@ -50,6 +50,12 @@ socklen_t mk6(struct sockaddr_in6 *sin6, const char *addr, int port, int scope);
 socklen_t mkaddr(struct sockaddr_storage *ss, int family, const char *addr, int port, int scope);
 void rep_names(const char *key, int fd);  /* KEY.getsockname / KEY.getpeername */
 
+/* Waits. bound_ms(ms) is the timeout to use for a wait of ms: once two waits of a second or
+ * more have timed out (something is broken: a native run never gets there), such waits are
+ * cut to 500 ms, so a broken run still ends soon. wait_timed_out(ms) records a timeout. */
+int bound_ms(int ms);
+void wait_timed_out(int ms);
+
 /* Readiness. */
 const char *pollstr(short revents);
 const char *epollstr(unsigned events);

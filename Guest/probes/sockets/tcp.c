@@ -63,7 +63,9 @@ static void rep_soerror(const char *key, int fd)
 static void rep_epoll(const char *key, int ep, int ms)
 {
     struct epoll_event ev[4];
-    int n = epoll_wait(ep, ev, 4, ms);
+    int n = epoll_wait(ep, ev, 4, bound_ms(ms));
+    if (n == 0)
+        wait_timed_out(ms);
     if (n <= 0)
         rep(key, n);
     else

@@ -90,8 +90,13 @@ long rep_recvmsg(const char *key, int fd, size_t len, int flags, size_t controll
     memset(&ss, 0, sizeof ss);
     memset(&control, 0, sizeof control);
     if (ms > 0) {
+        /* Nothing came: ask without blocking, rather than hang. */
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        poll(&p, 1, ms);
+        int pr = poll(&p, 1, bound_ms(ms));
+        if (pr == 0) {
+            wait_timed_out(ms);
+            flags |= MSG_DONTWAIT;
+        }
     }
     long r = recvmsg(fd, &m, flags);
     int e = errno;
@@ -196,7 +201,7 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
         int n = 0, tries = 0;
         /* wait for the second datagram: SIOCINQ counts bytes of all queued (with overhead),
          * so just give the echo time. */
-        while (tries++ < 100) {
+        while (tries++ < bound_ms(1000) / 10) {
             struct pollfd pf = {.fd = fd, .events = POLLIN};
             poll(&pf, 1, 10);
             ioctl(fd, FIONREAD, &n);
