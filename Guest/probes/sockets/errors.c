@@ -146,6 +146,7 @@ static void addresses(void)
     close(fd);
 
     fd = repfd("connect4.socket", socket(AF_INET, SOCK_STREAM, 0));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){2, 0}, sizeof(struct timeval));
     mk4(&sin, cfg.peer4, cfg.echo_port);
     rep("connect4.addrlen-15", connect(fd, (struct sockaddr *)&sin, l4 - 1));
     rep("connect4.addrlen-0", connect(fd, (struct sockaddr *)&sin, 0));
@@ -157,21 +158,24 @@ static void addresses(void)
                                                                                  .sin_addr = sin.sin_addr},
                                   l4));
     close(fd);
-    fd = repfd("connect4m.socket", socket(AF_INET, SOCK_STREAM, 0));
+    /* Connects that Linux refuses at once: non-blocking, so that a wrong answer
+     * (EINPROGRESS) does not stall the probe. */
+    fd = repfd("connect4m.socket", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
     mk4(&sin, "224.0.0.9", cfg.echo_port);
     rep("connect4m.multicast", connect(fd, (struct sockaddr *)&sin, l4));
     close(fd);
-    fd = repfd("connect4b.socket", socket(AF_INET, SOCK_STREAM, 0));
+    fd = repfd("connect4b.socket", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
     mk4(&sin, "10.77.0.255", cfg.echo_port);
     rep("connect4b.broadcast", connect(fd, (struct sockaddr *)&sin, l4));
     close(fd);
     fd = repfd("connect6.socket", socket(AF_INET6, SOCK_STREAM, 0));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){2, 0}, sizeof(struct timeval));
     mk6(&s6, cfg.peer6, cfg.echo_port, 0);
     rep("connect6.addrlen-23", connect(fd, (struct sockaddr *)&s6, SIN6_LEN_RFC2133 - 1));
     rep("connect6.inet-address", connect(fd, (struct sockaddr *)&sin, l4));
     rep("connect6.bad-pointer", connect(fd, bad_pointer(), l6));
     close(fd);
-    fd = repfd("connect6v6only.socket", socket(AF_INET6, SOCK_STREAM, 0));
+    fd = repfd("connect6v6only.socket", socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0));
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, sizeof(int));
     char mapped[64];
     snprintf(mapped, sizeof mapped, "::ffff:%s", cfg.peer4);
@@ -236,6 +240,9 @@ static void states(void)
     close(u);
 
     int t = repfd("state.tcp-socket", socket(AF_INET, SOCK_STREAM, 0));
+    struct timeval tv2 = {2, 0}; /* blocking calls give up after 2 s rather than hang */
+    setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv2, sizeof tv2);
+    setsockopt(t, SOL_SOCKET, SO_SNDTIMEO, &tv2, sizeof tv2);
     rep("state.accept-not-listening", accept(t, NULL, NULL));
     rep("state.accept4-bad-flags", accept4(t, NULL, NULL, 0x4000));
     struct sockaddr_storage ss;
@@ -257,6 +264,8 @@ static void states(void)
     close(t);
 
     t = repfd("state.tcp-connected", socket(AF_INET, SOCK_STREAM, 0));
+    setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv2, sizeof tv2);
+    setsockopt(t, SOL_SOCKET, SO_SNDTIMEO, &tv2, sizeof tv2);
     if (rep("state.connect", connect(t, (struct sockaddr *)&sin, l4)) == 0) {
         rep("state.listen-connected", listen(t, 1));
         rep("state.accept-connected", accept(t, NULL, NULL));

@@ -415,11 +415,11 @@ void control_reply(const char *key, int ctl)
     close(ctl);
 }
 
-#define SCENARIO_SECONDS 30
+#define SCENARIO_SECONDS 15
 
 static void on_alarm(int sig)
 {
-    static const char msg[] = "TIMEOUT: the scenario did not finish within 30 s (a call never returned)\n";
+    static const char msg[] = "TIMEOUT: the scenario did not finish within 15 s (a call never returned)\n";
     (void)sig;
     fflush(stdout); /* not async-signal-safe, but the probe is stuck in a call: stdout is idle */
     if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0)

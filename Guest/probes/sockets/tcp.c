@@ -134,6 +134,10 @@ static void blocking_flow(const char *p, int family, const char *addr, int full)
     int fd = repfd(K(p, "socket"), socket(family, SOCK_STREAM, 0));
     if (fd < 0)
         return;
+    /* Blocking calls give up after 3 s (EAGAIN/EINPROGRESS) instead of hanging the probe. */
+    struct timeval tv = {3, 0};
+    rep(K(p, "SO_RCVTIMEO-3s"), setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    rep(K(p, "SO_SNDTIMEO-3s"), setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
     if (rep(K(p, "connect"), connect(fd, (struct sockaddr *)&ss, len)) < 0) {
         close(fd);
         return;
@@ -155,7 +159,7 @@ static void blocking_flow(const char *p, int family, const char *addr, int full)
         rep(K(p, "send-def"), send(fd, "def", 3, MSG_DONTWAIT));
         rep_recv(K(p, "recv-waitall"), fd, 6, MSG_WAITALL, 0);
         rep(K(p, "sendto-with-address"), sendto(fd, "xy", 2, 0, (struct sockaddr *)&ss, len));
-        rep_recv(K(p, "recv-xy"), fd, 2, MSG_WAITALL, 0);
+        rep_recv(K(p, "recv-xy"), fd, 2, MSG_WAITALL, 3000);
         char big[3000];
         memset(big, 'b', sizeof big);
         rep(K(p, "send-3000"), send(fd, big, sizeof big, 0));
@@ -202,9 +206,51 @@ static void refused_flow(const char *p, int family, const char *addr)
     fd = repfd(K(p, "blocking-socket"), socket(family, SOCK_STREAM, 0));
     if (fd < 0)
         return;
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     rep(K(p, "blocking-connect"), connect(fd, (struct sockaddr *)&ss, len));
     rep_soerror(K(p, "blocking-SO_ERROR"), fd);
     rep(K(p, "send-after-refused"), send(fd, "x", 1, 0));
+    close(fd);
+}
+
+/* Blocking calls that time out: connect to an address nobody answers (the tunnel has no
+ * peer for it: the SYN is dropped) with SO_SNDTIMEO, recv with SO_RCVTIMEO; a pending
+ * connect closed. */
+static void timeout_flow(void)
+{
+    struct sockaddr_in sin;
+    socklen_t l = mk4(&sin, "10.77.0.3", cfg.echo_port);
+    int fd = repfd("silent.socket", socket(AF_INET, SOCK_STREAM, 0));
+    if (fd < 0)
+        return;
+    struct timeval tv = {0, 300000};
+    rep("silent.SO_SNDTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+    rep("silent.connect", connect(fd, (struct sockaddr *)&sin, l));
+    rep_tcp_info("silent.TCP_INFO", fd, 0);
+    rep("silent.connect-again", connect(fd, (struct sockaddr *)&sin, l));
+    rep_poll("silent.poll", fd, POLLOUT, 200);
+    rep_soerror("silent.SO_ERROR", fd);
+    rep("silent.close-pending", close(fd));
+    fd = repfd("silent-nb.socket", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    rep("silent-nb.connect", connect(fd, (struct sockaddr *)&sin, l));
+    rep("silent-nb.shutdown-pending", shutdown(fd, SHUT_RDWR));
+    rep_poll("silent-nb.poll-after-shutdown", fd, POLLIN | POLLOUT, 200);
+    rep_soerror("silent-nb.SO_ERROR", fd);
+    rep("silent-nb.connect-after-shutdown", connect(fd, (struct sockaddr *)&sin, l));
+    close(fd);
+
+    l = mk4(&sin, cfg.peer4, cfg.echo_port);
+    fd = repfd("rcvtimeo.socket", socket(AF_INET, SOCK_STREAM, 0));
+    tv = (struct timeval){3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (rep("rcvtimeo.connect", connect(fd, (struct sockaddr *)&sin, l)) == 0) {
+        tv = (struct timeval){0, 300000};
+        rep("rcvtimeo.SO_RCVTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+        rep("rcvtimeo.recv", recv(fd, (char[16]){0}, 16, 0));
+        rep("rcvtimeo.recv-waitall", recv(fd, (char[16]){0}, 16, MSG_WAITALL));
+    }
     close(fd);
 }
 
@@ -222,6 +268,7 @@ int scenario_tcp_connect(void)
     blocking_flow("bmapped", AF_INET6, mapped, 0);
     refused_flow("refused4", AF_INET, cfg.peer4);
     refused_flow("refused6", AF_INET6, cfg.peer6);
+    timeout_flow();
     return 0;
 }
 
@@ -475,12 +522,25 @@ int scenario_tcp_listen(void)
     accept_flow("in6", AF_INET6, "::", cfg.local6, 5012);
     accept_flow("in-mapped", AF_INET6, "::", cfg.local4, 5013);
 
+    /* A blocking accept with SO_RCVTIMEO and nothing pending. */
+    a = tcp_socket("accept-timeout.socket", AF_INET, 0, 0, -1);
+    bind_to("accept-timeout.bind", a, AF_INET, cfg.local4, 5015);
+    rep("accept-timeout.listen", listen(a, 1));
+    {
+        struct timeval t3 = {0, 300000};
+        rep("accept-timeout.SO_RCVTIMEO-300ms", setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &t3, sizeof t3));
+        rep("accept-timeout.accept", accept(a, NULL, NULL));
+    }
+    close(a);
+
     /* listen(backlog) variants and listen again. */
     a = tcp_socket("backlog.socket", AF_INET, 0, 0, -1);
     bind_to("backlog.bind", a, AF_INET, cfg.local4, 5014);
     rep("backlog.listen-0", listen(a, 0));
     rep("backlog.listen-again-negative", listen(a, -1));
     rep("backlog.listen-again-huge", listen(a, 1 << 30));
+    struct timeval tv = {2, 0};
+    setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); /* accept gives up after 2 s */
     rep("backlog.shutdown-listener", shutdown(a, SHUT_RDWR));
     rep_poll("backlog.poll-after-shutdown", a, POLLIN | POLLOUT, 0);
     rep("backlog.accept-after-shutdown", accept(a, NULL, NULL));

@@ -339,6 +339,67 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
     close(fd);
 }
 
+/* sendmmsg/recvmmsg with addresses; blocking receives with SO_RCVTIMEO. */
+static void udp_mmsg(const char *p, int family, const char *peer, int scope)
+{
+    struct sockaddr_storage echo, bad, any;
+    socklen_t elen = mkaddr(&echo, family, peer, cfg.echo_port, scope);
+    socklen_t blen = mkaddr(&bad, family, peer, 0, scope);
+    socklen_t alen = mkaddr(&any, family, family == AF_INET ? "0.0.0.0" : "::", 0, 0);
+    int fd = repfd(K(p, "socket"), socket(family, SOCK_DGRAM, 0));
+    if (fd < 0)
+        return;
+    bind(fd, (struct sockaddr *)&any, alen);
+    static const char *texts[3] = {"m1", "m22", "m333"};
+    struct mmsghdr msgs[4];
+    struct iovec iov[4];
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < 3; i++) {
+        iov[i] = (struct iovec){(void *)texts[i], strlen(texts[i])};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = &echo, .msg_namelen = elen, .msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    rep(K(p, "sendmmsg-3"), sendmmsg(fd, msgs, 3, 0));
+    out(K(p, "sendmmsg-3.msg_len"), "%u %u %u", msgs[0].msg_len, msgs[1].msg_len, msgs[2].msg_len);
+    /* Wait for the first echo, then give the other two time to arrive. */
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, bound_ms(3000)) == 0)
+        wait_timed_out(3000);
+    sleep_ms(200);
+    char bufs[4][64];
+    struct sockaddr_storage names[4];
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < 4; i++) {
+        iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = &names[i], .msg_namelen = sizeof names[i], .msg_iov = &iov[i],
+                                          .msg_iovlen = 1};
+    }
+    int r = recvmmsg(fd, msgs, 4, MSG_DONTWAIT, NULL);
+    rep(K(p, "recvmmsg"), r);
+    for (int i = 0; i < r; i++) {
+        char k[160];
+        snprintf(k, sizeof k, "%s.recvmmsg.%d", p, i);
+        out(k, "%u data=%s from=%s flags=%d", msgs[i].msg_len, datastr(bufs[i], msgs[i].msg_len),
+            sa_str(&names[i], msgs[i].msg_hdr.msg_namelen), msgs[i].msg_hdr.msg_flags);
+    }
+    /* A bad address in the second message: the first is sent, the error comes next time. */
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < 3; i++) {
+        iov[i] = (struct iovec){(void *)texts[i], strlen(texts[i])};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = i == 1 ? (void *)&bad : (void *)&echo,
+                                          .msg_namelen = i == 1 ? blen : elen, .msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    rep(K(p, "sendmmsg-bad-second"), sendmmsg(fd, msgs, 3, 0));
+    rep(K(p, "sendmmsg-bad-first"), sendmmsg(fd, msgs + 1, 2, 0));
+    rep_recvmsg(K(p, "recv-after-bad"), fd, 64, 0, 0, 3000);
+    /* Blocking receives give up after SO_RCVTIMEO. */
+    struct timeval tv = {0, 300000};
+    rep(K(p, "SO_RCVTIMEO-300ms"), setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    rep(K(p, "recvfrom-timeout"), recvfrom(fd, bufs[0], 64, 0, (struct sockaddr *)&names[0], &(socklen_t){sizeof names[0]}));
+    rep(K(p, "recv-timeout"), recv(fd, bufs[0], 64, 0));
+    rep(K(p, "recvmmsg-timeout"), recvmmsg(fd, msgs, 2, 0, NULL));
+    close(fd);
+}
+
 int scenario_udp(void)
 {
     char mapped[64], local_mapped[64];
@@ -348,6 +409,8 @@ int scenario_udp(void)
     udp_flow("u6", AF_INET6, cfg.peer6, cfg.local6, 0);
     udp_flow("ull", AF_INET6, cfg.peer_ll, cfg.local_ll, cfg.ifindex);
     udp_flow("umapped", AF_INET6, mapped, local_mapped, 0);
+    udp_mmsg("mmsg4", AF_INET, cfg.peer4, 0);
+    udp_mmsg("mmsg6", AF_INET6, cfg.peer6, 0);
 
     /* Link-local destinations need a scope. */
     int fd = repfd("noscope.socket", socket(AF_INET6, SOCK_DGRAM, 0));
