@@ -298,8 +298,8 @@ static void states(void)
 int scenario_errors(void)
 {
     out("uid", "%u", (unsigned)getuid());
-    sockets();
-    addresses();
-    states();
+    SECTION("socket") sockets();
+    SECTION("addresses") addresses();
+    SECTION("states") states();
     return 0;
 }

@@ -187,7 +187,16 @@ static void ping_flow(const char *p, int family, const char *peer, int scope)
     rep(K(p, "send-unconnected"), send(fd, pkt, n, 0));
     /* Connected. */
     rep(K(p, "connect"), connect(fd, (struct sockaddr *)&dst, dlen));
-    rep_names(K(p, "connected"), fd);
+    ping_id(K(p, "connected.getsockname"), fd);
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        long r = getpeername(fd, (struct sockaddr *)&ss, &sl);
+        if (r < 0)
+            rep(K(p, "connected.getpeername"), r);
+        else
+            out(K(p, "connected.getpeername"), "%s", sa_str(&ss, sl));
+    }
     n = echo_request(pkt, req, 0, 6, "probe-ping-6", 0);
     rep(K(p, "send-connected"), send(fd, pkt, n, 0));
     recv_icmp(K(p, "reply-connected"), fd, rep_type, id, 0);
@@ -208,27 +217,29 @@ static void ping_flow(const char *p, int family, const char *peer, int scope)
 
 int scenario_ping(void)
 {
-    ping_flow("ping4", AF_INET, cfg.peer4, 0);
-    ping_flow("ping6", AF_INET6, cfg.peer6, 0);
-    ping_flow("pingll", AF_INET6, cfg.peer_ll, cfg.ifindex);
-    /* No route. */
-    int fd = repfd("noroute.socket", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
-    struct sockaddr_in sin;
-    uint8_t pkt[64];
-    size_t n = echo_request(pkt, ICMP_ECHO, 0, 1, "x", 0);
-    socklen_t l = mk4(&sin, "203.0.113.1", 0);
-    rep("noroute.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
-    close(fd);
-    fd = repfd("noroute6.socket", socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6));
-    struct sockaddr_in6 s6;
-    n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0, 1, "x", 0);
-    l = mk6(&s6, "2001:db8::1", 0, 0);
-    rep("noroute6.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
-    close(fd);
-    /* Families and protocols that do not go together. */
-    repfd("mismatch.inet6-icmp", socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMP));
-    repfd("mismatch.inet-icmpv6", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMPV6));
-    repfd("mismatch.stream-icmp", socket(AF_INET, SOCK_STREAM, IPPROTO_ICMP));
+    SECTION("ping4") ping_flow("ping4", AF_INET, cfg.peer4, 0);
+    SECTION("ping6") ping_flow("ping6", AF_INET6, cfg.peer6, 0);
+    SECTION("pingll") ping_flow("pingll", AF_INET6, cfg.peer_ll, cfg.ifindex);
+    SECTION("misc") {
+        /* No route. */
+        int fd = repfd("noroute.socket", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
+        struct sockaddr_in sin;
+        uint8_t pkt[64];
+        size_t n = echo_request(pkt, ICMP_ECHO, 0, 1, "x", 0);
+        socklen_t l = mk4(&sin, "203.0.113.1", 0);
+        rep("noroute.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
+        close(fd);
+        fd = repfd("noroute6.socket", socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6));
+        struct sockaddr_in6 s6;
+        n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0, 1, "x", 0);
+        l = mk6(&s6, "2001:db8::1", 0, 0);
+        rep("noroute6.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
+        close(fd);
+        /* Families and protocols that do not go together. */
+        repfd("mismatch.inet6-icmp", socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMP));
+        repfd("mismatch.inet-icmpv6", socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMPV6));
+        repfd("mismatch.stream-icmp", socket(AF_INET, SOCK_STREAM, IPPROTO_ICMP));
+    }
     return 0;
 }
 
@@ -242,95 +253,104 @@ int scenario_raw(void)
     socklen_t l;
     size_t n;
 
-    int fd = repfd("raw4.socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
-    if (fd >= 0) {
-        rep_names("raw4.fresh", fd);
-        out("raw4.IP_HDRINCL", "%s", optint(fd, IPPROTO_IP, IP_HDRINCL));
-        out("raw4.SO_PROTOCOL", "%s", optint(fd, SOL_SOCKET, SO_PROTOCOL));
-        l = mk4(&sin, cfg.peer4, 0);
-        n = echo_request(pkt, ICMP_ECHO, 0x1234, 1, "probe-raw-1", 1);
-        rep("raw4.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
-        recv_icmp("raw4.reply", fd, ICMP_ECHOREPLY, 0x1234, 1);
-        n = echo_request(pkt, ICMP_ECHO, 0x1234, 2, "probe-raw-bad-csum", 0);
-        pkt[2] = 0xde;
-        pkt[3] = 0xad;
-        rep("raw4.sendto-bad-checksum", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
-        rep_poll("raw4.poll-no-reply", fd, POLLIN, 500);
-        rep("raw4.connect", connect(fd, (struct sockaddr *)&sin, l));
-        rep_names("raw4.connected", fd);
-        n = echo_request(pkt, ICMP_ECHO, 0x1234, 3, "probe-raw-3", 1);
-        rep("raw4.send-connected", send(fd, pkt, n, 0));
-        recv_icmp("raw4.reply-connected", fd, ICMP_ECHOREPLY, 0x1234, 1);
-        int ttl = 3;
-        rep("raw4.IP_TTL-3", setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl));
-        close(fd);
-    }
+    int fd;
+    SECTION("raw4") {
+        fd = repfd("raw4.socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+        if (fd >= 0) {
+            rep_names("raw4.fresh", fd);
+            out("raw4.IP_HDRINCL", "%s", optint(fd, IPPROTO_IP, IP_HDRINCL));
+            out("raw4.SO_PROTOCOL", "%s", optint(fd, SOL_SOCKET, SO_PROTOCOL));
+            l = mk4(&sin, cfg.peer4, 0);
+            n = echo_request(pkt, ICMP_ECHO, 0x1234, 1, "probe-raw-1", 1);
+            rep("raw4.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
+            recv_icmp("raw4.reply", fd, ICMP_ECHOREPLY, 0x1234, 1);
+            n = echo_request(pkt, ICMP_ECHO, 0x1234, 2, "probe-raw-bad-csum", 0);
+            pkt[2] = 0xde;
+            pkt[3] = 0xad;
+            rep("raw4.sendto-bad-checksum", sendto(fd, pkt, n, 0, (struct sockaddr *)&sin, l));
+            rep_poll("raw4.poll-no-reply", fd, POLLIN, 500);
+            rep("raw4.connect", connect(fd, (struct sockaddr *)&sin, l));
+            rep_names("raw4.connected", fd);
+            n = echo_request(pkt, ICMP_ECHO, 0x1234, 3, "probe-raw-3", 1);
+            rep("raw4.send-connected", send(fd, pkt, n, 0));
+            recv_icmp("raw4.reply-connected", fd, ICMP_ECHOREPLY, 0x1234, 1);
+            int ttl = 3;
+            rep("raw4.IP_TTL-3", setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl));
+            close(fd);
+        }
 
+    }
     /* IP_HDRINCL: a hand-made IPv4/UDP datagram to the reflector, answered to port 5200. */
-    int u = repfd("hdrincl.udp-socket", socket(AF_INET, SOCK_DGRAM, 0));
-    l = mk4(&sin, cfg.local4, 5200);
-    rep("hdrincl.udp-bind", bind(u, (struct sockaddr *)&sin, l));
-    fd = repfd("hdrincl.socket", socket(AF_INET, SOCK_RAW, IPPROTO_RAW));
-    if (fd >= 0) {
-        out("hdrincl.IP_HDRINCL", "%s", optint(fd, IPPROTO_IP, IP_HDRINCL));
-        const char *payload = "hdrincl";
-        size_t plen = strlen(payload);
-        memset(pkt, 0, sizeof pkt);
-        pkt[0] = 0x45;
-        pkt[1] = 0x20;
-        pkt[8] = 33;
-        pkt[9] = IPPROTO_UDP;
-        inet_pton(AF_INET, cfg.local4, pkt + 12);
-        inet_pton(AF_INET, cfg.peer4, pkt + 16);
-        uint16_t total = htons(20 + 8 + plen);
-        memcpy(pkt + 2, &total, 2);
-        memcpy(pkt + 20, &(uint16_t){htons(5200)}, 2);
-        memcpy(pkt + 22, &(uint16_t){htons(cfg.reflect_port)}, 2);
-        memcpy(pkt + 24, &(uint16_t){htons(8 + plen)}, 2);
-        memcpy(pkt + 28, payload, plen);
-        l = mk4(&sin, cfg.peer4, 0);
-        rep("hdrincl.sendto", sendto(fd, pkt, 28 + plen, 0, (struct sockaddr *)&sin, l));
-        rep_recvmsg("hdrincl.reflect", u, 200, 0, 0, 3000);
-        close(fd);
+    SECTION("hdrincl") {
+        int u = repfd("hdrincl.udp-socket", socket(AF_INET, SOCK_DGRAM, 0));
+        l = mk4(&sin, cfg.local4, 5200);
+        rep("hdrincl.udp-bind", bind(u, (struct sockaddr *)&sin, l));
+        fd = repfd("hdrincl.socket", socket(AF_INET, SOCK_RAW, IPPROTO_RAW));
+        if (fd >= 0) {
+            out("hdrincl.IP_HDRINCL", "%s", optint(fd, IPPROTO_IP, IP_HDRINCL));
+            const char *payload = "hdrincl";
+            size_t plen = strlen(payload);
+            memset(pkt, 0, sizeof pkt);
+            pkt[0] = 0x45;
+            pkt[1] = 0x20;
+            pkt[8] = 33;
+            pkt[9] = IPPROTO_UDP;
+            inet_pton(AF_INET, cfg.local4, pkt + 12);
+            inet_pton(AF_INET, cfg.peer4, pkt + 16);
+            uint16_t total = htons(20 + 8 + plen);
+            memcpy(pkt + 2, &total, 2);
+            memcpy(pkt + 20, &(uint16_t){htons(5200)}, 2);
+            memcpy(pkt + 22, &(uint16_t){htons(cfg.reflect_port)}, 2);
+            memcpy(pkt + 24, &(uint16_t){htons(8 + plen)}, 2);
+            memcpy(pkt + 28, payload, plen);
+            l = mk4(&sin, cfg.peer4, 0);
+            rep("hdrincl.sendto", sendto(fd, pkt, 28 + plen, 0, (struct sockaddr *)&sin, l));
+            rep_recvmsg("hdrincl.reflect", u, 200, 0, 0, 3000);
+            close(fd);
+        }
+        close(u);
     }
-    close(u);
 
-    fd = repfd("raw6.socket", socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
-    if (fd >= 0) {
-        out("raw6.IPV6_CHECKSUM", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
-        rep("raw6.IPV6_CHECKSUM-set", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){4}, sizeof(int)));
-        struct icmp6_filter filter;
-        socklen_t fl = sizeof filter;
-        rep("raw6.ICMP6_FILTER-get", getsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, &fl));
-        out("raw6.ICMP6_FILTER-default", "len=%u passes-all=%d", (unsigned)fl,
-            ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REPLY, &filter) && ICMP6_FILTER_WILLPASS(135, &filter));
-        ICMP6_FILTER_SETBLOCKALL(&filter);
-        ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
-        rep("raw6.ICMP6_FILTER-set", setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter));
-        fl = sizeof filter;
-        getsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, &fl);
-        out("raw6.ICMP6_FILTER-after", "len=%u echo-reply=%d echo-request=%d", (unsigned)fl,
-            ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REPLY, &filter), ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REQUEST, &filter));
-        rep("raw6.ICMP6_FILTER-short", setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, 4));
-        int one = 1;
-        rep("raw6.IPV6_RECVHOPLIMIT", setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one));
-        l = mk6(&s6, cfg.peer6, 0, 0);
-        n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0x1234, 1, "probe-raw6-1", 0);
-        rep("raw6.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
-        rep_recvmsg("raw6.reply", fd, 200, 0, 256, 3000);
-        l = mk6(&s6, cfg.peer_ll, 0, cfg.ifindex);
-        n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0x1234, 2, "probe-raw6-2", 0);
-        rep("raw6.sendto-ll", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
-        rep_recvmsg("raw6.reply-ll", fd, 200, 0, 256, 3000);
-        close(fd);
+    SECTION("raw6") {
+        fd = repfd("raw6.socket", socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
+        if (fd >= 0) {
+            out("raw6.IPV6_CHECKSUM", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
+            rep("raw6.IPV6_CHECKSUM-set", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){4}, sizeof(int)));
+            struct icmp6_filter filter;
+            socklen_t fl = sizeof filter;
+            rep("raw6.ICMP6_FILTER-get", getsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, &fl));
+            out("raw6.ICMP6_FILTER-default", "len=%u passes-all=%d", (unsigned)fl,
+                ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REPLY, &filter) && ICMP6_FILTER_WILLPASS(135, &filter));
+            ICMP6_FILTER_SETBLOCKALL(&filter);
+            ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+            rep("raw6.ICMP6_FILTER-set", setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter));
+            fl = sizeof filter;
+            getsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, &fl);
+            out("raw6.ICMP6_FILTER-after", "len=%u echo-reply=%d echo-request=%d", (unsigned)fl,
+                ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REPLY, &filter), ICMP6_FILTER_WILLPASS(ICMP6_ECHO_REQUEST, &filter));
+            rep("raw6.ICMP6_FILTER-short", setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, 4));
+            int one = 1;
+            rep("raw6.IPV6_RECVHOPLIMIT", setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one));
+            l = mk6(&s6, cfg.peer6, 0, 0);
+            n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0x1234, 1, "probe-raw6-1", 0);
+            rep("raw6.sendto", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
+            rep_recvmsg("raw6.reply", fd, 200, 0, 256, 3000);
+            l = mk6(&s6, cfg.peer_ll, 0, cfg.ifindex);
+            n = echo_request(pkt, ICMP6_ECHO_REQUEST, 0x1234, 2, "probe-raw6-2", 0);
+            rep("raw6.sendto-ll", sendto(fd, pkt, n, 0, (struct sockaddr *)&s6, l));
+            rep_recvmsg("raw6.reply-ll", fd, 200, 0, 256, 3000);
+            close(fd);
+        }
     }
-    fd = repfd("raw6udp.socket", socket(AF_INET6, SOCK_RAW, IPPROTO_UDP));
-    if (fd >= 0) {
-        out("raw6udp.IPV6_CHECKSUM", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
-        rep("raw6udp.IPV6_CHECKSUM-odd", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){3}, sizeof(int)));
-        rep("raw6udp.IPV6_CHECKSUM-6", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){6}, sizeof(int)));
-        out("raw6udp.IPV6_CHECKSUM-after", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
-        close(fd);
+    SECTION("raw6udp") {
+        fd = repfd("raw6udp.socket", socket(AF_INET6, SOCK_RAW, IPPROTO_UDP));
+        if (fd >= 0) {
+            out("raw6udp.IPV6_CHECKSUM", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
+            rep("raw6udp.IPV6_CHECKSUM-odd", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){3}, sizeof(int)));
+            rep("raw6udp.IPV6_CHECKSUM-6", setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &(int){6}, sizeof(int)));
+            out("raw6udp.IPV6_CHECKSUM-after", "%s", optint(fd, IPPROTO_IPV6, IPV6_CHECKSUM));
+            close(fd);
+        }
     }
     return 0;
 }

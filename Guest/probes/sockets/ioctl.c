@@ -199,65 +199,74 @@ static const char *ifa_addr_str(const struct sockaddr *sa)
 
 int scenario_ioctl(void)
 {
-    out("if_nametoindex.lo", "%u", if_nametoindex("lo"));
-    out("if_nametoindex.if", "%u", if_nametoindex(cfg.ifname));
-    errno = 0;
-    unsigned x = if_nametoindex("nosuchdev0");
-    out("if_nametoindex.nosuchdev0", "%u %s", x, x ? "" : errname(errno));
-    for (unsigned i = 0; i <= 3; i++) {
-        char name[IF_NAMESIZE], k[64];
-        snprintf(k, sizeof k, "if_indextoname.%u", i);
+    SECTION("names") {
+        out("if_nametoindex.lo", "%u", if_nametoindex("lo"));
+        out("if_nametoindex.if", "%u", if_nametoindex(cfg.ifname));
         errno = 0;
-        if (if_indextoname(i, name))
-            out(k, "%s", name);
-        else
-            out(k, "NULL %s", errname(errno));
-    }
-    struct if_nameindex *ni = if_nameindex();
-    if (!ni) {
-        rep("if_nameindex", -1);
-    } else {
-        int i;
-        for (i = 0; ni[i].if_index; i++) {
-            char k[64];
-            snprintf(k, sizeof k, "if_nameindex.%d", i);
-            out(k, "%u %s", ni[i].if_index, ni[i].if_name);
+        unsigned x = if_nametoindex("nosuchdev0");
+        out("if_nametoindex.nosuchdev0", "%u %s", x, x ? "" : errname(errno));
+        for (unsigned i = 0; i <= 3; i++) {
+            char name[IF_NAMESIZE], k[64];
+            snprintf(k, sizeof k, "if_indextoname.%u", i);
+            errno = 0;
+            if (if_indextoname(i, name))
+                out(k, "%s", name);
+            else
+                out(k, "NULL %s", errname(errno));
         }
-        out("if_nameindex.count", "%d", i);
-        if_freenameindex(ni);
-    }
-    struct ifaddrs *ifa;
-    if (getifaddrs(&ifa) < 0) {
-        rep("getifaddrs", -1);
-    } else {
-        int i = 0;
-        for (struct ifaddrs *a = ifa; a; a = a->ifa_next, i++) {
-            char k[64];
-            snprintf(k, sizeof k, "getifaddrs.%d", i);
-            int fam = a->ifa_addr ? a->ifa_addr->sa_family : -1;
-            out(k, "%s %s flags=%s addr=%s netmask=%s %s=%s", a->ifa_name, famname(fam), ifflags(a->ifa_flags),
-                ifa_addr_str(a->ifa_addr), fam == AF_PACKET ? "-" : ifa_addr_str(a->ifa_netmask),
-                a->ifa_flags & IFF_POINTOPOINT ? "dstaddr" : "broadaddr",
-                fam == AF_PACKET ? "-" : ifa_addr_str(a->ifa_broadaddr));
+        struct if_nameindex *ni = if_nameindex();
+        if (!ni) {
+            rep("if_nameindex", -1);
+        } else {
+            int i;
+            for (i = 0; ni[i].if_index; i++) {
+                char k[64];
+                snprintf(k, sizeof k, "if_nameindex.%d", i);
+                out(k, "%u %s", ni[i].if_index, ni[i].if_name);
+            }
+            out("if_nameindex.count", "%d", i);
+            if_freenameindex(ni);
         }
-        out("getifaddrs.count", "%d", i);
-        freeifaddrs(ifa);
+        struct ifaddrs *ifa;
+        if (getifaddrs(&ifa) < 0) {
+            rep("getifaddrs", -1);
+        } else {
+            int i = 0;
+            for (struct ifaddrs *a = ifa; a; a = a->ifa_next, i++) {
+                char k[64];
+                snprintf(k, sizeof k, "getifaddrs.%d", i);
+                int fam = a->ifa_addr ? a->ifa_addr->sa_family : -1;
+                out(k, "%s %s flags=%s addr=%s netmask=%s %s=%s", a->ifa_name, famname(fam), ifflags(a->ifa_flags),
+                    ifa_addr_str(a->ifa_addr), fam == AF_PACKET ? "-" : ifa_addr_str(a->ifa_netmask),
+                    a->ifa_flags & IFF_POINTOPOINT ? "dstaddr" : "broadaddr",
+                    fam == AF_PACKET ? "-" : ifa_addr_str(a->ifa_broadaddr));
+            }
+            out("getifaddrs.count", "%d", i);
+            freeifaddrs(ifa);
+        }
     }
-    int fd = repfd("inet.socket", socket(AF_INET, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        per_socket("inet", fd);
-        close(fd);
+    int fd;
+    SECTION("inet") {
+        fd = repfd("inet.socket", socket(AF_INET, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            per_socket("inet", fd);
+            close(fd);
+        }
     }
-    fd = repfd("inet6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        conf("inet6", fd);
-        by_name("inet6", fd, cfg.ifname);
-        close(fd);
+    SECTION("inet6") {
+        fd = repfd("inet6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            conf("inet6", fd);
+            by_name("inet6", fd, cfg.ifname);
+            close(fd);
+        }
     }
-    fd = repfd("unix.socket", socket(AF_UNIX, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        per_socket("unix", fd);
-        close(fd);
+    SECTION("unix") {
+        fd = repfd("unix.socket", socket(AF_UNIX, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            per_socket("unix", fd);
+            close(fd);
+        }
     }
     return 0;
 }

@@ -282,7 +282,8 @@ static void ipv6_level(const char *p, int fd)
     rep(KK(p, "IPV6_ADD_MEMBERSHIP", "join-unicast"), setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof m));
     inet_pton(AF_INET6, "ff02::9", &m.ipv6mr_multiaddr);
     m.ipv6mr_interface = 99;
-    rep(KK(p, "IPV6_ADD_MEMBERSHIP", "join-bad-ifindex"), setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof m));
+    rep(KK(p, "IPV6_ADD_MEMBERSHIP", "join-bad-ifindex"),
+        setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof m));
     rep(KK(p, "IPV6_ADD_MEMBERSHIP", "short"), setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, 8));
     rep(KK(p, "IPPROTO_IPV6-9999", "get"), getsockopt(fd, IPPROTO_IPV6, 9999, &(int){0}, &(socklen_t){4}));
     rep(KK(p, "IPPROTO_IPV6-9999", "set"), setsockopt(fd, IPPROTO_IPV6, 9999, &(int){0}, 4));
@@ -348,86 +349,98 @@ static void md5sig(const char *p, int fd, int family)
 int scenario_options(void)
 {
     int fd;
-    fd = repfd("tcp4.socket", socket(AF_INET, SOCK_STREAM, 0));
-    if (fd >= 0) {
-        sol_socket("tcp4", fd, 1);
-        ip_level("tcp4", fd, 1);
-        tcp_level("tcp4", fd);
-        rep("tcp4.IPV6_V6ONLY.get", getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, &(socklen_t){4}));
-        rep("tcp4.IPV6_V6ONLY.set", setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, 4));
-        rep("tcp4.level-9999.get", getsockopt(fd, 9999, 1, &(int){0}, &(socklen_t){4}));
-        rep("tcp4.level-9999.set", setsockopt(fd, 9999, 1, &(int){0}, 4));
-        rep("tcp4.SOL_UDP.set", setsockopt(fd, IPPROTO_UDP, 1, &(int){1}, 4));
-        close(fd);
+    SECTION("tcp4") {
+        fd = repfd("tcp4.socket", socket(AF_INET, SOCK_STREAM, 0));
+        if (fd >= 0) {
+            sol_socket("tcp4", fd, 1);
+            ip_level("tcp4", fd, 1);
+            tcp_level("tcp4", fd);
+            rep("tcp4.IPV6_V6ONLY.get", getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, &(socklen_t){4}));
+            rep("tcp4.IPV6_V6ONLY.set", setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, 4));
+            rep("tcp4.level-9999.get", getsockopt(fd, 9999, 1, &(int){0}, &(socklen_t){4}));
+            rep("tcp4.level-9999.set", setsockopt(fd, 9999, 1, &(int){0}, 4));
+            rep("tcp4.SOL_UDP.set", setsockopt(fd, IPPROTO_UDP, 1, &(int){1}, 4));
+            close(fd);
+        }
     }
-    fd = repfd("tcp6.socket", socket(AF_INET6, SOCK_STREAM, 0));
-    if (fd >= 0) {
-        sol_socket("tcp6", fd, 1);
-        ipv6_level("tcp6", fd);
-        tcp_level("tcp6", fd);
-        close(fd);
+    SECTION("tcp6") {
+        fd = repfd("tcp6.socket", socket(AF_INET6, SOCK_STREAM, 0));
+        if (fd >= 0) {
+            sol_socket("tcp6", fd, 1);
+            ipv6_level("tcp6", fd);
+            tcp_level("tcp6", fd);
+            close(fd);
+        }
     }
-    fd = repfd("udp4.socket", socket(AF_INET, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        sol_socket("udp4", fd, 0);
-        ip_level("udp4", fd, 0);
-        rep("udp4.TCP_NODELAY.get", getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){0}, &(socklen_t){4}));
-        rep("udp4.TCP_NODELAY.set", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, 4));
-        rep("udp4.TCP_MD5SIG.set", setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, (char[216]){0}, 216));
-        rep("udp4.level-9999.get", getsockopt(fd, 9999, 1, &(int){0}, &(socklen_t){4}));
-        close(fd);
+    SECTION("udp4") {
+        fd = repfd("udp4.socket", socket(AF_INET, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            sol_socket("udp4", fd, 0);
+            ip_level("udp4", fd, 0);
+            rep("udp4.TCP_NODELAY.get", getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){0}, &(socklen_t){4}));
+            rep("udp4.TCP_NODELAY.set", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, 4));
+            rep("udp4.TCP_MD5SIG.set", setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, (char[216]){0}, 216));
+            rep("udp4.level-9999.get", getsockopt(fd, 9999, 1, &(int){0}, &(socklen_t){4}));
+            close(fd);
+        }
     }
-    fd = repfd("udp6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        sol_socket("udp6", fd, 0);
-        ipv6_level("udp6", fd);
-        close(fd);
+    SECTION("udp6") {
+        fd = repfd("udp6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            sol_socket("udp6", fd, 0);
+            ipv6_level("udp6", fd);
+            close(fd);
+        }
     }
     /* Connected UDP: IP_MTU / IPV6_MTU read the path. */
-    fd = repfd("udp4c.socket", socket(AF_INET, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        struct sockaddr_in sin;
-        socklen_t l = mk4(&sin, cfg.peer4, cfg.echo_port);
-        rep("udp4c.connect", connect(fd, (struct sockaddr *)&sin, l));
-        out("udp4c.IP_MTU", "%s", optint(fd, IPPROTO_IP, IP_MTU));
-        close(fd);
+    SECTION("udp4c") {
+        fd = repfd("udp4c.socket", socket(AF_INET, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            struct sockaddr_in sin;
+            socklen_t l = mk4(&sin, cfg.peer4, cfg.echo_port);
+            rep("udp4c.connect", connect(fd, (struct sockaddr *)&sin, l));
+            out("udp4c.IP_MTU", "%s", optint(fd, IPPROTO_IP, IP_MTU));
+            close(fd);
+        }
     }
-    fd = repfd("udp6c.socket", socket(AF_INET6, SOCK_DGRAM, 0));
-    if (fd >= 0) {
-        struct sockaddr_in6 s6;
-        socklen_t l = mk6(&s6, cfg.peer6, cfg.echo_port, 0);
-        rep("udp6c.connect", connect(fd, (struct sockaddr *)&s6, l));
-        out("udp6c.IPV6_MTU", "%s", optint(fd, IPPROTO_IPV6, IPV6_MTU));
-        close(fd);
+    SECTION("udp6c") {
+        fd = repfd("udp6c.socket", socket(AF_INET6, SOCK_DGRAM, 0));
+        if (fd >= 0) {
+            struct sockaddr_in6 s6;
+            socklen_t l = mk6(&s6, cfg.peer6, cfg.echo_port, 0);
+            rep("udp6c.connect", connect(fd, (struct sockaddr *)&s6, l));
+            out("udp6c.IPV6_MTU", "%s", optint(fd, IPPROTO_IPV6, IPV6_MTU));
+            close(fd);
+        }
     }
     /* A listener: SO_ACCEPTCONN, TCP_INFO in LISTEN, TCP_MD5SIG per peer (BIRD's way). */
     for (int family = AF_INET; family <= AF_INET6; family += AF_INET6 - AF_INET) {
         const char *p = family == AF_INET ? "listen4" : "listen6";
-        char k[80];
-        snprintf(k, sizeof k, "%s.socket", p);
-        fd = repfd(k, socket(family, SOCK_STREAM, 0));
-        if (fd < 0)
-            continue;
-        struct sockaddr_storage ss;
-        socklen_t l = mkaddr(&ss, family, family == AF_INET ? cfg.local4 : cfg.local6, 5301, 0);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
-        snprintf(k, sizeof k, "%s.bind", p);
-        rep(k, bind(fd, (struct sockaddr *)&ss, l));
-        md5sig(p, fd, family);
-        snprintf(k, sizeof k, "%s.listen", p);
-        rep(k, listen(fd, 8));
-        opt_ro(p, fd, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN-listening");
-        struct tcp_info ti;
-        socklen_t tl = sizeof ti;
-        long r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
-        snprintf(k, sizeof k, "%s.TCP_INFO", p);
-        out(k, "%s state=%u", rstr(r, errno), ti.tcpi_state);
-        md5sig(family == AF_INET ? "listen4-listening" : "listen6-listening", fd, family);
-        snprintf(k, sizeof k, "%s.IP_MINTTL-listening", p);
-        rep(k, setsockopt(fd, IPPROTO_IP, IP_MINTTL, &(int){255}, sizeof(int)));
-        snprintf(k, sizeof k, "%s.TCP_MAXSEG-listening", p);
-        out(k, "%s", optint(fd, IPPROTO_TCP, TCP_MAXSEG));
-        close(fd);
+        SECTION(p) {
+            char k[80];
+            snprintf(k, sizeof k, "%s.socket", p);
+            fd = repfd(k, socket(family, SOCK_STREAM, 0));
+            struct sockaddr_storage ss;
+            socklen_t l = mkaddr(&ss, family, family == AF_INET ? cfg.local4 : cfg.local6, 5301, 0);
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
+            snprintf(k, sizeof k, "%s.bind", p);
+            rep(k, bind(fd, (struct sockaddr *)&ss, l));
+            md5sig(p, fd, family);
+            snprintf(k, sizeof k, "%s.listen", p);
+            rep(k, listen(fd, 8));
+            opt_ro(p, fd, SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN-listening");
+            struct tcp_info ti;
+            socklen_t tl = sizeof ti;
+            long r = getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+            snprintf(k, sizeof k, "%s.TCP_INFO", p);
+            out(k, "%s state=%u", rstr(r, errno), ti.tcpi_state);
+            md5sig(family == AF_INET ? "listen4-listening" : "listen6-listening", fd, family);
+            snprintf(k, sizeof k, "%s.IP_MINTTL-listening", p);
+            rep(k, setsockopt(fd, IPPROTO_IP, IP_MINTTL, &(int){255}, sizeof(int)));
+            snprintf(k, sizeof k, "%s.TCP_MAXSEG-listening", p);
+            out(k, "%s", optint(fd, IPPROTO_TCP, TCP_MAXSEG));
+            close(fd);
+        }
     }
     return 0;
 }

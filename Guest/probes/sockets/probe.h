@@ -79,6 +79,14 @@ void ignore_sigpipe(void);
 int peer_connect_in(const char *key, int family, const char *host, int port);
 void control_reply(const char *key, int ctl);
 
+/* Sections of a scenario, each in a forked child under a 5 s alarm (see main.c):
+ *   SECTION("nb4") { …observations… }
+ * prints "nb4.TIMEOUT: …" if the body gets stuck, "nb4.ENDED: …" if it dies. Do not
+ * `return` or `break` out of the body. */
+int section_begin(const char *name);
+int section_end(void);
+#define SECTION(name) for (int section_ = section_begin(name); section_; section_ = section_end())
+
 /* Scenarios. */
 int scenario_tcp_connect(void);
 int scenario_tcp_listen(void);

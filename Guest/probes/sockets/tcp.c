@@ -88,7 +88,36 @@ static socklen_t peer_addr(struct sockaddr_storage *ss, int family, const char *
     return mkaddr(ss, family, addr, port, scope);
 }
 
-/* Non-blocking connect to the echo port: readiness before, during and after the handshake. */
+/* A non-blocking connect that stays pending: the address is on the tunnel's subnet but no
+ * peer has it, so the SYN is dropped. Nothing may look ready. */
+static void pending_flow(const char *p, int family, const char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = peer_addr(&ss, family, addr, cfg.echo_port);
+    int fd = repfd(K(p, "socket"), socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    if (fd < 0)
+        return;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
+    rep(K(p, "connect"), connect(fd, (struct sockaddr *)&ss, len));
+    rep(K(p, "connect-again"), connect(fd, (struct sockaddr *)&ss, len));
+    rep_poll(K(p, "poll-at-once"), fd, POLLIN | POLLOUT | POLLRDHUP, 0);
+    rep(K(p, "epoll_ctl"), epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+    rep_epoll(K(p, "epoll-at-once"), ep, 0);
+    rep_soerror(K(p, "SO_ERROR"), fd);
+    rep_tcp_info(K(p, "TCP_INFO"), fd, 0);
+    rep_names(p, fd);
+    rep(K(p, "send"), send(fd, "x", 1, 0));
+    rep(K(p, "recv"), recv(fd, (char[8]){0}, 8, 0));
+    rep_poll(K(p, "poll-300ms"), fd, POLLIN | POLLOUT | POLLRDHUP, 300);
+    rep_epoll(K(p, "epoll-300ms"), ep, 300);
+    rep(K(p, "connect-elsewhere"), connect(fd, (struct sockaddr *)&(struct sockaddr_in6){.sin6_family = family}, len));
+    close(ep);
+    rep(K(p, "close"), close(fd));
+}
+
+/* Non-blocking connect to the echo port, registered with EPOLLET before connecting (Go's
+ * way): one edge when the handshake completes, then SO_ERROR, connect again (0), EISCONN. */
 static void nonblocking_flow(const char *p, int family, const char *addr)
 {
     struct sockaddr_storage ss;
@@ -99,16 +128,12 @@ static void nonblocking_flow(const char *p, int family, const char *addr)
     rep_poll(K(p, "poll-fresh"), fd, POLLIN | POLLOUT | POLLRDHUP, 0);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
-    rep(K(p, "connect"), connect(fd, (struct sockaddr *)&ss, len));
-    rep(K(p, "connect-again"), connect(fd, (struct sockaddr *)&ss, len));
-    rep_poll(K(p, "poll-at-once"), fd, POLLIN | POLLOUT, 0);
     rep(K(p, "epoll_ctl"), epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
-    rep_epoll(K(p, "epoll-at-once"), ep, 0);
-    rep_soerror(K(p, "SO_ERROR-pending"), fd);
-    rep_tcp_info(K(p, "TCP_INFO-pending"), fd, 0);
-    rep_poll(K(p, "poll-3s"), fd, POLLOUT, 3000);
+    rep_epoll(K(p, "epoll-fresh"), ep, 0);
+    rep(K(p, "connect"), connect(fd, (struct sockaddr *)&ss, len));
     rep_epoll(K(p, "epoll-edge"), ep, 3000);
     rep_epoll(K(p, "epoll-no-second-edge"), ep, 200);
+    rep_poll(K(p, "poll-done"), fd, POLLIN | POLLOUT | POLLRDHUP, 0);
     rep_soerror(K(p, "SO_ERROR-done"), fd);
     rep(K(p, "connect-after-done"), connect(fd, (struct sockaddr *)&ss, len));
     rep(K(p, "connect-third"), connect(fd, (struct sockaddr *)&ss, len));
@@ -222,52 +247,58 @@ static void timeout_flow(void)
 {
     struct sockaddr_in sin;
     socklen_t l = mk4(&sin, "10.77.0.3", cfg.echo_port);
-    int fd = repfd("silent.socket", socket(AF_INET, SOCK_STREAM, 0));
-    if (fd < 0)
-        return;
-    struct timeval tv = {0, 300000};
-    rep("silent.SO_SNDTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
-    rep("silent.connect", connect(fd, (struct sockaddr *)&sin, l));
-    rep_tcp_info("silent.TCP_INFO", fd, 0);
-    rep("silent.connect-again", connect(fd, (struct sockaddr *)&sin, l));
-    rep_poll("silent.poll", fd, POLLOUT, 200);
-    rep_soerror("silent.SO_ERROR", fd);
-    rep("silent.close-pending", close(fd));
-    fd = repfd("silent-nb.socket", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
-    rep("silent-nb.connect", connect(fd, (struct sockaddr *)&sin, l));
-    rep("silent-nb.shutdown-pending", shutdown(fd, SHUT_RDWR));
-    rep_poll("silent-nb.poll-after-shutdown", fd, POLLIN | POLLOUT, 200);
-    rep_soerror("silent-nb.SO_ERROR", fd);
-    rep("silent-nb.connect-after-shutdown", connect(fd, (struct sockaddr *)&sin, l));
-    close(fd);
-
-    l = mk4(&sin, cfg.peer4, cfg.echo_port);
-    fd = repfd("rcvtimeo.socket", socket(AF_INET, SOCK_STREAM, 0));
-    tv = (struct timeval){3, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (rep("rcvtimeo.connect", connect(fd, (struct sockaddr *)&sin, l)) == 0) {
-        tv = (struct timeval){0, 300000};
-        rep("rcvtimeo.SO_RCVTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
-        rep("rcvtimeo.recv", recv(fd, (char[16]){0}, 16, 0));
-        rep("rcvtimeo.recv-waitall", recv(fd, (char[16]){0}, 16, MSG_WAITALL));
+    SECTION("silent") {
+            int fd = repfd("silent.socket", socket(AF_INET, SOCK_STREAM, 0));
+            struct timeval tv = {0, 300000};
+            rep("silent.SO_SNDTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv));
+            rep("silent.connect", connect(fd, (struct sockaddr *)&sin, l));
+            rep_tcp_info("silent.TCP_INFO", fd, 0);
+            rep("silent.connect-again", connect(fd, (struct sockaddr *)&sin, l));
+            rep_poll("silent.poll", fd, POLLOUT, 200);
+            rep_soerror("silent.SO_ERROR", fd);
+            rep("silent.close-pending", close(fd));
     }
-    close(fd);
+    SECTION("silent-nb") {
+            int fd = repfd("silent-nb.socket", socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+            rep("silent-nb.connect", connect(fd, (struct sockaddr *)&sin, l));
+            rep("silent-nb.shutdown-pending", shutdown(fd, SHUT_RDWR));
+            rep_poll("silent-nb.poll-after-shutdown", fd, POLLIN | POLLOUT, 200);
+            rep_soerror("silent-nb.SO_ERROR", fd);
+            rep("silent-nb.connect-after-shutdown", connect(fd, (struct sockaddr *)&sin, l));
+            close(fd);
+    }
+    SECTION("rcvtimeo") {
+            struct sockaddr_in peer;
+            socklen_t pl = mk4(&peer, cfg.peer4, cfg.echo_port);
+            int fd = repfd("rcvtimeo.socket", socket(AF_INET, SOCK_STREAM, 0));
+            struct timeval tv = {3, 0};
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            if (rep("rcvtimeo.connect", connect(fd, (struct sockaddr *)&peer, pl)) == 0) {
+                tv = (struct timeval){0, 300000};
+                rep("rcvtimeo.SO_RCVTIMEO-300ms", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+                rep("rcvtimeo.recv", recv(fd, (char[16]){0}, 16, 0));
+                rep("rcvtimeo.recv-waitall", recv(fd, (char[16]){0}, 16, MSG_WAITALL));
+            }
+            close(fd);
+    }
 }
 
 int scenario_tcp_connect(void)
 {
-    nonblocking_flow("nb4", AF_INET, cfg.peer4);
-    nonblocking_flow("nb6", AF_INET6, cfg.peer6);
-    nonblocking_flow("nbll", AF_INET6, cfg.peer_ll);
-    blocking_flow("b4", AF_INET, cfg.peer4, 1);
-    blocking_flow("b6", AF_INET6, cfg.peer6, 1);
-    blocking_flow("bll", AF_INET6, cfg.peer_ll, 0);
-    /* An IPv4 peer through an IPv6 socket (v4-mapped). */
     char mapped[64];
     snprintf(mapped, sizeof mapped, "::ffff:%s", cfg.peer4);
-    blocking_flow("bmapped", AF_INET6, mapped, 0);
-    refused_flow("refused4", AF_INET, cfg.peer4);
-    refused_flow("refused6", AF_INET6, cfg.peer6);
+    SECTION("pending4") pending_flow("pending4", AF_INET, "10.77.0.3");
+    SECTION("pending6") pending_flow("pending6", AF_INET6, "fd77::3");
+    SECTION("nb4") nonblocking_flow("nb4", AF_INET, cfg.peer4);
+    SECTION("nb6") nonblocking_flow("nb6", AF_INET6, cfg.peer6);
+    SECTION("nbll") nonblocking_flow("nbll", AF_INET6, cfg.peer_ll);
+    SECTION("b4") blocking_flow("b4", AF_INET, cfg.peer4, 1);
+    SECTION("b6") blocking_flow("b6", AF_INET6, cfg.peer6, 1);
+    SECTION("bll") blocking_flow("bll", AF_INET6, cfg.peer_ll, 0);
+    /* An IPv4 peer through an IPv6 socket (v4-mapped). */
+    SECTION("bmapped") blocking_flow("bmapped", AF_INET6, mapped, 0);
+    SECTION("refused4") refused_flow("refused4", AF_INET, cfg.peer4);
+    SECTION("refused6") refused_flow("refused6", AF_INET6, cfg.peer6);
     timeout_flow();
     return 0;
 }
@@ -367,183 +398,197 @@ int scenario_tcp_listen(void)
     char mapped[64];
     snprintf(mapped, sizeof mapped, "::ffff:%s", cfg.local4);
 
-    a = tcp_socket("port0.socket", AF_INET, 0, 0, -1);
-    bind_to("port0.bind", a, AF_INET, "0.0.0.0", 0);
-    rep_sockname("port0.getsockname", a);
-    bind_to("port0.bind-again", a, AF_INET, "0.0.0.0", 0);
-    rep(K("port0", "listen"), listen(a, 1));
-    rep_sockname("port0.getsockname-listening", a);
-    close(a);
-    a = tcp_socket("autobind.socket", AF_INET, 0, 0, -1);
-    rep("autobind.listen-unbound", listen(a, 1));
-    rep_sockname("autobind.getsockname", a);
-    close(a);
+    SECTION("binds") {
+        a = tcp_socket("port0.socket", AF_INET, 0, 0, -1);
+        bind_to("port0.bind", a, AF_INET, "0.0.0.0", 0);
+        rep_sockname("port0.getsockname", a);
+        bind_to("port0.bind-again", a, AF_INET, "0.0.0.0", 0);
+        rep(K("port0", "listen"), listen(a, 1));
+        rep_sockname("port0.getsockname-listening", a);
+        close(a);
+        a = tcp_socket("autobind.socket", AF_INET, 0, 0, -1);
+        rep("autobind.listen-unbound", listen(a, 1));
+        rep_sockname("autobind.getsockname", a);
+        close(a);
 
-    a = tcp_socket("specific.socket", AF_INET, 0, 0, -1);
-    bind_to("specific.bind", a, AF_INET, cfg.local4, 5001);
-    rep_sockname("specific.getsockname", a);
-    close(a);
-    a = tcp_socket("foreign.socket", AF_INET, 0, 0, -1);
-    bind_to("foreign.bind-203.0.113.1", a, AF_INET, "203.0.113.1", 5001);
-    bind_to("foreign.bind-peer", a, AF_INET, cfg.peer4, 5001);
-    bind_to("foreign.bind-127.0.0.1", a, AF_INET, "127.0.0.1", 5001);
-    rep_sockname("foreign.getsockname", a);
-    close(a);
-    a = tcp_socket("loopback.socket", AF_INET, 0, 0, -1);
-    bind_to("loopback.bind-127.1.2.3", a, AF_INET, "127.1.2.3", 5001);
-    close(a);
-    a = tcp_socket("broadcast.socket", AF_INET, 0, 0, -1);
-    bind_to("broadcast.bind-10.77.0.255", a, AF_INET, "10.77.0.255", 5001);
-    close(a);
+        a = tcp_socket("specific.socket", AF_INET, 0, 0, -1);
+        bind_to("specific.bind", a, AF_INET, cfg.local4, 5001);
+        rep_sockname("specific.getsockname", a);
+        close(a);
+        a = tcp_socket("foreign.socket", AF_INET, 0, 0, -1);
+        bind_to("foreign.bind-203.0.113.1", a, AF_INET, "203.0.113.1", 5001);
+        bind_to("foreign.bind-peer", a, AF_INET, cfg.peer4, 5001);
+        bind_to("foreign.bind-127.0.0.1", a, AF_INET, "127.0.0.1", 5001);
+        rep_sockname("foreign.getsockname", a);
+        close(a);
+        a = tcp_socket("loopback.socket", AF_INET, 0, 0, -1);
+        bind_to("loopback.bind-127.1.2.3", a, AF_INET, "127.1.2.3", 5001);
+        close(a);
+        a = tcp_socket("broadcast.socket", AF_INET, 0, 0, -1);
+        bind_to("broadcast.bind-10.77.0.255", a, AF_INET, "10.77.0.255", 5001);
+        close(a);
 
-    a = tcp_socket("v6specific.socket", AF_INET6, 0, 0, -1);
-    bind_to("v6specific.bind", a, AF_INET6, cfg.local6, 5001);
-    rep_sockname("v6specific.getsockname", a);
-    close(a);
-    a = tcp_socket("v6ll.socket", AF_INET6, 0, 0, -1);
-    bind_to("v6ll.bind-no-scope", a, AF_INET6, cfg.local_ll, 5001);
-    {
-        struct sockaddr_in6 s6;
-        socklen_t l = mk6(&s6, cfg.local_ll, 5001, cfg.ifindex);
-        rep("v6ll.bind-scope", bind(a, (struct sockaddr *)&s6, l));
-        rep_sockname("v6ll.getsockname", a);
-        rep("v6ll.SO_BINDTOIFINDEX", getsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, &(int){0}, &(socklen_t){4}));
-        out("v6ll.SO_BINDTOIFINDEX-value", "%s", optint(a, SOL_SOCKET, SO_BINDTOIFINDEX) );
+        a = tcp_socket("v6specific.socket", AF_INET6, 0, 0, -1);
+        bind_to("v6specific.bind", a, AF_INET6, cfg.local6, 5001);
+        rep_sockname("v6specific.getsockname", a);
+        close(a);
+        a = tcp_socket("v6ll.socket", AF_INET6, 0, 0, -1);
+        bind_to("v6ll.bind-no-scope", a, AF_INET6, cfg.local_ll, 5001);
+        {
+            struct sockaddr_in6 s6;
+            socklen_t l = mk6(&s6, cfg.local_ll, 5001, cfg.ifindex);
+            rep("v6ll.bind-scope", bind(a, (struct sockaddr *)&s6, l));
+            rep_sockname("v6ll.getsockname", a);
+            rep("v6ll.SO_BINDTOIFINDEX", getsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, &(int){0}, &(socklen_t){4}));
+            out("v6ll.SO_BINDTOIFINDEX-value", "%s", optint(a, SOL_SOCKET, SO_BINDTOIFINDEX) );
+        }
+        close(a);
+        a = tcp_socket("v6ll-badscope.socket", AF_INET6, 0, 0, -1);
+        {
+            struct sockaddr_in6 s6;
+            socklen_t l = mk6(&s6, cfg.local_ll, 5001, 99);
+            rep("v6ll-badscope.bind", bind(a, (struct sockaddr *)&s6, l));
+        }
+        close(a);
+
+        a = tcp_socket("mapped.socket", AF_INET6, 0, 0, 0);
+        bind_to("mapped.bind", a, AF_INET6, mapped, 5002);
+        rep_sockname("mapped.getsockname", a);
+        close(a);
+        a = tcp_socket("mapped-v6only.socket", AF_INET6, 0, 0, 1);
+        bind_to("mapped-v6only.bind", a, AF_INET6, mapped, 5002);
+        close(a);
+        a = tcp_socket("mapped-any.socket", AF_INET6, 0, 0, 0);
+        bind_to("mapped-any.bind", a, AF_INET6, "::ffff:0.0.0.0", 5002);
+        rep_sockname("mapped-any.getsockname", a);
+        close(a);
+
     }
-    close(a);
-    a = tcp_socket("v6ll-badscope.socket", AF_INET6, 0, 0, -1);
-    {
-        struct sockaddr_in6 s6;
-        socklen_t l = mk6(&s6, cfg.local_ll, 5001, 99);
-        rep("v6ll-badscope.bind", bind(a, (struct sockaddr *)&s6, l));
+    SECTION("dual") {
+        /* Dual stack: [::]:5003 without V6ONLY takes the IPv4 port too. */
+        a = tcp_socket("dual.v6-socket", AF_INET6, 0, 0, 0);
+        bind_to("dual.v6-bind", a, AF_INET6, "::", 5003);
+        rep("dual.v6-listen", listen(a, 1));
+        b = tcp_socket("dual.v4-socket", AF_INET, 0, 0, -1);
+        bind_to("dual.v4-bind-any", b, AF_INET, "0.0.0.0", 5003);
+        bind_to("dual.v4-bind-specific", b, AF_INET, cfg.local4, 5003);
+        close(b);
+        close(a);
+        a = tcp_socket("v6only.v6-socket", AF_INET6, 0, 0, 1);
+        bind_to("v6only.v6-bind", a, AF_INET6, "::", 5004);
+        rep("v6only.v6-listen", listen(a, 1));
+        b = tcp_socket("v6only.v4-socket", AF_INET, 0, 0, -1);
+        bind_to("v6only.v4-bind-any", b, AF_INET, "0.0.0.0", 5004);
+        rep("v6only.v4-listen", listen(b, 1));
+        rep("v6only.set-V6ONLY-after-bind", setsockopt(a, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int)));
+        close(b);
+        close(a);
+        /* The other order: IPv4 first, then a dual-stack IPv6 socket. */
+        a = tcp_socket("v4first.v4-socket", AF_INET, 0, 0, -1);
+        bind_to("v4first.v4-bind", a, AF_INET, "0.0.0.0", 5005);
+        b = tcp_socket("v4first.v6-socket", AF_INET6, 0, 0, 0);
+        bind_to("v4first.v6-bind-dual", b, AF_INET6, "::", 5005);
+        close(b);
+        b = tcp_socket("v4first.v6only-socket", AF_INET6, 0, 0, 1);
+        bind_to("v4first.v6-bind-v6only", b, AF_INET6, "::", 5005);
+        close(b);
+        close(a);
+
     }
-    close(a);
+    SECTION("ports") {
+        /* Privileged ports: allowed (the native run sets ip_unprivileged_port_start=0). */
+        a = tcp_socket("port179.socket", AF_INET, 1, 0, -1);
+        bind_to("port179.bind", a, AF_INET, cfg.local4, 179);
+        rep("port179.listen", listen(a, 8));
+        close(a);
+        a = tcp_socket("port1.socket", AF_INET6, 0, 0, -1);
+        bind_to("port1.bind", a, AF_INET6, "::", 1);
+        close(a);
 
-    a = tcp_socket("mapped.socket", AF_INET6, 0, 0, 0);
-    bind_to("mapped.bind", a, AF_INET6, mapped, 5002);
-    rep_sockname("mapped.getsockname", a);
-    close(a);
-    a = tcp_socket("mapped-v6only.socket", AF_INET6, 0, 0, 1);
-    bind_to("mapped-v6only.bind", a, AF_INET6, mapped, 5002);
-    close(a);
-    a = tcp_socket("mapped-any.socket", AF_INET6, 0, 0, 0);
-    bind_to("mapped-any.bind", a, AF_INET6, "::ffff:0.0.0.0", 5002);
-    rep_sockname("mapped-any.getsockname", a);
-    close(a);
+    }
+    SECTION("reuse") {
+        /* EADDRINUSE without and with SO_REUSEADDR, and SO_REUSEPORT. */
+        a = tcp_socket("inuse.first", AF_INET, 0, 0, -1);
+        bind_to("inuse.first-bind", a, AF_INET, cfg.local4, 5006);
+        b = tcp_socket("inuse.second", AF_INET, 0, 0, -1);
+        bind_to("inuse.second-bind-same", b, AF_INET, cfg.local4, 5006);
+        bind_to("inuse.second-bind-any", b, AF_INET, "0.0.0.0", 5006);
+        close(b);
+        close(a);
+        a = tcp_socket("reuseaddr.first", AF_INET, 1, 0, -1);
+        bind_to("reuseaddr.first-bind", a, AF_INET, cfg.local4, 5007);
+        b = tcp_socket("reuseaddr.second", AF_INET, 1, 0, -1);
+        bind_to("reuseaddr.second-bind-unlistened", b, AF_INET, cfg.local4, 5007);
+        rep("reuseaddr.first-listen", listen(a, 1));
+        rep("reuseaddr.second-listen", listen(b, 1));
+        c = tcp_socket("reuseaddr.third", AF_INET, 1, 0, -1);
+        bind_to("reuseaddr.third-bind-while-listening", c, AF_INET, cfg.local4, 5007);
+        bind_to("reuseaddr.third-bind-any-while-listening", c, AF_INET, "0.0.0.0", 5007);
+        close(c);
+        close(b);
+        close(a);
+        a = tcp_socket("reuseaddr-one.first", AF_INET, 0, 0, -1);
+        bind_to("reuseaddr-one.first-bind", a, AF_INET, cfg.local4, 5008);
+        b = tcp_socket("reuseaddr-one.second", AF_INET, 1, 0, -1);
+        bind_to("reuseaddr-one.second-bind", b, AF_INET, cfg.local4, 5008);
+        close(b);
+        close(a);
+        a = tcp_socket("reuseport.first", AF_INET, 0, 1, -1);
+        bind_to("reuseport.first-bind", a, AF_INET, cfg.local4, 5009);
+        rep("reuseport.first-listen", listen(a, 1));
+        b = tcp_socket("reuseport.second", AF_INET, 0, 1, -1);
+        bind_to("reuseport.second-bind", b, AF_INET, cfg.local4, 5009);
+        rep("reuseport.second-listen", listen(b, 1));
+        c = tcp_socket("reuseport.without", AF_INET, 0, 0, -1);
+        bind_to("reuseport.without-bind", c, AF_INET, cfg.local4, 5009);
+        close(c);
+        close(b);
+        close(a);
 
-    /* Dual stack: [::]:5003 without V6ONLY takes the IPv4 port too. */
-    a = tcp_socket("dual.v6-socket", AF_INET6, 0, 0, 0);
-    bind_to("dual.v6-bind", a, AF_INET6, "::", 5003);
-    rep("dual.v6-listen", listen(a, 1));
-    b = tcp_socket("dual.v4-socket", AF_INET, 0, 0, -1);
-    bind_to("dual.v4-bind-any", b, AF_INET, "0.0.0.0", 5003);
-    bind_to("dual.v4-bind-specific", b, AF_INET, cfg.local4, 5003);
-    close(b);
-    close(a);
-    a = tcp_socket("v6only.v6-socket", AF_INET6, 0, 0, 1);
-    bind_to("v6only.v6-bind", a, AF_INET6, "::", 5004);
-    rep("v6only.v6-listen", listen(a, 1));
-    b = tcp_socket("v6only.v4-socket", AF_INET, 0, 0, -1);
-    bind_to("v6only.v4-bind-any", b, AF_INET, "0.0.0.0", 5004);
-    rep("v6only.v4-listen", listen(b, 1));
-    rep("v6only.set-V6ONLY-after-bind", setsockopt(a, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int)));
-    close(b);
-    close(a);
-    /* The other order: IPv4 first, then a dual-stack IPv6 socket. */
-    a = tcp_socket("v4first.v4-socket", AF_INET, 0, 0, -1);
-    bind_to("v4first.v4-bind", a, AF_INET, "0.0.0.0", 5005);
-    b = tcp_socket("v4first.v6-socket", AF_INET6, 0, 0, 0);
-    bind_to("v4first.v6-bind-dual", b, AF_INET6, "::", 5005);
-    close(b);
-    b = tcp_socket("v4first.v6only-socket", AF_INET6, 0, 0, 1);
-    bind_to("v4first.v6-bind-v6only", b, AF_INET6, "::", 5005);
-    close(b);
-    close(a);
+    }
+    SECTION("rebind") {
+        /* Close a listener that never accepted and re-bind its port at once (no SO_REUSEADDR). */
+        a = tcp_socket("rebind.socket", AF_INET, 0, 0, -1);
+        bind_to("rebind.bind", a, AF_INET, "0.0.0.0", 5010);
+        rep("rebind.listen", listen(a, 8));
+        rep("rebind.close", close(a));
+        a = tcp_socket("rebind.socket-again", AF_INET, 0, 0, -1);
+        bind_to("rebind.bind-again", a, AF_INET, "0.0.0.0", 5010);
+        rep("rebind.listen-again", listen(a, 8));
+        close(a);
 
-    /* Privileged ports: allowed (the native run sets ip_unprivileged_port_start=0). */
-    a = tcp_socket("port179.socket", AF_INET, 1, 0, -1);
-    bind_to("port179.bind", a, AF_INET, cfg.local4, 179);
-    rep("port179.listen", listen(a, 8));
-    close(a);
-    a = tcp_socket("port1.socket", AF_INET6, 0, 0, -1);
-    bind_to("port1.bind", a, AF_INET6, "::", 1);
-    close(a);
-
-    /* EADDRINUSE without and with SO_REUSEADDR, and SO_REUSEPORT. */
-    a = tcp_socket("inuse.first", AF_INET, 0, 0, -1);
-    bind_to("inuse.first-bind", a, AF_INET, cfg.local4, 5006);
-    b = tcp_socket("inuse.second", AF_INET, 0, 0, -1);
-    bind_to("inuse.second-bind-same", b, AF_INET, cfg.local4, 5006);
-    bind_to("inuse.second-bind-any", b, AF_INET, "0.0.0.0", 5006);
-    close(b);
-    close(a);
-    a = tcp_socket("reuseaddr.first", AF_INET, 1, 0, -1);
-    bind_to("reuseaddr.first-bind", a, AF_INET, cfg.local4, 5007);
-    b = tcp_socket("reuseaddr.second", AF_INET, 1, 0, -1);
-    bind_to("reuseaddr.second-bind-unlistened", b, AF_INET, cfg.local4, 5007);
-    rep("reuseaddr.first-listen", listen(a, 1));
-    rep("reuseaddr.second-listen", listen(b, 1));
-    c = tcp_socket("reuseaddr.third", AF_INET, 1, 0, -1);
-    bind_to("reuseaddr.third-bind-while-listening", c, AF_INET, cfg.local4, 5007);
-    bind_to("reuseaddr.third-bind-any-while-listening", c, AF_INET, "0.0.0.0", 5007);
-    close(c);
-    close(b);
-    close(a);
-    a = tcp_socket("reuseaddr-one.first", AF_INET, 0, 0, -1);
-    bind_to("reuseaddr-one.first-bind", a, AF_INET, cfg.local4, 5008);
-    b = tcp_socket("reuseaddr-one.second", AF_INET, 1, 0, -1);
-    bind_to("reuseaddr-one.second-bind", b, AF_INET, cfg.local4, 5008);
-    close(b);
-    close(a);
-    a = tcp_socket("reuseport.first", AF_INET, 0, 1, -1);
-    bind_to("reuseport.first-bind", a, AF_INET, cfg.local4, 5009);
-    rep("reuseport.first-listen", listen(a, 1));
-    b = tcp_socket("reuseport.second", AF_INET, 0, 1, -1);
-    bind_to("reuseport.second-bind", b, AF_INET, cfg.local4, 5009);
-    rep("reuseport.second-listen", listen(b, 1));
-    c = tcp_socket("reuseport.without", AF_INET, 0, 0, -1);
-    bind_to("reuseport.without-bind", c, AF_INET, cfg.local4, 5009);
-    close(c);
-    close(b);
-    close(a);
-
-    /* Close a listener that never accepted and re-bind its port at once (no SO_REUSEADDR). */
-    a = tcp_socket("rebind.socket", AF_INET, 0, 0, -1);
-    bind_to("rebind.bind", a, AF_INET, "0.0.0.0", 5010);
-    rep("rebind.listen", listen(a, 8));
-    rep("rebind.close", close(a));
-    a = tcp_socket("rebind.socket-again", AF_INET, 0, 0, -1);
-    bind_to("rebind.bind-again", a, AF_INET, "0.0.0.0", 5010);
-    rep("rebind.listen-again", listen(a, 8));
-    close(a);
-
+    }
     /* The peer connects in. */
-    accept_flow("in4", AF_INET, cfg.local4, cfg.local4, 5011);
-    accept_flow("in6", AF_INET6, "::", cfg.local6, 5012);
-    accept_flow("in-mapped", AF_INET6, "::", cfg.local4, 5013);
+    SECTION("in4") accept_flow("in4", AF_INET, cfg.local4, cfg.local4, 5011);
+    SECTION("in6") accept_flow("in6", AF_INET6, "::", cfg.local6, 5012);
+    SECTION("in-mapped") accept_flow("in-mapped", AF_INET6, "::", cfg.local4, 5013);
 
-    /* A blocking accept with SO_RCVTIMEO and nothing pending. */
-    a = tcp_socket("accept-timeout.socket", AF_INET, 0, 0, -1);
-    bind_to("accept-timeout.bind", a, AF_INET, cfg.local4, 5015);
-    rep("accept-timeout.listen", listen(a, 1));
-    {
-        struct timeval t3 = {0, 300000};
-        rep("accept-timeout.SO_RCVTIMEO-300ms", setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &t3, sizeof t3));
-        rep("accept-timeout.accept", accept(a, NULL, NULL));
+    SECTION("accept-timeout") {
+        /* A blocking accept with SO_RCVTIMEO and nothing pending. */
+        a = tcp_socket("accept-timeout.socket", AF_INET, 0, 0, -1);
+        bind_to("accept-timeout.bind", a, AF_INET, cfg.local4, 5015);
+        rep("accept-timeout.listen", listen(a, 1));
+        {
+            struct timeval t3 = {0, 300000};
+            rep("accept-timeout.SO_RCVTIMEO-300ms", setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &t3, sizeof t3));
+            rep("accept-timeout.accept", accept(a, NULL, NULL));
+        }
+        close(a);
+
     }
-    close(a);
-
-    /* listen(backlog) variants and listen again. */
-    a = tcp_socket("backlog.socket", AF_INET, 0, 0, -1);
-    bind_to("backlog.bind", a, AF_INET, cfg.local4, 5014);
-    rep("backlog.listen-0", listen(a, 0));
-    rep("backlog.listen-again-negative", listen(a, -1));
-    rep("backlog.listen-again-huge", listen(a, 1 << 30));
-    struct timeval tv = {2, 0};
-    setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); /* accept gives up after 2 s */
-    rep("backlog.shutdown-listener", shutdown(a, SHUT_RDWR));
-    rep_poll("backlog.poll-after-shutdown", a, POLLIN | POLLOUT, 0);
-    rep("backlog.accept-after-shutdown", accept(a, NULL, NULL));
-    close(a);
+    SECTION("backlog") {
+        /* listen(backlog) variants and listen again. */
+        a = tcp_socket("backlog.socket", AF_INET, 0, 0, -1);
+        bind_to("backlog.bind", a, AF_INET, cfg.local4, 5014);
+        rep("backlog.listen-0", listen(a, 0));
+        rep("backlog.listen-again-negative", listen(a, -1));
+        rep("backlog.listen-again-huge", listen(a, 1 << 30));
+        struct timeval tv = {2, 0};
+        setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); /* accept gives up after 2 s */
+        rep("backlog.shutdown-listener", shutdown(a, SHUT_RDWR));
+        rep_poll("backlog.poll-after-shutdown", a, POLLIN | POLLOUT, 0);
+        rep("backlog.accept-after-shutdown", accept(a, NULL, NULL));
+        close(a);
+    }
     return 0;
 }

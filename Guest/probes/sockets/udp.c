@@ -394,7 +394,8 @@ static void udp_mmsg(const char *p, int family, const char *peer, int scope)
     /* Blocking receives give up after SO_RCVTIMEO. */
     struct timeval tv = {0, 300000};
     rep(K(p, "SO_RCVTIMEO-300ms"), setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
-    rep(K(p, "recvfrom-timeout"), recvfrom(fd, bufs[0], 64, 0, (struct sockaddr *)&names[0], &(socklen_t){sizeof names[0]}));
+    socklen_t nl = sizeof names[0];
+    rep(K(p, "recvfrom-timeout"), recvfrom(fd, bufs[0], 64, 0, (struct sockaddr *)&names[0], &nl));
     rep(K(p, "recv-timeout"), recv(fd, bufs[0], 64, 0));
     rep(K(p, "recvmmsg-timeout"), recvmmsg(fd, msgs, 2, 0, NULL));
     close(fd);
@@ -405,66 +406,68 @@ int scenario_udp(void)
     char mapped[64], local_mapped[64];
     snprintf(mapped, sizeof mapped, "::ffff:%s", cfg.peer4);
     snprintf(local_mapped, sizeof local_mapped, "::ffff:%s", cfg.local4);
-    udp_flow("u4", AF_INET, cfg.peer4, cfg.local4, 0);
-    udp_flow("u6", AF_INET6, cfg.peer6, cfg.local6, 0);
-    udp_flow("ull", AF_INET6, cfg.peer_ll, cfg.local_ll, cfg.ifindex);
-    udp_flow("umapped", AF_INET6, mapped, local_mapped, 0);
-    udp_mmsg("mmsg4", AF_INET, cfg.peer4, 0);
-    udp_mmsg("mmsg6", AF_INET6, cfg.peer6, 0);
+    SECTION("u4") udp_flow("u4", AF_INET, cfg.peer4, cfg.local4, 0);
+    SECTION("u6") udp_flow("u6", AF_INET6, cfg.peer6, cfg.local6, 0);
+    SECTION("ull") udp_flow("ull", AF_INET6, cfg.peer_ll, cfg.local_ll, cfg.ifindex);
+    SECTION("umapped") udp_flow("umapped", AF_INET6, mapped, local_mapped, 0);
+    SECTION("mmsg4") udp_mmsg("mmsg4", AF_INET, cfg.peer4, 0);
+    SECTION("mmsg6") udp_mmsg("mmsg6", AF_INET6, cfg.peer6, 0);
+    SECTION("misc") {
 
-    /* Link-local destinations need a scope. */
-    int fd = repfd("noscope.socket", socket(AF_INET6, SOCK_DGRAM, 0));
-    struct sockaddr_in6 s6;
-    socklen_t l = mk6(&s6, cfg.peer_ll, cfg.echo_port, 0);
-    rep("noscope.sendto", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
-    rep("noscope.connect", connect(fd, (struct sockaddr *)&s6, l));
-    l = mk6(&s6, cfg.peer_ll, cfg.echo_port, 99);
-    rep("badscope.sendto", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
-    close(fd);
+        /* Link-local destinations need a scope. */
+        int fd = repfd("noscope.socket", socket(AF_INET6, SOCK_DGRAM, 0));
+        struct sockaddr_in6 s6;
+        socklen_t l = mk6(&s6, cfg.peer_ll, cfg.echo_port, 0);
+        rep("noscope.sendto", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
+        rep("noscope.connect", connect(fd, (struct sockaddr *)&s6, l));
+        l = mk6(&s6, cfg.peer_ll, cfg.echo_port, 99);
+        rep("badscope.sendto", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
+        close(fd);
 
-    /* Unreachable destinations. */
-    fd = repfd("unreach.socket", socket(AF_INET, SOCK_DGRAM, 0));
-    struct sockaddr_in sin;
-    l = mk4(&sin, "203.0.113.1", 9);
-    rep("unreach.sendto-no-route", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
-    rep("unreach.connect-no-route", connect(fd, (struct sockaddr *)&sin, l));
-    l = mk4(&sin, "0.0.0.0", 9);
-    rep("unreach.connect-0.0.0.0", connect(fd, (struct sockaddr *)&sin, l));
-    rep_names("unreach.connected-0.0.0.0", fd);
-    close(fd);
-    fd = repfd("unreach6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
-    l = mk6(&s6, "2001:db8::1", 9, 0);
-    rep("unreach6.sendto-no-route", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
-    rep("unreach6.connect-no-route", connect(fd, (struct sockaddr *)&s6, l));
-    close(fd);
+        /* Unreachable destinations. */
+        fd = repfd("unreach.socket", socket(AF_INET, SOCK_DGRAM, 0));
+        struct sockaddr_in sin;
+        l = mk4(&sin, "203.0.113.1", 9);
+        rep("unreach.sendto-no-route", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
+        rep("unreach.connect-no-route", connect(fd, (struct sockaddr *)&sin, l));
+        l = mk4(&sin, "0.0.0.0", 9);
+        rep("unreach.connect-0.0.0.0", connect(fd, (struct sockaddr *)&sin, l));
+        rep_names("unreach.connected-0.0.0.0", fd);
+        close(fd);
+        fd = repfd("unreach6.socket", socket(AF_INET6, SOCK_DGRAM, 0));
+        l = mk6(&s6, "2001:db8::1", 9, 0);
+        rep("unreach6.sendto-no-route", sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, l));
+        rep("unreach6.connect-no-route", connect(fd, (struct sockaddr *)&s6, l));
+        close(fd);
 
-    /* Broadcast needs SO_BROADCAST. */
-    fd = repfd("bcast.socket", socket(AF_INET, SOCK_DGRAM, 0));
-    l = mk4(&sin, "10.77.0.255", 9);
-    rep("bcast.sendto-without-SO_BROADCAST", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
-    rep("bcast.SO_BROADCAST", on(fd, SOL_SOCKET, SO_BROADCAST));
-    rep("bcast.sendto-with-SO_BROADCAST", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
-    close(fd);
+        /* Broadcast needs SO_BROADCAST. */
+        fd = repfd("bcast.socket", socket(AF_INET, SOCK_DGRAM, 0));
+        l = mk4(&sin, "10.77.0.255", 9);
+        rep("bcast.sendto-without-SO_BROADCAST", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
+        rep("bcast.SO_BROADCAST", on(fd, SOL_SOCKET, SO_BROADCAST));
+        rep("bcast.sendto-with-SO_BROADCAST", sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, l));
+        close(fd);
 
-    /* A bound UDP port and its reuse. */
-    int a = repfd("inuse.first", socket(AF_INET, SOCK_DGRAM, 0));
-    int b = repfd("inuse.second", socket(AF_INET, SOCK_DGRAM, 0));
-    l = mk4(&sin, cfg.local4, 5101);
-    rep("inuse.first-bind", bind(a, (struct sockaddr *)&sin, l));
-    rep("inuse.second-bind", bind(b, (struct sockaddr *)&sin, l));
-    close(b);
-    b = repfd("inuse.reuseaddr", socket(AF_INET, SOCK_DGRAM, 0));
-    on(b, SOL_SOCKET, SO_REUSEADDR);
-    rep("inuse.reuseaddr-bind-one-sided", bind(b, (struct sockaddr *)&sin, l));
-    close(b);
-    close(a);
-    a = repfd("reuseaddr.first", socket(AF_INET, SOCK_DGRAM, 0));
-    b = repfd("reuseaddr.second", socket(AF_INET, SOCK_DGRAM, 0));
-    on(a, SOL_SOCKET, SO_REUSEADDR);
-    on(b, SOL_SOCKET, SO_REUSEADDR);
-    rep("reuseaddr.first-bind", bind(a, (struct sockaddr *)&sin, l));
-    rep("reuseaddr.second-bind", bind(b, (struct sockaddr *)&sin, l));
-    close(b);
-    close(a);
+        /* A bound UDP port and its reuse. */
+        int a = repfd("inuse.first", socket(AF_INET, SOCK_DGRAM, 0));
+        int b = repfd("inuse.second", socket(AF_INET, SOCK_DGRAM, 0));
+        l = mk4(&sin, cfg.local4, 5101);
+        rep("inuse.first-bind", bind(a, (struct sockaddr *)&sin, l));
+        rep("inuse.second-bind", bind(b, (struct sockaddr *)&sin, l));
+        close(b);
+        b = repfd("inuse.reuseaddr", socket(AF_INET, SOCK_DGRAM, 0));
+        on(b, SOL_SOCKET, SO_REUSEADDR);
+        rep("inuse.reuseaddr-bind-one-sided", bind(b, (struct sockaddr *)&sin, l));
+        close(b);
+        close(a);
+        a = repfd("reuseaddr.first", socket(AF_INET, SOCK_DGRAM, 0));
+        b = repfd("reuseaddr.second", socket(AF_INET, SOCK_DGRAM, 0));
+        on(a, SOL_SOCKET, SO_REUSEADDR);
+        on(b, SOL_SOCKET, SO_REUSEADDR);
+        rep("reuseaddr.first-bind", bind(a, (struct sockaddr *)&sin, l));
+        rep("reuseaddr.second-bind", bind(b, (struct sockaddr *)&sin, l));
+        close(b);
+        close(a);
+    }
     return 0;
 }
