@@ -308,7 +308,7 @@ for s in ${SCENARIOS[@]+"${SCENARIOS[@]}"}; do
     (
         cd "$dir" &&
             exec env HOME="$dir" XDG_RUNTIME_DIR="$dir" USER=nobody LOGNAME=nobody \
-                timeout -k 5 30 ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" \
+                timeout -k 5 35 ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" \
                 "$SROUTER" run --log-level info --wg "$SRT_TMP/$RIF.conf" -- "$PROBE" "$s" --if "$RIF"
     ) >"$OUT/$s.srouter.raw" 2>"$OUT/$s.srouter.log" || rc=$?
     t1=$(_srt_now_ms)

@@ -233,7 +233,7 @@ static int long_timeouts;
 
 int bound_ms(int ms)
 {
-    return ms >= 1000 && long_timeouts >= 2 ? 500 : ms;
+    return ms >= 1000 && long_timeouts >= 1 ? 500 : ms;
 }
 
 void wait_timed_out(int ms)
@@ -419,8 +419,8 @@ void control_reply(const char *key, int ctl)
 /* Sections: each part of a scenario runs in a forked child under its own alarm, so that a
  * call that never returns costs that part only. A scenario has a time budget; once it is
  * spent, the remaining sections are skipped (a native run never comes near it). */
-#define SECTION_SECONDS 5
-#define SCENARIO_BUDGET_SECONDS 20
+#define SECTION_SECONDS 6
+#define SCENARIO_BUDGET_SECONDS 15
 
 static const char *section_name;
 static long budget_end_ms;

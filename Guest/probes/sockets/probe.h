@@ -50,9 +50,10 @@ socklen_t mk6(struct sockaddr_in6 *sin6, const char *addr, int port, int scope);
 socklen_t mkaddr(struct sockaddr_storage *ss, int family, const char *addr, int port, int scope);
 void rep_names(const char *key, int fd);  /* KEY.getsockname / KEY.getpeername */
 
-/* Waits. bound_ms(ms) is the timeout to use for a wait of ms: once two waits of a second or
- * more have timed out (something is broken: a native run never gets there), such waits are
- * cut to 500 ms, so a broken run still ends soon. wait_timed_out(ms) records a timeout. */
+/* Waits. bound_ms(ms) is the timeout to use for a wait of ms: once a wait of a second or
+ * more has timed out in a section (something is broken: a native run never gets there),
+ * such waits are cut to 500 ms, so a broken run still ends soon. wait_timed_out(ms) records
+ * a timeout. */
 int bound_ms(int ms);
 void wait_timed_out(int ms);
 
@@ -79,7 +80,7 @@ void ignore_sigpipe(void);
 int peer_connect_in(const char *key, int family, const char *host, int port);
 void control_reply(const char *key, int ctl);
 
-/* Sections of a scenario, each in a forked child under a 5 s alarm (see main.c):
+/* Sections of a scenario, each in a forked child under a 6 s alarm (see main.c):
  *   SECTION("nb4") { …observations… }
  * prints "nb4.TIMEOUT: …" if the body gets stuck, "nb4.ENDED: …" if it dies. Do not
  * `return` or `break` out of the body. */

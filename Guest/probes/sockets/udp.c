@@ -243,33 +243,33 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
 
     /* Send-side control messages, reported back by the reflector. */
     rep(K(p, "sendto-reflect"), sendto(fd, "plain", 5, 0, (struct sockaddr *)&reflect, rlen));
-    rep_recvmsg(K(p, "reflect-plain"), fd, 200, 0, 0, 3000);
+    rep_recvmsg(K(p, "reflect-plain"), fd, 200, 0, 512, 3000);
     if (v4) {
         struct in_pktinfo pi;
         memset(&pi, 0, sizeof pi);
         inet_pton(AF_INET, local, &pi.ipi_spec_dst);
         send_cmsg(K(p, "sendmsg-IP_PKTINFO"), fd, &reflect, rlen, "pktinfo", IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
-        rep_recvmsg(K(p, "reflect-IP_PKTINFO"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IP_PKTINFO"), fd, 200, 0, 512, 3000);
         pi.ipi_ifindex = cfg.ifindex;
         send_cmsg(K(p, "sendmsg-IP_PKTINFO-ifindex"), fd, &reflect, rlen, "pktinfo-if", IPPROTO_IP, IP_PKTINFO, &pi,
                   sizeof pi);
-        rep_recvmsg(K(p, "reflect-IP_PKTINFO-ifindex"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IP_PKTINFO-ifindex"), fd, 200, 0, 512, 3000);
         inet_pton(AF_INET, "203.0.113.1", &pi.ipi_spec_dst);
         pi.ipi_ifindex = 0;
         send_cmsg(K(p, "sendmsg-IP_PKTINFO-foreign"), fd, &reflect, rlen, "x", IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
         int ttl = 7;
         send_cmsg(K(p, "sendmsg-IP_TTL-7"), fd, &reflect, rlen, "ttl", IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
-        rep_recvmsg(K(p, "reflect-IP_TTL-7"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IP_TTL-7"), fd, 200, 0, 512, 3000);
         ttl = 0;
         send_cmsg(K(p, "sendmsg-IP_TTL-0"), fd, &reflect, rlen, "x", IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
         ttl = 256;
         send_cmsg(K(p, "sendmsg-IP_TTL-256"), fd, &reflect, rlen, "x", IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
         unsigned char tos = 0x28;
         send_cmsg(K(p, "sendmsg-IP_TOS-1byte"), fd, &reflect, rlen, "tos", IPPROTO_IP, IP_TOS, &tos, 1);
-        rep_recvmsg(K(p, "reflect-IP_TOS-1byte"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IP_TOS-1byte"), fd, 200, 0, 512, 3000);
         int tosi = 0x48;
         send_cmsg(K(p, "sendmsg-IP_TOS-int"), fd, &reflect, rlen, "tos", IPPROTO_IP, IP_TOS, &tosi, sizeof tosi);
-        rep_recvmsg(K(p, "reflect-IP_TOS-int"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IP_TOS-int"), fd, 200, 0, 512, 3000);
         send_cmsg(K(p, "sendmsg-unknown-cmsg"), fd, &reflect, rlen, "x", IPPROTO_IP, 99, &ttl, sizeof ttl);
     } else {
         struct in6_pktinfo pi;
@@ -278,21 +278,21 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
         pi.ipi6_ifindex = scope;
         send_cmsg(K(p, "sendmsg-IPV6_PKTINFO"), fd, &reflect, rlen, "pktinfo", IPPROTO_IPV6, IPV6_PKTINFO, &pi,
                   sizeof pi);
-        rep_recvmsg(K(p, "reflect-IPV6_PKTINFO"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IPV6_PKTINFO"), fd, 200, 0, 512, 3000);
         inet_pton(AF_INET6, "2001:db8::1", &pi.ipi6_addr);
         send_cmsg(K(p, "sendmsg-IPV6_PKTINFO-foreign"), fd, &reflect, rlen, "x", IPPROTO_IPV6, IPV6_PKTINFO, &pi,
                   sizeof pi);
         int hl = 9;
         send_cmsg(K(p, "sendmsg-IPV6_HOPLIMIT-9"), fd, &reflect, rlen, "hops", IPPROTO_IPV6, IPV6_HOPLIMIT, &hl,
                   sizeof hl);
-        rep_recvmsg(K(p, "reflect-IPV6_HOPLIMIT-9"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IPV6_HOPLIMIT-9"), fd, 200, 0, 512, 3000);
         hl = 256;
         send_cmsg(K(p, "sendmsg-IPV6_HOPLIMIT-256"), fd, &reflect, rlen, "x", IPPROTO_IPV6, IPV6_HOPLIMIT, &hl,
                   sizeof hl);
         int tc = 0x20;
         send_cmsg(K(p, "sendmsg-IPV6_TCLASS-32"), fd, &reflect, rlen, "tclass", IPPROTO_IPV6, IPV6_TCLASS, &tc,
                   sizeof tc);
-        rep_recvmsg(K(p, "reflect-IPV6_TCLASS-32"), fd, 200, 0, 0, 3000);
+        rep_recvmsg(K(p, "reflect-IPV6_TCLASS-32"), fd, 200, 0, 512, 3000);
         tc = 256;
         send_cmsg(K(p, "sendmsg-IPV6_TCLASS-256"), fd, &reflect, rlen, "x", IPPROTO_IPV6, IPV6_TCLASS, &tc,
                   sizeof tc);
@@ -307,7 +307,7 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
     rep(K(p, "connect"), connect(fd, (struct sockaddr *)&echo, elen));
     rep_names(K(p, "connected"), fd);
     rep(K(p, "send"), send(fd, "c", 1, 0));
-    rep_recvmsg(K(p, "recv-connected"), fd, 100, 0, 0, 3000);
+    rep_recvmsg(K(p, "recv-connected"), fd, 100, 0, 512, 3000);
     rep(K(p, "sendto-other-while-connected"), sendto(fd, "o", 1, 0, (struct sockaddr *)&reflect, rlen));
     rep_poll(K(p, "poll-other-filtered"), fd, POLLIN, 500);
     rep(K(p, "connect-again-elsewhere"), connect(fd, (struct sockaddr *)&reflect, rlen));
