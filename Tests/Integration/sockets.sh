@@ -327,6 +327,6 @@ for s in ${SCENARIOS[@]+"${SCENARIOS[@]}"}; do
 done
 
 if [[ -n ${SRT_SOCKETS_KEEP-} ]]; then
-    rm -rf "$SRT_SOCKETS_KEEP" && cp -r "$OUT" "$SRT_SOCKETS_KEEP" && chmod -R a+rX "$SRT_SOCKETS_KEEP"
+    mkdir -p "$SRT_SOCKETS_KEEP" && cp -r "$OUT"/. "$SRT_SOCKETS_KEEP"/
 fi
 summary

@@ -172,8 +172,10 @@ static void sol_socket(const char *p, int fd, int stream)
     opt_int(p, fd, SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE", 2, 1, 0);
     opt_int(p, fd, SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST", 1, 1);
     opt_int(p, fd, SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 4, 6, 7, -1, 0);
-    opt_int(p, fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 3, 65536, 1, 0x7fffffff);
-    opt_int(p, fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", 3, 65536, 1, -5);
+    /* Values above net.core.rmem_max/wmem_max (host-wide sysctls) would make the native
+     * answer depend on the host: stay below them. */
+    opt_int(p, fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 2, 65536, 1);
+    opt_int(p, fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", 2, 65536, 1);
     opt_int(p, fd, SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", 2, 10, 0);
     opt_int(p, fd, SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", 1, 1);
     opt_linger(p, fd);
