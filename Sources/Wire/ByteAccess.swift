@@ -23,6 +23,11 @@ extension UnsafeRawBufferPointer {
         UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
+    /// The little-endian 16-bit value at `offset` (netlink's host-order integers).
+    @inline(__always) func littleEndian16(at offset: Int) -> UInt16 {
+        UInt16(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
     /// The little-endian 32-bit value at `offset` (WireGuard's integers).
     @inline(__always) func littleEndian32(at offset: Int) -> UInt32 {
         UInt32(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
@@ -73,6 +78,11 @@ extension UnsafeMutableRawBufferPointer {
     /// Stores a 64-bit value big-endian at `offset`.
     @inline(__always) func storeBigEndian64(_ value: UInt64, at offset: Int) {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    /// Stores a 16-bit value little-endian at `offset`.
+    @inline(__always) func storeLittleEndian16(_ value: UInt16, at offset: Int) {
+        storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self)
     }
 
     /// Stores a 32-bit value little-endian at `offset`.
