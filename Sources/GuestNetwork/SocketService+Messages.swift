@@ -100,15 +100,10 @@ extension SocketService {
                                                                          kind: kind(of: socket), v6Only: socket.options.v6Only) {
             destination = (target.unmapped.address, target.port)
             if target.scopeID != 0 { scope = Int(target.scopeID) }
-        } else if d.remote == nil {
-            throw LinuxErrno.EDESTADDRREQ
         }
+        guard let peer = destination?.address ?? d.remote?.address else { throw LinuxErrno.EDESTADDRREQ }
         let ipv4Destination: Bool
-        if case .v4 = DatagramSocket.unmapped(destination?.address ?? d.remote!.address) {
-            ipv4Destination = true
-        } else {
-            ipv4Destination = false
-        }
+        if case .v4 = DatagramSocket.unmapped(peer) { ipv4Destination = true } else { ipv4Destination = false }
         let control = messages.isEmpty ? SendControl()
             : try ControlMessages.sendControl(messages, isIPv6Socket: socket.isIPv6, ipv4Destination: ipv4Destination)
         // udp_sendmsg, raw_sendmsg, ping_v4_sendmsg: a broadcast route needs SO_BROADCAST.
