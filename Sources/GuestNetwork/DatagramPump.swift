@@ -39,9 +39,14 @@ extension SocketService {
         // An ICMP error for a connected socket (ECONNREFUSED…): Linux makes the socket
         // readable with POLLERR. An empty message stands in for it, so poll wakes the guest;
         // its trapped recvmsg then reports the error (a native recv sees an empty datagram).
+        // A later error needs a new marker once the guest has read the old one natively.
+        if d.pendingError != nil && socket.errorMarkerQueued && d.errorCount != socket.errorMarkerCount {
+            settleErrorMarker(socket)
+        }
         if d.pendingError != nil && !socket.errorMarkerQueued {
             if send(socket.hostEnd, scratch.baseAddress, 0, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) == 0 {
                 socket.errorMarkerQueued = true
+                socket.errorMarkerCount = d.errorCount
                 socket.delivered.append(DeliveredDatagram(info: ReceivedPacketInfo(
                     source: .v4(.any), destination: .v4(.any), interfaceIndex: 0, timeToLive: 0, typeOfService: 0),
                     sourcePort: 0, length: 0, isErrorMarker: true))
@@ -64,6 +69,29 @@ extension SocketService {
         watch(socket, events: EPOLLIN.rawValue | (blocked ? EPOLLOUT.rawValue : 0))
     }
 
+    /// TIOCOUTQ (SIOCOUTQ): on an AF_UNIX socket, the memory of the messages it sent that
+    /// its peer has not read yet (`unix_outq_len`).
+    private static let outputQueueRequest: UInt = 0x5411
+
+    /// Whether the guest has read everything srouter wrote to its end of the pair (natively,
+    /// so srouter was not told): srouter's end has nothing in flight.
+    func guestReadEverything(_ socket: GuestSocket) -> Bool {
+        var pending: Int32 = 0
+        return ioctl(socket.hostEnd, Self.outputQueueRequest, &pending) == 0 && pending == 0
+    }
+
+    /// Notices an error marker the guest read natively (its recv got an empty datagram where
+    /// Linux gives the error and clears it). Every message written was read, so every record
+    /// is stale. If no ICMP error came since the marker, the error counts as reported (Linux's
+    /// recv cleared sk_err); a newer one stays pending for the next marker or call.
+    func settleErrorMarker(_ socket: GuestSocket) {
+        guard socket.errorMarkerQueued, let d = socket.datagram, guestReadEverything(socket) else { return }
+        socket.errorMarkerQueued = false
+        socket.deliveredHead = socket.delivered.count
+        compactDelivered(socket)
+        if d.errorCount == socket.errorMarkerCount { d.pendingError = nil }
+    }
+
     /// Takes the oldest delivered-datagram record (for a message of `length` bytes just
     /// taken from the pair). Records of messages the guest read natively are skipped by
     /// length: the pair and the records stay in step.
@@ -84,7 +112,10 @@ extension SocketService {
     }
 
     private func compactDelivered(_ socket: GuestSocket) {
-        if socket.deliveredHead > 64 && socket.deliveredHead * 2 > socket.delivered.count {
+        if socket.deliveredHead == socket.delivered.count {
+            socket.delivered.removeAll(keepingCapacity: true)
+            socket.deliveredHead = 0
+        } else if socket.deliveredHead > 64 && socket.deliveredHead * 2 > socket.delivered.count {
             socket.delivered.removeFirst(socket.deliveredHead)
             socket.deliveredHead = 0
         }

@@ -137,6 +137,8 @@ final class GuestSocket {
     var deliveredHead = 0
     /// An error marker is in the pair (see `DatagramPump`).
     var errorMarkerQueued = false
+    /// `DatagramSocket.errorCount` when the marker was queued.
+    var errorMarkerCount = 0
 
     /// A socket served for the guest.
     init(serial: Int, isIPv6: Bool, type: GuestSocketType, protocolNumber: Int32, guestInode: UInt64,
@@ -229,12 +231,19 @@ struct SocketOptionState {
     var receiveTimeout: Int64 = 0
     /// SO_SNDTIMEO in microseconds (0: none).
     var sendTimeout: Int64 = 0
-    /// IP_PKTINFO / IPV6_RECVPKTINFO.
+    /// IP_PKTINFO (SOL_IP; on an AF_INET6 socket it applies to IPv4 datagrams only).
     var receivePacketInfo = false
-    /// IP_RECVTTL / IPV6_RECVHOPLIMIT.
+    /// IP_RECVTTL.
     var receiveTimeToLive = false
-    /// IP_RECVTOS / IPV6_RECVTCLASS.
+    /// IP_RECVTOS.
     var receiveTypeOfService = false
+    /// IPV6_RECVPKTINFO: also given, v4-mapped, for IPv4 datagrams on an AF_INET6 socket
+    /// (`ip6_datagram_recv_common_ctl`).
+    var receiveIPv6PacketInfo = false
+    /// IPV6_RECVHOPLIMIT (IPv6 datagrams only: `ip6_datagram_recv_specific_ctl`).
+    var receiveHopLimit = false
+    /// IPV6_RECVTCLASS (IPv6 datagrams only).
+    var receiveTrafficClass = false
     /// IP_MTU_DISCOVER / IPV6_MTU_DISCOVER.
     var mtuDiscover: Int32 = 1
     /// TCP options, applied to the connection when it exists.

@@ -362,15 +362,28 @@ extension SocketService {
             stack.datagrams.disconnect(d)
             return .value(0)
         case .endpoint(let target):
-            let remote = target.unmapped.address
+            // The wildcard means this host (ip_route_output_key_hash_rcu, ip6_datagram_connect).
+            var remote = target.unmapped.address
+            switch remote {
+            case .v4(let a) where a.value == 0: remote = .v4(IPv4Address(127, 0, 0, 1))
+            case .v6(let a) where a == .any: remote = .v6(IPv6Address(high: 0, low: 1))
+            default: break
+            }
             let interface = socket.options.boundInterface != 0 ? socket.options.boundInterface
                 : (target.scopeID != 0 ? Int(target.scopeID) : nil)
-            guard stack.sourceAddress(toward: remote, interfaceIndex: interface) != nil else {
-                return .error(.ENETUNREACH)
+            // __ip6_datagram_connect: a link-scoped peer needs an interface (EINVAL); then the
+            // route decides (ENETUNREACH…), and a broadcast peer needs SO_BROADCAST (EACCES).
+            if remote.isLinkScoped && interface == nil && socket.options.multicastInterface == 0 {
+                return .error(.EINVAL)
             }
+            if let errno = stack.routeErrno(toward: remote, interfaceIndex: interface) {
+                return .error(LinuxErrno(rawValue: errno))
+            }
+            if stack.isBroadcast(remote) && !socket.options.broadcast { return .error(.EACCES) }
             do {
                 try stack.datagrams.connect(d, to: remote, port: target.port,
-                                            source: stack.sourceAddress(toward: remote, interfaceIndex: interface))
+                                            source: stack.sourceAddress(toward: remote, interfaceIndex: interface),
+                                            scopeInterface: target.scopeID != 0 ? Int(target.scopeID) : nil)
             } catch {
                 return .error(LinuxErrno(rawValue: error.rawValue))
             }
@@ -402,8 +415,9 @@ extension SocketService {
         case .listening:
             // Linux: shutdown on a listener stops it (tcp_disconnect); accept then fails.
             return .value(0)
-        case .datagram:
-            return .value(0)
+        case .datagram(let d):
+            // inet_shutdown: a datagram socket that is not connected (TCP_CLOSE) is ENOTCONN.
+            return d.remote == nil ? .error(.ENOTCONN) : .value(0)
         default:
             return .error(.ENOTCONN)
         }

@@ -110,9 +110,9 @@ extension SocketService {
         case 17: return .integer(Int32(o.multicastInterface))        // IPV6_MULTICAST_IF
         case 67: return .integer(Int32(o.typeOfService))             // IPV6_TCLASS
         case 73: return .integer(Int32(o.minimumTimeToLive))         // IPV6_MINHOPCOUNT
-        case 49: return flag(o.receivePacketInfo)                    // IPV6_RECVPKTINFO
-        case 51: return flag(o.receiveTimeToLive)                    // IPV6_RECVHOPLIMIT
-        case 66: return flag(o.receiveTypeOfService)                 // IPV6_RECVTCLASS
+        case 49: return flag(o.receiveIPv6PacketInfo)  // IPV6_RECVPKTINFO
+        case 51: return flag(o.receiveHopLimit)  // IPV6_RECVHOPLIMIT
+        case 66: return flag(o.receiveTrafficClass)  // IPV6_RECVTCLASS
         case 23: return .integer(o.mtuDiscover)                      // IPV6_MTU_DISCOVER
         case 7:                                                      // IPV6_CHECKSUM
             guard socket.type == .raw else { return nil }

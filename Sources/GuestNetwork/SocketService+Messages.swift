@@ -20,9 +20,10 @@ extension SocketService {
         do throws(LinuxErrno) {
             let length = Int(truncatingIfNeeded: n.arguments[2])
             guard length >= 0 && length <= Self.maximumDatagram else { return .error(.EMSGSIZE) }
+            try refuseOutOfBand(n.int32Argument(3))
             let name = try readAddress(n, pointer: 4, length: 5)
             let data = try GuestMemory(tid: n.tid).read(at: n.arguments[1], count: length)
-            return .value(Int64(try sendDatagram(socket, data: data, name: name, control: SendControl())))
+            return .value(Int64(try sendDatagram(socket, data: data, name: name, control: [])))
         } catch {
             return .error(error)
         }
@@ -33,7 +34,7 @@ extension SocketService {
         do throws(LinuxErrno) {
             let memory = GuestMemory(tid: n.tid)
             let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false)
-            return .value(Int64(try send(socket, header, memory: memory)))
+            return .value(Int64(try send(socket, header, flags: n.int32Argument(2), memory: memory)))
         } catch {
             return .error(error)
         }
@@ -52,7 +53,7 @@ extension SocketService {
         var sent = 0
         for (index, header) in headers.enumerated() {
             do throws(LinuxErrno) {
-                let count = try send(socket, header, memory: memory)
+                let count = try send(socket, header, flags: n.int32Argument(3), memory: memory)
                 try GuestMessageHeader.writeMessageLength(UInt32(count), to: memory, at: n.arguments[1], index: index)
                 sent += 1
             } catch {
@@ -63,43 +64,65 @@ extension SocketService {
         return .value(Int64(sent))
     }
 
-    private func send(_ socket: GuestSocket, _ header: GuestMessageHeader,
+    /// MSG_OOB on a datagram socket: EOPNOTSUPP (`udp_sendmsg`, `raw_sendmsg`,
+    /// `ping_v4_sendmsg` and their IPv6 twins check it before the address).
+    private func refuseOutOfBand(_ flags: Int32) throws(LinuxErrno) {
+        if flags & Int32(MSG_OOB) != 0 { throw LinuxErrno.EOPNOTSUPP }
+    }
+
+    private func send(_ socket: GuestSocket, _ header: GuestMessageHeader, flags: Int32,
                       memory: GuestMemory) throws(LinuxErrno) -> Int {
         guard header.totalLength <= Self.maximumDatagram else { throw LinuxErrno.EMSGSIZE }
+        try refuseOutOfBand(flags)
         let name = header.nameLength > 0 && header.nameAddress != 0
             ? try memory.read(at: header.nameAddress, count: Int(header.nameLength)) : []
-        var control = SendControl()
+        var control: [ControlMessage] = []
         if header.controlLength > 0 && header.controlAddress != 0 {
             let bytes = try memory.read(at: header.controlAddress,
                                         count: Int(min(header.controlLength, UInt64(GuestMemory.maximumTransfer))))
-            control = try ControlMessages.sendControl(try ControlMessages.parse(bytes), isIPv6Socket: socket.isIPv6)
+            control = try ControlMessages.parse(bytes)
         }
         let data = try header.gather(from: memory, limit: Self.maximumDatagram)
         return try sendDatagram(socket, data: data, name: name, control: control)
     }
 
-    /// Sends one datagram with the socket's defaults, overridden by control messages.
+    /// Sends one datagram with the socket's defaults, overridden by control messages. As in
+    /// `udpv6_sendmsg`, the destination is decoded first: an IPv4 or v4-mapped one on an
+    /// AF_INET6 socket takes the IPv4 path, whose control-message rules differ
+    /// (`ControlMessages.sendControl(_:isIPv6Socket:ipv4Destination:)`). A pending ICMP error
+    /// is reported where `sock_alloc_send_skb` would report it, after the control messages.
     func sendDatagram(_ socket: GuestSocket, data: [UInt8], name: [UInt8],
-                      control: SendControl) throws(LinuxErrno) -> Int {
+                      control messages: [ControlMessage]) throws(LinuxErrno) -> Int {
         guard let d = socket.datagram else { throw LinuxErrno.EOPNOTSUPP }
+        var destination: (address: IPAddress, port: UInt16)?
+        var scope: Int?
+        if !name.isEmpty, let target = try SocketAddress.decodeForSend(name, isIPv6Socket: socket.isIPv6,
+                                                                         kind: kind(of: socket), v6Only: socket.options.v6Only) {
+            destination = (target.unmapped.address, target.port)
+            if target.scopeID != 0 { scope = Int(target.scopeID) }
+        }
+        guard let peer = destination?.address ?? d.remote?.address else { throw LinuxErrno.EDESTADDRREQ }
+        let ipv4Destination: Bool
+        if case .v4 = DatagramSocket.unmapped(peer) { ipv4Destination = true } else { ipv4Destination = false }
+        let control = messages.isEmpty ? SendControl()
+            : try ControlMessages.sendControl(messages, isIPv6Socket: socket.isIPv6, ipv4Destination: ipv4Destination)
+        // udp_sendmsg, raw_sendmsg, ping_v4_sendmsg: a broadcast route needs SO_BROADCAST.
+        if let destination, stack.isBroadcast(destination.address) && !socket.options.broadcast {
+            throw LinuxErrno.EACCES
+        }
+        settleErrorMarker(socket)
         if let error = d.pendingError {
             // A connected socket reports an ICMP error on its next send (Linux's sk_err).
             d.pendingError = nil
             throw LinuxErrno(rawValue: error)
         }
-        var destination: (address: IPAddress, port: UInt16)?
-        var interface = control.interfaceIndex
-        if !name.isEmpty, let target = try SocketAddress.decodeForSend(name, isIPv6Socket: socket.isIPv6,
-                                                                         kind: kind(of: socket), v6Only: socket.options.v6Only) {
-            destination = (target.unmapped.address, target.port)
-            if target.scopeID != 0 && interface == nil { interface = Int(target.scopeID) }
-        } else if d.remote == nil {
-            throw LinuxErrno.EDESTADDRREQ
-        }
+        let interface = control.interfaceIndex ?? scope
         let ttl = control.timeToLive ?? control.hopLimit
+        let tos = control.typeOfService ?? control.trafficClass
         let result = data.withUnsafeBytes { bytes in
             stack.send(d, bytes, to: destination, interfaceIndex: interface, sourceOverride: control.sourceAddress,
-                       timeToLive: ttl.map { UInt8(clamping: $0 < 0 ? Int(d.timeToLive) : $0) },
+                       timeToLive: ttl.flatMap { $0 < 0 ? nil : UInt8(clamping: $0) },
+                       typeOfService: tos.flatMap { $0 < 0 ? nil : UInt8(clamping: $0) },
                        now: EventLoop.monotonicNow())
         }
         if let errno = result { throw LinuxErrno(rawValue: errno) }
@@ -150,6 +173,7 @@ extension SocketService {
 
     /// The error a receive reports first (ICMP errors on a connected socket), or nil.
     private func takeReceiveError(_ socket: GuestSocket) -> LinuxErrno? {
+        settleErrorMarker(socket)
         guard let d = socket.datagram, let error = d.pendingError else { return nil }
         d.pendingError = nil
         markDirty(socket)
@@ -256,10 +280,12 @@ extension SocketService {
             nameLength = Int32(name.count)
         }
         var controlLength: UInt64 = 0
-        if let record = taken.record, header.controlAddress != 0 {
+        if let record = taken.record {
             let messages = controlMessages(socket, record)
             if !messages.isEmpty {
-                let encoded = ControlMessages.encode(messages, capacity: Int(min(header.controlLength, 4096)))
+                // put_cmsg: no control buffer (or one shorter than a cmsghdr) is MSG_CTRUNC.
+                let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
+                let encoded = ControlMessages.encode(messages, capacity: capacity)
                 if !encoded.bytes.isEmpty { try memory.write(encoded.bytes, at: header.controlAddress) }
                 controlLength = UInt64(encoded.bytes.count)
                 if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
@@ -277,24 +303,32 @@ extension SocketService {
                                     isIPv6Socket: socket.isIPv6)
     }
 
-    /// The control messages the socket asked for (IP_PKTINFO, IP_RECVTTL, IPV6_RECVPKTINFO…).
+    /// The control messages the socket asked for, in Linux's order. An IPv4 datagram gets
+    /// IPV6_PKTINFO (v4-mapped) on an AF_INET6 socket that set IPV6_RECVPKTINFO, then what
+    /// the SOL_IP options ask (`udpv6_recvmsg`: `ip6_datagram_recv_common_ctl`, then
+    /// `ip_cmsg_recv_offset`); IPV6_RECVHOPLIMIT and IPV6_RECVTCLASS apply to IPv6 datagrams
+    /// only (`ip6_datagram_recv_specific_ctl`).
     private func controlMessages(_ socket: GuestSocket, _ record: DeliveredDatagram) -> [ControlMessage] {
         var messages: [ControlMessage] = []
         let info = record.info
+        let options = socket.options
         switch info.destination {
         case .v4(let destination):
-            if socket.options.receivePacketInfo {
+            if socket.isIPv6 && options.receiveIPv6PacketInfo, case .v6(let mapped) = DatagramSocket.mapped(.v4(destination)) {
+                messages.append(.ipv6PacketInfo(address: mapped, interfaceIndex: UInt32(info.interfaceIndex)))
+            }
+            if options.receivePacketInfo {
                 messages.append(.ipPacketInfo(interfaceIndex: Int32(info.interfaceIndex),
                                               specificDestination: destination, destination: destination))
             }
-            if socket.options.receiveTimeToLive { messages.append(.ipTimeToLive(Int32(info.timeToLive))) }
-            if socket.options.receiveTypeOfService { messages.append(.ipTypeOfService(info.typeOfService)) }
+            if options.receiveTimeToLive { messages.append(.ipTimeToLive(Int32(info.timeToLive))) }
+            if options.receiveTypeOfService { messages.append(.ipTypeOfService(info.typeOfService)) }
         case .v6(let destination):
-            if socket.options.receivePacketInfo {
+            if options.receiveIPv6PacketInfo {
                 messages.append(.ipv6PacketInfo(address: destination, interfaceIndex: UInt32(info.interfaceIndex)))
             }
-            if socket.options.receiveTimeToLive { messages.append(.ipv6HopLimit(Int32(info.timeToLive))) }
-            if socket.options.receiveTypeOfService { messages.append(.ipv6TrafficClass(Int32(info.typeOfService))) }
+            if options.receiveHopLimit { messages.append(.ipv6HopLimit(Int32(info.timeToLive))) }
+            if options.receiveTrafficClass { messages.append(.ipv6TrafficClass(Int32(info.typeOfService))) }
         }
         return messages
     }

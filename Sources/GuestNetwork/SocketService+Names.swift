@@ -25,7 +25,9 @@ extension SocketService {
             return endpoint(c.tuple.localAddress, port: c.tuple.localPort, interface: c.configuration.interfaceIndex)
         }
         if let d = socket.datagram {
-            let port: UInt16 = d.kind == .udp || d.kind == .ping ? d.localPort : 0
+            // A raw socket's inet_num (and so its name's port) is its protocol number.
+            let port: UInt16
+            if case .raw(let proto) = d.kind { port = UInt16(proto) } else { port = d.localPort }
             return endpoint(d.localAddress ?? any, port: port, interface: d.boundInterface)
         }
         return endpoint(socket.boundAddress ?? any, port: socket.boundPort, interface: socket.options.boundInterface)
@@ -38,7 +40,9 @@ extension SocketService {
         case .connected(let c):
             return endpoint(c.tuple.remoteAddress, port: c.tuple.remotePort, interface: c.configuration.interfaceIndex)
         case .datagram(let d):
-            guard let remote = d.remote else { return nil }
+            // inet_getname / inet6_getname: ENOTCONN while inet_dport is 0, which it stays
+            // for a connected ping or raw socket (and UDP connected to port 0).
+            guard let remote = d.remote, remote.port != 0 else { return nil }
             return endpoint(remote.address, port: remote.port, interface: d.boundInterface)
         default:
             return nil

@@ -236,9 +236,9 @@ extension SocketService {
             let value = try integer()
             guard value >= 0 && value <= 255 else { throw LinuxErrno.EINVAL }
             socket.options.minimumTimeToLive = UInt8(value)
-        case 49: socket.options.receivePacketInfo = try integer() != 0      // IPV6_RECVPKTINFO
-        case 51: socket.options.receiveTimeToLive = try integer() != 0      // IPV6_RECVHOPLIMIT
-        case 66: socket.options.receiveTypeOfService = try integer() != 0   // IPV6_RECVTCLASS
+        case 49: socket.options.receiveIPv6PacketInfo = try integer() != 0  // IPV6_RECVPKTINFO
+        case 51: socket.options.receiveHopLimit = try integer() != 0  // IPV6_RECVHOPLIMIT
+        case 66: socket.options.receiveTrafficClass = try integer() != 0  // IPV6_RECVTCLASS
         case 23:  // IPV6_MTU_DISCOVER
             let value = try integer()
             guard value >= 0 && value <= 5 else { throw LinuxErrno.EINVAL }

@@ -136,6 +136,30 @@ public struct IPv4Packet {
     }
 }
 
+extension IPv4Packet {
+    /// Completes a header the user of a raw socket wrote (IP_HDRINCL, Linux's
+    /// `raw_send_hdrinc`): with an IHL of at least 5, a zero source becomes `source`, the total
+    /// length the buffer's length, a zero identification `identification`, and the checksum
+    /// is computed; a smaller IHL leaves the header as written. Returns false (EINVAL) when the
+    /// buffer is shorter than 20 bytes or than the header its IHL announces.
+    public static func completeUserHeader(in buffer: UnsafeMutableRawBufferPointer, source: IPv4Address,
+                                          identification: UInt16) -> Bool {
+        guard buffer.count >= minimumHeaderLength, buffer.count <= 65_535 else { return false }
+        let view = buffer.readOnly
+        let headerLength = Int(view.byte(at: Field.versionAndHeaderLength) & 0x0f) * 4
+        guard headerLength <= buffer.count else { return false }
+        guard headerLength >= minimumHeaderLength else { return true }
+        if view.ipv4Address(at: Field.source).value == 0 { buffer.storeIPv4Address(source, at: Field.source) }
+        buffer.storeBigEndian16(UInt16(buffer.count), at: Field.totalLength)
+        if view.bigEndian16(at: Field.identification) == 0 {
+            buffer.storeBigEndian16(identification, at: Field.identification)
+        }
+        buffer.storeBigEndian16(0, at: Field.checksum)
+        buffer.storeBigEndian16(InternetChecksum.checksum(view.bytes(0, headerLength)), at: Field.checksum)
+        return true
+    }
+}
+
 /// Walks IPv4 options (RFC 791 §3.1, "Options"): end-of-list (0) ends the list, no-operation
 /// (1) is one byte, every other option is type, length (≥ 2, counting type and length) and data,
 /// and must fit in the area.

@@ -106,6 +106,31 @@ let inet7: [UInt8] = [2, 0, 0, 7, 10, 77, 0, 1] + [UInt8](repeating: 0, count: 8
     #expect(try ControlMessages.sendControl([.ipTimeToLive(7)], isIPv6Socket: false).timeToLive == 7)
 }
 
+/// An AF_INET6 socket sending to a v4-mapped destination goes through `ip_cmsg_send` with
+/// allow_ipv6: IPV6_PKTINFO must carry a v4-mapped address, other SOL_IPV6 messages are
+/// ignored, SOL_IP ones apply.
+@Test func mappedDestinationsUseTheIPv4ControlRules() throws {
+    let mapped = IPv6Address(high: 0, low: 0xffff_0a4d_0002)
+    let pktinfo = ControlMessage.ipv6PacketInfo(address: mapped, interfaceIndex: 2)
+    let control = try ControlMessages.sendControl([pktinfo], isIPv6Socket: true, ipv4Destination: true)
+    #expect(control.sourceAddress == .v4(IPv4Address(10, 77, 0, 2)))
+    #expect(control.interfaceIndex == 2)
+    let foreign = ControlMessage.ipv6PacketInfo(address: IPv6Address("2001:db8::1")!, interfaceIndex: 0)
+    #expect(throws: LinuxErrno.EINVAL) {
+        try ControlMessages.sendControl([foreign], isIPv6Socket: true, ipv4Destination: true)
+    }
+    // IPV6_HOPLIMIT 256 and IPV6_TCLASS 256 are out of range, but skipped on the IPv4 path.
+    let ignored = try ControlMessages.sendControl([.ipv6HopLimit(256), .ipv6TrafficClass(256)], isIPv6Socket: true,
+                                                  ipv4Destination: true)
+    #expect(ignored == SendControl())
+    #expect(throws: LinuxErrno.EINVAL) {
+        try ControlMessages.sendControl([.ipv6HopLimit(256)], isIPv6Socket: true, ipv4Destination: false)
+    }
+    #expect(try ControlMessages.sendControl([.ipTimeToLive(9)], isIPv6Socket: true, ipv4Destination: true).timeToLive == 9)
+    // ip6_datagram_send_ctl skips SOL_IP messages.
+    #expect(try ControlMessages.sendControl([.ipTimeToLive(0)], isIPv6Socket: true, ipv4Destination: false) == SendControl())
+}
+
 @Test func optionValuesFollowEachLevel() throws {
     // do_ip_setsockopt reads a byte from a short value; the other levels want an int.
     #expect(try SocketOptionValue.integer([5], level: 0, name: 2) == 5)

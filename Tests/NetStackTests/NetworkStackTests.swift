@@ -284,6 +284,75 @@ final class StackHarness {
         #expect(client.localPort >= 32768)
     }
 
+    /// The path that trapped srouter: an AF_INET6 socket sending to a v4-mapped peer with a
+    /// v4-mapped IPV6_PKTINFO source. The source is taken as IPv4; a source of the other
+    /// family or not ours is an errno, never a trap.
+    @Test func mappedSourceOverrideOnIPv6SocketSendsIPv4() throws {
+        let h = StackHarness()
+        let socket = h.stack.datagrams.open(kind: .udp, isIPv6: true)
+        let peer = DatagramSocket.mapped(IPAddress("10.0.0.1")!)
+        let send = { (source: IPAddress?) -> Int32? in
+            [UInt8]([1, 2]).withUnsafeBytes {
+                h.stack.send(socket, $0, to: (peer, 9), sourceOverride: source, typeOfService: 0x28, now: h.now)
+            }
+        }
+        #expect(send(DatagramSocket.mapped(IPAddress("10.0.0.2")!)) == nil)
+        let packet = try #require(h.sent.last).packet
+        try packet.withUnsafeBytes { raw in
+            let ip = try IPv4Repr.parse(raw)
+            #expect(ip.source == IPv4Address("10.0.0.2")!)
+            #expect(ip.destination == IPv4Address("10.0.0.1")!)
+            #expect(ip.typeOfService == 0x28)
+        }
+        #expect(send(IPAddress("fd00::2")!) == DatagramError.invalid.rawValue)
+        #expect(send(IPAddress("203.0.113.9")!) == 101) // ENETUNREACH: not a local address
+        let v6 = [UInt8]([1]).withUnsafeBytes {
+            h.stack.send(socket, $0, to: (IPAddress("fd00::1")!, 9), sourceOverride: IPAddress("2001:db8::9")!, now: h.now)
+        }
+        #expect(v6 == DatagramError.invalid.rawValue) // ip6_datagram_send_ctl: EINVAL
+    }
+
+    /// IP_HDRINCL: the user's header goes out completed (source, length, id, checksum).
+    @Test func includedHeaderIsCompleted() throws {
+        let h = StackHarness()
+        let raw = h.stack.datagrams.open(kind: .raw(255), isIPv6: false)
+        raw.includesHeader = true
+        var ip = IPv4Repr(protocolNumber: IPProtocolNumber.udp, source: .any, destination: IPv4Address("10.0.0.1")!,
+                          timeToLive: 33, payloadLength: 8)
+        ip.typeOfService = 0x20
+        var packet = ip.emit(payloadLength: 8) + [0, 1, 0, 2, 0, 8, 0, 0]
+        packet[10] = 0; packet[11] = 0; packet[2] = 0; packet[3] = 0 // checksum and length left to the stack
+        let error = packet.withUnsafeBytes { h.stack.send(raw, $0, to: (IPAddress("10.0.0.1")!, 0), now: h.now) }
+        #expect(error == nil)
+        let sent = try #require(h.sent.last).packet
+        try sent.withUnsafeBytes { bytes in
+            let out = try IPv4Repr.parse(bytes)
+            #expect(out.source == IPv4Address("10.0.0.2")!)
+            #expect(out.timeToLive == 33 && out.typeOfService == 0x20 && out.payloadLength == 8)
+        }
+        let short = [UInt8](repeating: 0x45, count: 12).withUnsafeBytes {
+            h.stack.send(raw, $0, to: (IPAddress("10.0.0.1")!, 0), now: h.now)
+        }
+        #expect(short == 22)
+    }
+
+    /// __udp_disconnect: a port chosen by bind(port 0) or by connect is given back.
+    @Test func disconnectReleasesChosenPortsOnly() throws {
+        let h = StackHarness()
+        let chosen = h.stack.datagrams.open(kind: .udp, isIPv6: false)
+        try h.stack.datagrams.bind(chosen, address: nil, port: 0)
+        try h.stack.datagrams.connect(chosen, to: IPAddress("10.0.0.1")!, port: 7, source: IPAddress("10.0.0.2")!)
+        h.stack.datagrams.disconnect(chosen)
+        #expect(chosen.localPort == 0 && chosen.localAddress == nil && chosen.remote == nil)
+        let named = h.stack.datagrams.open(kind: .udp, isIPv6: true)
+        try h.stack.datagrams.bind(named, address: nil, port: 5300)
+        try h.stack.datagrams.connect(named, to: IPAddress("fe80::1")!, port: 7, source: IPAddress("fe80::2")!,
+                                      scopeInterface: h.wg0.index)
+        #expect(named.boundInterface == h.wg0.index)
+        h.stack.datagrams.disconnect(named)
+        #expect(named.localPort == 5300 && named.localAddress == nil && named.boundInterface == 0)
+    }
+
     @Test func pingSocketGetsItsReply() throws {
         let h = StackHarness()
         let ping = h.stack.datagrams.open(kind: .ping, isIPv6: false)

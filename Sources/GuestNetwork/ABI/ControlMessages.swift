@@ -122,7 +122,38 @@ public enum ControlMessages {
     /// What sendmsg's control messages ask (`ip_cmsg_send`, `ip6_datagram_send_ctl`): exact
     /// lengths, values in range, unknown IP-level types EINVAL; other levels are another
     /// protocol's and ignored, SOL_SOCKET ones as `__sock_cmsg_send` treats them.
-    public static func sendControl(_ messages: [ControlMessage], isIPv6Socket: Bool) throws(LinuxErrno) -> SendControl {
+    ///
+    /// Which parser runs depends on the datagram, not only on the socket: an AF_INET6 socket
+    /// sending to an IPv4 (or v4-mapped) destination goes through `udp_sendmsg` and so
+    /// `ip_cmsg_send` with `allow_ipv6`: SOL_IP messages apply, IPV6_PKTINFO is taken only
+    /// with a v4-mapped address (its low 32 bits become the source; any other address is
+    /// EINVAL), and every other SOL_IPV6 message is ignored. `ipv4Destination` defaults to
+    /// the socket's family.
+    public static func sendControl(_ messages: [ControlMessage], isIPv6Socket: Bool,
+                                   ipv4Destination: Bool? = nil) throws(LinuxErrno) -> SendControl {
+        let ipv4Path = ipv4Destination ?? !isIPv6Socket
+        if ipv4Path && isIPv6Socket { return try mappedSendControl(messages) }
+        return try sendControl(messages, ipv4Path: ipv4Path)
+    }
+
+    /// `ip_cmsg_send(…, allow_ipv6: true)`: IPV6_PKTINFO with a v4-mapped source, other
+    /// SOL_IPV6 messages skipped, the rest as for an AF_INET socket.
+    private static func mappedSendControl(_ messages: [ControlMessage]) throws(LinuxErrno) -> SendControl {
+        var control = try sendControl(messages.filter { $0.level != 41 }, ipv4Path: true)
+        for message in messages where message.level == 41 && message.type == 50 {  // IPV6_PKTINFO
+            guard message.data.count >= 20 else { throw .EINVAL }
+            let address = IPv6Address(bytes: message.data[0..<16])!
+            guard address.high == 0, address.low >> 32 == 0xffff else { throw .EINVAL }
+            let index = message.data.word32(at: 16)
+            if index != 0 { control.interfaceIndex = Int(index) }
+            let source = IPv4Address(UInt32(truncatingIfNeeded: address.low))
+            control.sourceAddress = source.value != 0 ? .v4(source) : nil
+        }
+        return control
+    }
+
+    private static func sendControl(_ messages: [ControlMessage], ipv4Path: Bool) throws(LinuxErrno) -> SendControl {
+        let isIPv6Socket = !ipv4Path
         var control = SendControl()
         for message in messages {
             let data = message.data

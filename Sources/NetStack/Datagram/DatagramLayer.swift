@@ -58,14 +58,21 @@ public final class DatagramLayer {
         }
         socket.localAddress = address
         socket.localPort = chosen
+        // inet_bind: an explicit port sets SOCK_BINDPORT_LOCK and a specific address
+        // SOCK_BINDADDR_LOCK; what was chosen for the socket is undone by a disconnect.
+        socket.portFromConnect = port == 0
+        socket.addressFromConnect = false
     }
 
     /// Connects (connect on a datagram socket, Linux's `__ip4_datagram_connect` and
     /// `__ip6_datagram_connect`): `address`:`port` becomes the default destination and the
     /// only source taken. An unbound socket gets an ephemeral port, and a wildcard-bound one
     /// the route's `source`, both undone by `disconnect` as Linux's `__udp_disconnect` does.
+    /// A link-scoped destination with a scope id binds the socket to that interface
+    /// (`__ip6_datagram_connect` sets `sk_bound_dev_if`), which names then report.
     public func connect(_ socket: DatagramSocket, to address: IPAddress, port: UInt16,
-                        source: IPAddress?) throws(DatagramError) {
+                        source: IPAddress?, scopeInterface: Int? = nil) throws(DatagramError) {
+        if let scopeInterface, address.isLinkScoped { socket.boundInterface = scopeInterface }
         if socket.localPort == 0, socket.kind == .udp || socket.kind == .ping {
             guard let free = ephemeralPort(for: socket, address: socket.localAddress) else { throw .wouldBlock }
             socket.localPort = free
@@ -78,9 +85,12 @@ public final class DatagramLayer {
         socket.remote = (address, port)
     }
 
-    /// Dissolves a connection (connect with AF_UNSPEC): what connect bound is unbound.
+    /// Dissolves a connection (connect with AF_UNSPEC, `__udp_disconnect`): the device
+    /// binding is dropped, and an address or port the socket did not bind explicitly (one
+    /// connect chose, or an ephemeral port bind chose for port 0) is unbound.
     public func disconnect(_ socket: DatagramSocket) {
         socket.remote = nil
+        socket.boundInterface = 0
         if socket.addressFromConnect { socket.localAddress = nil }
         if socket.portFromConnect { socket.localPort = 0 }
         socket.addressFromConnect = false
@@ -264,6 +274,7 @@ public final class DatagramLayer {
             guard let remote = socket.remote, DatagramSocket.sameAddress(remote.address, remoteAddress),
                   remote.port == udp.destinationPort else { continue }
             socket.pendingError = errno
+            socket.errorCount += 1
             socket.onEvent?(socket)
         }
     }

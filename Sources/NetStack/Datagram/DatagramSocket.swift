@@ -67,12 +67,17 @@ public final class DatagramSocket {
     public var icmp6Filter = [UInt32](repeating: 0, count: 8)
     /// A pending error from an ICMP error about our traffic (ECONNREFUSED…), for SO_ERROR.
     public var pendingError: Int32?
+    /// How many ICMP errors set `pendingError` so far (tells a new error from one already
+    /// signalled to the guest).
+    public internal(set) var errorCount = 0
     /// Called when the socket becomes readable or an error is pending.
     public var onEvent: ((DatagramSocket) -> Void)?
 
-    /// The local address was set by connect, not bind (disconnect clears it).
+    /// The local address was set by connect, not bind (disconnect clears it): Linux's
+    /// SOCK_BINDADDR_LOCK unset.
     var addressFromConnect = false
-    /// The local port was chosen by connect, not bind (disconnect frees it).
+    /// The local port was chosen for the socket (by connect, a send, or bind to port 0), not
+    /// named by bind: disconnect frees it (SOCK_BINDPORT_LOCK unset).
     var portFromConnect = false
 
     /// Datagrams waiting to be read.

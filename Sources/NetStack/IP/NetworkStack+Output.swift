@@ -26,30 +26,11 @@ extension NetworkStack {
         let total = headerLength + payloadLength
         guard total <= Self.maximumPacketSize else { return SendErrno.messageTooLong }
 
-        // Where to: ourselves (through lo), a pinned interface, or the routing decision.
-        var output: NetworkInterface?
-        var nextHop = destination
-        var routeMTU: Int?
-        if interfaces.isLocal(destination) {
-            output = loopback
-        } else if let pinned = interfaceIndex, destination.isLinkScoped || isMulticast(destination) {
-            output = interfaces[pinned]
-        } else {
-            let decision = routing.resolve(destination, flowHash: flowHash(source, destination))
-            switch decision {
-            case .forward(let index, let hop, _, let mtu):
-                if let pinned = interfaceIndex, pinned != index { return 113 } // EHOSTUNREACH, as SO_BINDTODEVICE
-                output = interfaces[index]
-                nextHop = hop
-                routeMTU = mtu
-            case .local:
-                output = loopback
-            default:
-                return decision.sendErrno
-            }
+        let output: NetworkInterface, nextHop: IPAddress, mtu: Int
+        switch outputRoute(source: source, destination: destination, interfaceIndex: interfaceIndex) {
+        case .success(let route): (output, nextHop, mtu) = route
+        case .failure(let error): return error.errno
         }
-        guard let output, output.isUp else { return SendErrno.networkDown }
-        let mtu = min(output.mtu, routeMTU ?? Int.max)
         if total > mtu && dontFragment && output.kind != .loopback { return SendErrno.messageTooLong }
 
         let packet = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<total])
@@ -76,6 +57,95 @@ extension NetworkStack {
             if isV4 { return fragmentAndTransmit(UnsafeRawBufferPointer(packet), mtu: mtu, on: output, nextHop: nextHop) }
             return fragmentIPv6AndTransmit(UnsafeRawBufferPointer(packet), mtu: mtu, on: output, nextHop: nextHop)
         }
+        return transmit(UnsafeRawBufferPointer(packet), on: output, nextHop: nextHop) ? nil : SendErrno.networkDown
+    }
+
+    /// A routing failure's errno, as an Error for `Result`.
+    struct RouteFailure: Error {
+        /// The errno the sender gets.
+        var errno: Int32
+    }
+
+    /// Where a locally originated packet goes (`ip_route_output_flow`, `ip6_dst_lookup_flow`):
+    /// to ourselves through lo, out of a pinned interface for a link-scoped or multicast
+    /// destination, else where routing says (a pinned interface must then agree:
+    /// EHOSTUNREACH, as with SO_BINDTODEVICE). The MTU is the interface's, lowered by the
+    /// route's.
+    func outputRoute(source: IPAddress, destination: IPAddress, interfaceIndex: Int?)
+        -> Result<(output: NetworkInterface, nextHop: IPAddress, mtu: Int), RouteFailure> {
+        var output: NetworkInterface?
+        var nextHop = destination
+        var routeMTU: Int?
+        if interfaces.isLocal(destination) {
+            output = loopback
+        } else if let pinned = interfaceIndex, destination.isLinkScoped || isMulticast(destination) {
+            // A scope id naming no interface: no route (ENETUNREACH), as ip6_dst_lookup_flow.
+            guard let pinnedInterface = interfaces[pinned] else { return .failure(RouteFailure(errno: 101)) }
+            output = pinnedInterface
+        } else {
+            let decision = routing.resolve(destination, flowHash: flowHash(source, destination))
+            switch decision {
+            case .forward(let index, let hop, _, let mtu):
+                if let pinned = interfaceIndex, pinned != index { return .failure(RouteFailure(errno: 113)) }
+                output = interfaces[index]
+                nextHop = hop
+                routeMTU = mtu
+            case .local:
+                output = loopback
+            default:
+                return .failure(RouteFailure(errno: decision.sendErrno ?? SendErrno.networkDown))
+            }
+        }
+        guard let output, output.isUp else { return .failure(RouteFailure(errno: SendErrno.networkDown)) }
+        return .success((output, nextHop, min(output.mtu, routeMTU ?? Int.max)))
+    }
+
+    /// The errno a connect (or send) toward `destination` gets from routing, or nil when a
+    /// route exists (`ip_route_connect`, `ip6_dst_lookup_flow`: ENETUNREACH without a route,
+    /// EHOSTUNREACH for an unreachable one…).
+    public func routeErrno(toward destination: IPAddress, interfaceIndex: Int?) -> Int32? {
+        let source: IPAddress = destination.bitWidth == 32 ? .v4(.any) : .v6(.any)
+        if case .failure(let error) = outputRoute(source: source, destination: destination, interfaceIndex: interfaceIndex) {
+            return error.errno
+        }
+        return nil
+    }
+
+    /// Whether sending to `destination` is a broadcast (Linux's RTCF_BROADCAST): the limited
+    /// broadcast address, or the subnet broadcast of one of our IPv4 addresses with a prefix
+    /// shorter than /31 (`fib_add_ifaddr` adds those broadcast routes). Senders need
+    /// SO_BROADCAST (EACCES otherwise).
+    public func isBroadcast(_ destination: IPAddress) -> Bool {
+        guard case .v4(let d) = destination else { return false }
+        if d.value == 0xffff_ffff { return true }
+        for interface in interfaces.all {
+            for entry in interface.addresses where entry.prefixLength < 31 {
+                guard case .v4(let a) = entry.address else { continue }
+                let host: UInt32 = entry.prefixLength == 0 ? 0xffff_ffff : (1 << UInt32(32 - entry.prefixLength)) - 1
+                if d.value == a.value | host { return true }
+            }
+        }
+        return false
+    }
+
+    /// Sends a packet whose IPv4 header the user wrote (a raw socket with IP_HDRINCL, Linux's
+    /// `raw_send_hdrinc`): routed toward `destination` (the sendto address, not the header's),
+    /// the header completed by `IPv4Packet.completeUserHeader`, never fragmented (longer
+    /// than the MTU: EMSGSIZE; shorter than a header: EINVAL).
+    func sendIncludedHeader(_ data: UnsafeRawBufferPointer, source: IPAddress, destination: IPAddress,
+                            interfaceIndex: Int?) -> Int32? {
+        guard case .v4(let s) = source, case .v4 = destination else { return 22 }
+        let output: NetworkInterface, nextHop: IPAddress, mtu: Int
+        switch outputRoute(source: source, destination: destination, interfaceIndex: interfaceIndex) {
+        case .success(let route): (output, nextHop, mtu) = route
+        case .failure(let error): return error.errno
+        }
+        if data.count > mtu && output.kind != .loopback { return SendErrno.messageTooLong }
+        guard data.count <= Self.maximumPacketSize else { return SendErrno.messageTooLong }
+        let packet = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<data.count])
+        packet.copyMemory(from: data)
+        guard IPv4Packet.completeUserHeader(in: packet, source: s, identification: nextIdentification) else { return 22 }
+        nextIdentification &+= 1
         return transmit(UnsafeRawBufferPointer(packet), on: output, nextHop: nextHop) ? nil : SendErrno.networkDown
     }
 
