@@ -30,7 +30,7 @@ extension SocketService {
                 socket.connectUnreported = false
                 socket.state = .idle
                 stack.tcp.release(c)
-                drainFiller(socket)
+                failGuestFile(socket)
                 logger.debug("connect failed", metadata: ["socket": "\(socket.serial)", "error": "\(error)"])
             } else if socket.guestClosed {
                 retire(socket)
@@ -129,11 +129,9 @@ extension SocketService {
 
     // MARK: - Connect readiness
 
-    /// Fills the guest's end of the pair (through a transient copy) until it would block, so
-    /// the guest does not see POLLOUT before the handshake completes.
-    func fillGuestEnd(_ socket: GuestSocket, tid: pid_t, fd: Int32) {
-        guard let copy = try? GuestFiles.copy(tid: tid, fd: fd) else { return }
-        defer { close(copy) }
+    /// Fills the guest's end of the pair (`file`, a transient reference to it) until it would
+    /// block, so the guest does not see POLLOUT before the handshake completes.
+    func fillGuestEnd(_ socket: GuestSocket, file copy: Int32) {
         let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 16)
         defer { zeros.deallocate() }
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
