@@ -238,6 +238,9 @@ extension SocketService {
     /// reports a refused or reset connect; `clearGuestError` takes the mark once the error
     /// is reported.
     func failGuestFile(_ socket: GuestSocket) {
+        // Only the last chunk stays: the guest's wakeup at the reset sees it writable as
+        // soon as possible (unix_release_sock purges the queue after marking the peer).
+        if socket.fillerBytes > Self.fillerChunk { drainFiller(socket, keeping: min(socket.fillerBytes, Self.fillerChunk)) }
         closeHostEnd(socket)
         socket.fillerBytes = 0
         socket.guestFileUsed = true
