@@ -44,6 +44,55 @@ int srouter_unix_connect(const struct sockaddr_un *name, socklen_t name_length) 
     return fd;
 }
 
+int srouter_unix_stream_socket(int nonblocking) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int srouter_unix_connect_through(int fd) {
+    struct sockaddr_un name;
+    socklen_t length = 0;
+    int listener = srouter_unix_listener(8, 1, &name, &length);
+    if (listener < 0) return listener;
+    if (connect(fd, (const struct sockaddr *)&name, length) < 0) {
+        int error = errno;
+        close(listener);
+        return -error;
+    }
+    // Someone else may have raced onto the autobound name: take only our own connection,
+    // recognised by its credentials (the connect ran in this process).
+    int result = -ECONNABORTED;
+    for (;;) {
+        int accepted = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (accepted < 0) break;
+        struct ucred credentials;
+        socklen_t credentials_length = sizeof credentials;
+        if (getsockopt(accepted, SOL_SOCKET, SO_PEERCRED, &credentials, &credentials_length) == 0 &&
+            credentials.pid == getpid()) {
+            result = accepted;
+            break;
+        }
+        close(accepted);
+    }
+    close(listener);
+    return result;
+}
+
+int srouter_unix_listen_in_place(int fd, int backlog, struct sockaddr_un *name, socklen_t *name_length) {
+    struct sockaddr_un autobind = {.sun_family = AF_UNIX};
+    if (bind(fd, (struct sockaddr *)&autobind, sizeof(sa_family_t)) < 0 || listen(fd, backlog) < 0) return -errno;
+    *name_length = sizeof *name;
+    if (getsockname(fd, (struct sockaddr *)name, name_length) < 0) return -errno;
+    return 0;
+}
+
+int srouter_clear_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0) return -errno;
+    return error;
+}
+
 int64_t srouter_inode_of(int fd) {
     struct stat st;
     if (fstat(fd, &st) < 0) return -errno;

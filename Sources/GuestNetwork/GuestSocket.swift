@@ -45,8 +45,9 @@ struct WaitingCall {
 
 /// One AF_INET or AF_INET6 socket of the guest.
 ///
-/// The guest holds a real descriptor (DESIGN §3): for a stream socket one end of an AF_UNIX
-/// stream pair, for datagram and raw sockets one end of an AF_UNIX SOCK_SEQPACKET pair, and
+/// The guest holds a real descriptor (DESIGN §3): for a stream socket an AF_UNIX stream
+/// socket — unconnected until connect (so it polls OUT|HUP as an unconnected TCP socket
+/// does), then connected to srouter's `hostEnd` — for datagram and raw sockets one end of an AF_UNIX SOCK_SEQPACKET pair, and
 /// for a listening socket an AF_UNIX listener that srouter connects to once per accepted
 /// connection. srouter keeps the other end (`hostEnd`), never the guest's, so a close in the
 /// guest shows as a hangup on `hostEnd`.
@@ -75,7 +76,8 @@ final class GuestSocket {
     let protocolNumber: Int32
     /// The inode of the guest's file.
     var guestInode: UInt64
-    /// srouter's end of the pair (-1 for a listener, whose guest file has no pair).
+    /// srouter's end of the pair (-1 for an unconnected stream socket or a listener, whose
+    /// guest file has no pair).
     var hostEnd: Int32
     /// What the socket is doing.
     var state: State = .idle
@@ -95,6 +97,16 @@ final class GuestSocket {
     var connectFailed = false
     /// Calls waiting on this socket.
     var waiting: [WaitingCall] = []
+    /// The guest's file was connected once (an AF_UNIX stream socket cannot be connected
+    /// again or listen): the next connect or listen gives the guest a fresh file first.
+    var guestFileUsed = false
+    /// The guest's file carries a socket error (ECONNRESET, left by closing `hostEnd` with
+    /// filler unread) that stands for `pendingError`, so the guest polls POLLERR as Linux's
+    /// `tcp_poll` reports sk_err; cleared on the guest's file once the error is reported.
+    var guestErrorRaised = false
+    /// A connection the guest closed that the stack still finishes (FIN exchange, TIME-WAIT):
+    /// its port stays held as Linux's timewait sockets hold theirs.
+    var lingering: TCPConnection?
 
     // MARK: Stream pumping (StreamPump.swift)
 

@@ -41,6 +41,8 @@ extension SocketService {
                 socket.options.boundInterface = scope
             }
             if endpoint.isV4Mapped && socket.options.v6Only { return .error(.EINVAL) }
+            // __inet6_bind: a stream socket cannot bind an IPv6 multicast address.
+            if socket.type == .stream, case .v6(let a) = address, a.isMulticast { return .error(.EINVAL) }
             let wildcard = isWildcard(address)
             if !wildcard && !stack.interfaces.isLocal(address) && !isMulticastOrBroadcast(address, socket) {
                 return .error(.EADDRNOTAVAIL)
@@ -60,7 +62,8 @@ extension SocketService {
                 return .value(0)
             case .idle:
                 guard socket.boundPort == 0 && socket.boundAddress == nil else { return .error(.EINVAL) }
-                let bound: IPAddress? = wildcard ? nil : endpoint.address
+                // ::ffff:0.0.0.0 is IPv4's wildcard, and getsockname shows it as bound.
+                let bound: IPAddress? = wildcard && !endpoint.isV4Mapped ? nil : endpoint.address
                 var port = endpoint.port
                 if port == 0 {
                     guard let free = ephemeralPort(for: socket, address: bound) else { return .error(.EADDRINUSE) }
@@ -88,12 +91,14 @@ extension SocketService {
         }
     }
 
-    /// Whether `socket` may take `port`, after retiring listeners on it that the guest has
-    /// closed (a listener has no pair to hang up; Linux frees the port at close, so a daemon
+    /// Whether `socket` may take `port`, after retiring listeners and unconnected sockets on it
+    /// that the guest has closed (they have no pair to hang up; Linux frees the port at close, so a daemon
     /// re-binding :179 at once must find it free).
     func portIsFree(_ port: UInt16, address: IPAddress?, for socket: GuestSocket) -> Bool {
+        releaseFinishedPorts()
         if ports.isFree(port, address: address, for: socket) { return true }
-        for holder in ports.holders[port] ?? [] where holder.isListening && holder !== socket {
+        for holder in ports.holders[port] ?? [] where holder.hostEnd < 0 && holder !== socket
+            && sockets[holder.guestInode] === holder {
             if srouter_unix_socket_exists(holder.guestInode) == 0 { retire(holder) }
         }
         return ports.isFree(port, address: address, for: socket)
@@ -117,12 +122,27 @@ extension SocketService {
         }
     }
 
+    /// inet_bind accepts RTN_MULTICAST and RTN_BROADCAST addresses for every socket type
+    /// (`inet_addr_valid_or_nonlocal`); inet6_bind accepts multicast for datagram sockets.
     private func isMulticastOrBroadcast(_ address: IPAddress, _ socket: GuestSocket) -> Bool {
-        guard socket.type != .stream else { return false }
         switch address {
-        case .v4(let a): return a.value >> 28 == 0xe || a.value == 0xffff_ffff
-        case .v6(let a): return a.isMulticast
+        case .v4(let a): return isMulticastOrBroadcast(a)
+        case .v6(let a): return socket.type != .stream && a.isMulticast
         }
+    }
+
+    /// Whether `a` is IPv4 multicast, the limited broadcast, or the broadcast address of a
+    /// local subnet (Linux's local table holds `prefix | ~mask` for prefixes shorter than /31).
+    func isMulticastOrBroadcast(_ a: IPv4Address) -> Bool {
+        if a.value >> 28 == 0xe || a.value == 0xffff_ffff { return true }
+        for interface in stack.interfaces.all {
+            for assigned in interface.addresses where assigned.prefixLength < 31 {
+                guard case .v4(let local) = assigned.peer ?? assigned.address else { continue }
+                let mask: UInt32 = assigned.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(assigned.prefixLength))
+                if a.value == (local.value & mask) | ~mask { return true }
+            }
+        }
+        return false
     }
 
     // MARK: - listen(2)
@@ -152,30 +172,17 @@ extension SocketService {
             return .error(.EADDRINUSE)
         }
 
+        // The guest's own file becomes an AF_UNIX listener in place (no descriptor changes
+        // hands, so dups and forks share it, as they share a Linux listener).
+        let file: Int32
+        do throws(LinuxErrno) { file = try guestFile(socket, n, descriptor: descriptor) } catch {
+            return error == .ESRCH ? .withdrawn : .error(error)
+        }
+        defer { close(file) }
         var name = sockaddr_un()
         var nameLength = socklen_t(0)
-        let unixListener = srouter_unix_listener(Int32(backlog), descriptor.isNonBlocking ? 1 : 0, &name, &nameLength)
-        guard unixListener >= 0 else { return .error(LinuxErrno(rawValue: -unixListener)) }
-        defer { close(unixListener) }
-        guard let notifications else { return .error(.ENOSYS) }
-        let inode = UInt64(max(0, srouter_inode_of(unixListener)))
-        // The guest's descriptor now names the listener (as dup2 would); its pair end goes.
-        let replaced = GuestFiles.inject(unixListener, listener: notifications.listener, id: n.id,
-                                         closeOnExec: descriptor.closeOnExec, answering: false,
-                                         target: n.int32Argument(0))
-        guard replaced >= 0 else {
-            return replaced == -ENOENT ? .withdrawn : .error(LinuxErrno(rawValue: -replaced))
-        }
-        sockets[socket.guestInode] = nil
-        if socket.hostEnd >= 0 {
-            loop.unregister(socket.hostEnd)
-            byHostEnd[socket.hostEnd] = nil
-            close(socket.hostEnd)
-            socket.hostEnd = -1
-            socket.watchedEvents = 0
-        }
-        socket.guestInode = inode
-        sockets[inode] = socket
+        let listened = srouter_unix_listen_in_place(file, Int32(backlog), &name, &nameLength)
+        guard listened == 0 else { return .error(LinuxErrno(rawValue: -listened)) }
         socket.listenerName = name
         socket.listenerNameLength = nameLength
 
@@ -198,6 +205,62 @@ extension SocketService {
         return .value(0)
     }
 
+    // MARK: - The guest's file
+
+    /// A transient reference to the guest's file of `socket` for srouter to connect or listen
+    /// on: a copy of the guest's descriptor while that file is still an unconnected AF_UNIX
+    /// socket, else a fresh unconnected socket that first replaces the guest's descriptor
+    /// (as dup2 would; an AF_UNIX stream socket cannot be connected twice). Close it after use.
+    func guestFile(_ socket: GuestSocket, _ n: SyscallNotification,
+                   descriptor: GuestDescriptor) throws(LinuxErrno) -> Int32 {
+        guard socket.guestFileUsed else { return try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) }
+        let fresh = srouter_unix_stream_socket(descriptor.isNonBlocking ? 1 : 0)
+        guard fresh >= 0 else { throw LinuxErrno(rawValue: -fresh) }
+        guard let notifications else { close(fresh); throw LinuxErrno.ENOSYS }
+        let replaced = GuestFiles.inject(fresh, listener: notifications.listener, id: n.id,
+                                         closeOnExec: descriptor.closeOnExec, answering: false,
+                                         target: n.int32Argument(0))
+        guard replaced >= 0 else {
+            close(fresh)
+            throw replaced == -ENOENT ? LinuxErrno.ESRCH : LinuxErrno(rawValue: -replaced)
+        }
+        if sockets[socket.guestInode] === socket { sockets[socket.guestInode] = nil }
+        socket.guestInode = UInt64(max(0, srouter_inode_of(fresh)))
+        sockets[socket.guestInode] = socket
+        socket.guestFileUsed = false
+        socket.guestErrorRaised = false
+        return fresh
+    }
+
+    /// Ends the pair of a stream socket whose connection attempt failed or was reset: srouter's
+    /// end closes with the filler unread, so the kernel marks the guest's file ECONNRESET and
+    /// hung up (unix_release_sock), and the guest polls OUT|ERR|HUP as Linux's `tcp_poll`
+    /// reports a refused or reset connect; `clearGuestError` takes the mark once the error
+    /// is reported.
+    func failGuestFile(_ socket: GuestSocket) {
+        // Only the last chunk stays: the guest's wakeup at the reset sees it writable as
+        // soon as possible (unix_release_sock purges the queue after marking the peer).
+        if socket.fillerBytes > Self.fillerChunk { drainFiller(socket, keeping: min(socket.fillerBytes, Self.fillerChunk)) }
+        closeHostEnd(socket)
+        socket.fillerBytes = 0
+        socket.guestFileUsed = true
+        socket.guestErrorRaised = true
+    }
+
+    /// The guest's pending error was reported (SO_ERROR, connect): clears the mark on its
+    /// file too, so POLLERR goes as Linux's `sock_error` clears sk_err.
+    func clearGuestError(_ socket: GuestSocket, tid: pid_t, fd: Int32) {
+        guard socket.guestErrorRaised, let copy = try? GuestFiles.copy(tid: tid, fd: fd) else { return }
+        _ = srouter_clear_socket_error(copy)
+        close(copy)
+        socket.guestErrorRaised = false
+    }
+
+    /// Frees the ports of closed connections the stack has finished with.
+    func releaseFinishedPorts() {
+        ports.releaseLingering { [stack] c in c.state == .closed || stack.tcp.connections[c.tuple] !== c }
+    }
+
     // MARK: - accept(2), accept4(2)
 
     func accept(_ socket: GuestSocket, _ n: SyscallNotification, descriptor: GuestDescriptor,
@@ -215,7 +278,8 @@ extension SocketService {
         close(copy)
         if accepted == -EAGAIN {
             if descriptor.isNonBlocking { return .error(.EAGAIN) }
-            wait(socket, n, kind: .retry)
+            // inet_csk_accept waits up to SO_RCVTIMEO, then EAGAIN.
+            wait(socket, n, kind: .retry, timeout: socket.options.receiveTimeout)
             return .pending
         }
         guard accepted >= 0 else { return .error(LinuxErrno(rawValue: -accepted)) }
@@ -278,13 +342,19 @@ extension SocketService {
         case .listening:
             return .error(.EISCONN)
         case .connecting:
-            if descriptor.isNonBlocking { return .error(.EALREADY) }
-            wait(socket, n, kind: .connect)
-            return .pending
+            // inet_stream_connect: SS_CONNECTING answers EALREADY, blocking or not.
+            return .error(.EALREADY)
         case .connected(let c):
             if case .disconnect = destination {
+                // tcp_disconnect: the connection is reset and the socket is fresh again; the
+                // guest's file loses its pair (a later connect gives it a fresh one).
                 stack.abort(c, now: EventLoop.monotonicNow())
                 socket.state = .idle
+                closeHostEnd(socket)
+                socket.guestFileUsed = true
+                socket.finDelivered = false
+                socket.guestSendClosed = false
+                socket.guestReceiveClosed = false
                 return .value(0)
             }
             if socket.connectUnreported {
@@ -301,10 +371,16 @@ extension SocketService {
             socket.connectFailed = false
             let error = socket.pendingError ?? .ECONNABORTED
             socket.pendingError = nil
+            clearGuestError(socket, tid: n.tid, fd: n.int32Argument(0))
             return .error(error)
         }
         guard case .endpoint(let target) = destination else { return .value(0) }
         let remote = target.unmapped.address
+        // tcp_v4_connect refuses a multicast or broadcast route, tcp_v6_connect multicast.
+        switch remote {
+        case .v4(let a): if isMulticastOrBroadcast(a) { return .error(.ENETUNREACH) }
+        case .v6(let a): if a.isMulticast { return .error(.ENETUNREACH) }
+        }
         var interface = socket.options.boundInterface
         if case .v6(let a) = remote, a.isLinkLocal {
             if target.scopeID != 0 {
@@ -331,6 +407,24 @@ extension SocketService {
         }
         let tuple = TCPFourTuple(localAddress: local, localPort: port, remoteAddress: remote, remotePort: target.port)
         if stack.tcp.isInUse(tuple) { return .error(.EADDRNOTAVAIL) }
+        // The guest's file gets its pair: connected (through a transient reference) to a
+        // private listener whose accepted end is srouter's.
+        let file: Int32
+        do throws(LinuxErrno) { file = try guestFile(socket, n, descriptor: descriptor) } catch {
+            return error == .ESRCH ? .withdrawn : .error(error)
+        }
+        defer { close(file) }
+        let hostEnd = srouter_unix_connect_through(file)
+        guard hostEnd >= 0 else { return .error(LinuxErrno(rawValue: -hostEnd)) }
+        socket.hostEnd = hostEnd
+        byHostEnd[hostEnd] = socket
+        socket.guestFileUsed = true
+        socket.guestErrorRaised = false
+        socket.finDelivered = false
+        socket.guestSendClosed = false
+        socket.guestReceiveClosed = false
+        socket.guestClosed = false
+        socket.hungUp = false
         if socket.boundPort == 0 {
             socket.boundPort = port
             ports.hold(socket)
@@ -342,14 +436,15 @@ extension SocketService {
         connection.onEvent = { [unowned self, unowned socket] _ in self.markDirty(socket) }
         socket.state = .connecting(connection)
         // Withhold POLLOUT from the guest until the handshake ends (DESIGN §3).
-        fillGuestEnd(socket, tid: n.tid, fd: n.int32Argument(0))
+        fillGuestEnd(socket, file: file)
         watch(socket, events: EPOLLHUP.rawValue)
         logger.debug("connect", metadata: ["socket": "\(socket.serial)", "tuple": "\(tuple)"])
         if descriptor.isNonBlocking {
             socket.connectUnreported = true
             return .error(.EINPROGRESS)
         }
-        wait(socket, n, kind: .connect)
+        // A blocking connect waits up to SO_SNDTIMEO, then EINPROGRESS (inet_stream_connect).
+        wait(socket, n, kind: .connect, timeout: socket.options.sendTimeout)
         return .pending
     }
 
@@ -397,6 +492,21 @@ extension SocketService {
         let how = n.int32Argument(1)
         guard how >= 0 && how <= 2 else { return .error(.EINVAL) }
         switch socket.state {
+        case .connected(let c) where c.state == .closed || c.state == .timeWait:
+            // inet_shutdown: a socket in TCP_CLOSE (a user socket never shows TIME-WAIT) is
+            // not connected.
+            return .error(.ENOTCONN)
+        case .connecting(let c):
+            // inet_shutdown → tcp_disconnect of a SYN-SENT socket: dropped without a RST,
+            // sk_err ECONNRESET, and the socket can connect again (EINPROGRESS).
+            stack.abort(c, now: EventLoop.monotonicNow())
+            socket.state = .idle
+            socket.pendingError = .ECONNRESET
+            socket.connectUnreported = false
+            socket.connectFailed = false
+            failGuestFile(socket)
+            wakeWaiters(socket)
+            return .value(0)
         case .connected(let c):
             if how != Int32(SHUT_WR) {
                 socket.guestReceiveClosed = true
@@ -413,7 +523,18 @@ extension SocketService {
             markDirty(socket)
             return .value(0)
         case .listening:
-            // Linux: shutdown on a listener stops it (tcp_disconnect); accept then fails.
+            // inet_shutdown: SHUT_RD (or RDWR) on a listener stops it (tcp_disconnect): it is
+            // an unconnected socket again (poll OUT|HUP, accept EINVAL), still bound.
+            guard how != Int32(SHUT_WR) else { return .value(0) }
+            stopListening(socket)
+            socket.guestFileUsed = true
+            do throws(LinuxErrno) {
+                close(try guestFile(socket, n, descriptor: GuestFiles.describe(tid: n.tid, fd: n.int32Argument(0))
+                    ?? GuestDescriptor(inode: 0, statusFlags: 0, closeOnExec: false)))
+            } catch {
+                return error == .ESRCH ? .withdrawn : .error(error)
+            }
+            wakeWaiters(socket)
             return .value(0)
         case .datagram(let d):
             // inet_shutdown: a datagram socket that is not connected (TCP_CLOSE) is ENOTCONN.
@@ -425,11 +546,18 @@ extension SocketService {
 
     // MARK: - Waiting calls
 
-    /// Keeps `n` pending until `socket` changes.
+    /// Keeps `n` pending until `socket` changes, or `timeout` microseconds (SO_RCVTIMEO,
+    /// SO_SNDTIMEO; 0: none) pass.
     func wait(_ socket: GuestSocket, _ n: SyscallNotification, kind: WaitingCall.Kind, timeout: Int64 = 0) {
         socket.waiting.removeAll { !(notifications?.isStillPending($0.notification.id) ?? false) }
         let deadline = timeout > 0 ? EventLoop.monotonicNow() + UInt64(timeout) * 1000 : nil
         socket.waiting.append(WaitingCall(notification: n, kind: kind, deadline: deadline))
+        if timeout > 0 {
+            _ = loop.schedule(afterMilliseconds: UInt64((timeout + 999) / 1000)) { [weak self] in
+                self?.expireWaiters()
+                self?.flush()
+            }
+        }
     }
 
     /// Answers or retries the calls waiting on `socket` after it changed.
@@ -451,6 +579,7 @@ extension SocketService {
                     socket.connectFailed = false
                     let error = socket.pendingError ?? .ECONNABORTED
                     socket.pendingError = nil
+                    clearGuestError(socket, tid: waiter.notification.tid, fd: waiter.notification.int32Argument(0))
                     notifications.answer(waiter.notification.id, .error(error))
                 }
             case .retry:
@@ -460,15 +589,42 @@ extension SocketService {
         }
     }
 
-    /// Waiting receives and accepts past their SO_RCVTIMEO end with EAGAIN.
+    /// Waiting receives and accepts past their SO_RCVTIMEO end with EAGAIN; a blocking
+    /// connect past SO_SNDTIMEO with EINPROGRESS, the handshake going on in the background.
     func expireWaiters() {
         let now = EventLoop.monotonicNow()
         for socket in sockets.values where !socket.waiting.isEmpty {
             socket.waiting.removeAll { waiter in
                 guard let deadline = waiter.deadline, deadline <= now else { return false }
-                notifications?.answer(waiter.notification.id, .error(.EAGAIN))
+                if waiter.kind == .connect {
+                    socket.connectUnreported = true
+                    notifications?.answer(waiter.notification.id, .error(.EINPROGRESS))
+                } else {
+                    notifications?.answer(waiter.notification.id, .error(.EAGAIN))
+                }
                 return true
             }
         }
+    }
+
+    /// Stops a listener: the stack's listener closes (its half-open and unaccepted
+    /// connections are reset, as `inet_csk_listen_stop` does) and the socket is idle, still
+    /// holding its port.
+    func stopListening(_ socket: GuestSocket) {
+        guard case .listening(let l) = socket.state else { return }
+        let now = EventLoop.monotonicNow()
+        stack.close(l, now: now)
+        let unaccepted = socket.acceptQueue
+        socket.acceptQueue.removeAll()
+        for pending in unaccepted {
+            if let c = pending.connection { stack.abort(c, now: now) }
+            pending.state = .idle
+            closeHostEnd(pending)
+            ports.release(pending)
+        }
+        for connection in socket.overflow { stack.abort(connection, now: now) }
+        socket.overflow.removeAll()
+        socket.listenerName = nil
+        socket.state = .idle
     }
 }

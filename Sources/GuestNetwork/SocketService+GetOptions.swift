@@ -19,7 +19,9 @@ extension SocketService {
         do throws(LinuxErrno) {
             let answer: OptionAnswer?
             switch level {
-            case Level.socket: answer = socketLevelValue(socket, name)
+            case Level.socket:
+                answer = socketLevelValue(socket, name)
+                if name == SO_ERROR { clearGuestError(socket, tid: n.tid, fd: n.int32Argument(0)) }
             case Level.ip: answer = ipLevelValue(socket, name)
             case Level.ipv6: answer = socket.isIPv6 ? ipv6LevelValue(socket, name) : nil
             case Level.tcp: answer = socket.type == .stream ? try tcpLevelValue(socket, name) : nil
@@ -152,7 +154,9 @@ extension SocketService {
             info.sacked = UInt32(l.backlog)
         case .connecting(let c), .connected(let c):
             let s = c.infoSnapshot
-            info.state = c.state.linuxNumber
+            // A user socket never shows TIME-WAIT: Linux hands that to a timewait sock and
+            // the socket itself is TCP_CLOSE.
+            info.state = c.state == .timeWait ? TCPState.closed.linuxNumber : c.state.linuxNumber
             info.sendMSS = UInt32(s.sendMSS)
             info.receiveMSS = UInt32(s.receiveMSS)
             info.advertisedMSS = UInt32(s.advertisedMSS)

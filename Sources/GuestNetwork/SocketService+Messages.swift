@@ -16,7 +16,7 @@ extension SocketService {
     // MARK: - Sending
 
     func sendTo(_ socket: GuestSocket, _ n: SyscallNotification) -> SyscallAnswer {
-        guard socket.type != .stream else { return .continueNatively }
+        guard socket.type != .stream else { return sendStreamTo(socket, n) }
         do throws(LinuxErrno) {
             let length = Int(truncatingIfNeeded: n.arguments[2])
             guard length >= 0 && length <= Self.maximumDatagram else { return .error(.EMSGSIZE) }

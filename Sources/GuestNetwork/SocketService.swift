@@ -153,14 +153,22 @@ public final class SocketService: SyscallHandler {
         default:
             return baseType >= 0 && baseType < SocketCallHandler.typeLimit ? .error(.ESOCKTNOSUPPORT) : .error(.EINVAL)
         }
-        var pair: [Int32] = [-1, -1]
-        let pairType = (type == .stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_SEQPACKET.rawValue))
-            | Int32(SOCK_CLOEXEC.rawValue)
-        guard Glibc.socketpair(AF_UNIX, pairType, 0, &pair) == 0 else { return .error(.ENFILE) }
-        let guestEnd = pair[0], hostEnd = pair[1]
+        let guestEnd: Int32, hostEnd: Int32
+        if type == .stream {
+            // An unconnected AF_UNIX stream socket: it polls OUT|HUP like an unconnected TCP
+            // socket (unix_poll, tcp_poll); connect and listen act on it in place.
+            guestEnd = srouter_unix_stream_socket(0)
+            guard guestEnd >= 0 else { return .error(.ENFILE) }
+            hostEnd = -1
+        } else {
+            var pair: [Int32] = [-1, -1]
+            let pairType = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            guard Glibc.socketpair(AF_UNIX, pairType, 0, &pair) == 0 else { return .error(.ENFILE) }
+            (guestEnd, hostEnd) = (pair[0], pair[1])
+            GuestFiles.setNonBlocking(hostEnd, true)
+        }
         defer { close(guestEnd) }
         let inode = UInt64(max(0, srouter_inode_of(guestEnd)))
-        GuestFiles.setNonBlocking(hostEnd, true)
         if rawType & Int32(SOCK_NONBLOCK.rawValue) != 0 { GuestFiles.setNonBlocking(guestEnd, true) }
         let socket = GuestSocket(serial: nextSocketSerial(), isIPv6: isIPv6, type: type, protocolNumber: requested,
                                  guestInode: inode, hostEnd: hostEnd)
@@ -190,12 +198,14 @@ public final class SocketService: SyscallHandler {
                                        answering: true)
         guard result >= 0 else {
             if let datagram = socket.datagram { stack.datagrams.close(datagram) }
-            close(hostEnd)
+            if hostEnd >= 0 { close(hostEnd) }
             return result == -ENOENT ? .withdrawn : .error(LinuxErrno(rawValue: -result))
         }
         sockets[inode] = socket
-        byHostEnd[hostEnd] = socket
-        watch(socket, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        if hostEnd >= 0 {
+            byHostEnd[hostEnd] = socket
+            watch(socket, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        }
         logger.debug("socket", metadata: ["socket": "\(socket.serial)", "fd": "\(result)",
                                           "family": "\(isIPv6 ? "inet6" : "inet")", "type": "\(type)",
                                           "protocol": "\(requested)", "tid": "\(n.tid)"])
@@ -276,18 +286,8 @@ public final class SocketService: SyscallHandler {
         let now = EventLoop.monotonicNow()
         switch socket.state {
         case .datagram(let d): stack.datagrams.close(d)
-        case .listening(let l):
-            stack.close(l, now: now)
-            let unaccepted = socket.acceptQueue
-            socket.acceptQueue.removeAll()
-            for pending in unaccepted {
-                if let c = pending.connection { stack.abort(c, now: now) }
-                pending.state = .idle
-                closeHostEnd(pending)
-                ports.release(pending)
-            }
-            for connection in socket.overflow { stack.abort(connection, now: now) }
-            socket.overflow.removeAll()
+        case .listening:
+            stopListening(socket)
         case .connecting(let c), .connected(let c):
             if socket.options.linger == 0 || c.bytesReadable > 0 {
                 // Linux resets on close with unread data, or with SO_LINGER {1, 0} (RFC 9293 §3.10.4).
@@ -295,10 +295,11 @@ public final class SocketService: SyscallHandler {
             } else {
                 c.shutdownSend()
                 stack.tcp.release(c)
+                if c.state != .closed { socket.lingering = c }
             }
         case .idle: break
         }
-        ports.release(socket)
+        if socket.lingering == nil { ports.release(socket) }
         socket.state = .idle
         for waiter in socket.waiting { notifications?.answer(waiter.notification.id, .error(.EBADF)) }
         socket.waiting.removeAll()
@@ -316,13 +317,14 @@ public final class SocketService: SyscallHandler {
         socket.isWatched = false
     }
 
-    /// Every second: listeners the guest closed (a listener has no pair to hang up) are
-    /// retired, so their port is free again; waiting calls past SO_RCVTIMEO time out.
+    /// Every second: listeners and unconnected stream sockets the guest closed (they have no
+    /// pair to hang up) are retired, so their port is free again; waiting calls past SO_RCVTIMEO time out.
     private func sweep() {
-        for socket in Array(sockets.values) where socket.isListening || socket.hungUp {
+        for socket in Array(sockets.values) where socket.isListening || socket.hungUp || socket.hostEnd < 0 {
             if srouter_unix_socket_exists(socket.guestInode) == 0 { retire(socket) }
         }
         expireWaiters()
+        releaseFinishedPorts()
         flush()
         sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
     }

@@ -30,7 +30,7 @@ extension SocketService {
                 socket.connectUnreported = false
                 socket.state = .idle
                 stack.tcp.release(c)
-                drainFiller(socket)
+                failGuestFile(socket)
                 logger.debug("connect failed", metadata: ["socket": "\(socket.serial)", "error": "\(error)"])
             } else if socket.guestClosed {
                 retire(socket)
@@ -129,16 +129,23 @@ extension SocketService {
 
     // MARK: - Connect readiness
 
-    /// Fills the guest's end of the pair (through a transient copy) until it would block, so
-    /// the guest does not see POLLOUT before the handshake completes.
-    func fillGuestEnd(_ socket: GuestSocket, tid: pid_t, fd: Int32) {
-        guard let copy = try? GuestFiles.copy(tid: tid, fd: fd) else { return }
-        defer { close(copy) }
-        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 16)
-        defer { zeros.deallocate() }
+    /// The guest file's AF_UNIX send buffer (`SO_SNDBUF` doubles the 32 KiB asked): small
+    /// enough that two filler chunks withhold POLLOUT (unix_writable: wmem ≤ sndbuf / 4) and
+    /// freeing the first keeps it withheld, so draining gives the guest exactly one edge.
+    /// The guest's own SO_SNDBUF is srouter's answer and unaffected.
+    static let guestSendBuffer: Int32 = 32768
+    /// One filler chunk: one skb (unix_stream_sendmsg sends at most sndbuf / 2 − 64 at a time).
+    static let fillerChunk = 32768 - 64
+
+    /// Fills the guest's end of the pair (`file`, a transient reference to it) until it would
+    /// block, so the guest does not see POLLOUT before the handshake completes.
+    func fillGuestEnd(_ socket: GuestSocket, file copy: Int32) {
+        var size = Self.guestSendBuffer
+        _ = setsockopt(copy, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let zeros = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Self.fillerChunk])
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         var total = 0
-        for _ in 0..<4096 {
+        for _ in 0..<64 {
             let n = send(copy, zeros.baseAddress, zeros.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             if n <= 0 { break }
             total += n
@@ -146,10 +153,12 @@ extension SocketService {
         socket.fillerBytes += total
     }
 
-    /// Discards the filler from srouter's end: the guest's end becomes writable (an edge).
-    func drainFiller(_ socket: GuestSocket) {
-        while socket.fillerBytes > 0 {
-            let n = recv(socket.hostEnd, scratch.baseAddress, min(scratch.count, socket.fillerBytes), Int32(MSG_DONTWAIT))
+    /// Discards the filler from srouter's end, leaving `keeping` bytes (the last chunk) for a
+    /// reset mark: the guest's end becomes writable (one edge) once the last chunk goes.
+    func drainFiller(_ socket: GuestSocket, keeping: Int = 0) {
+        while socket.fillerBytes > keeping {
+            let n = recv(socket.hostEnd, scratch.baseAddress, min(scratch.count, socket.fillerBytes - keeping),
+                         Int32(MSG_DONTWAIT))
             if n <= 0 { break }
             socket.fillerBytes -= n
         }

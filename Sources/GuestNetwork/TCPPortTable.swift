@@ -40,6 +40,17 @@ struct TCPPortTable {
         if holders[socket.boundPort]?.isEmpty == true { holders[socket.boundPort] = nil }
     }
 
+    /// Frees the ports of closed sockets whose connection `isFinished` (gone from the stack:
+    /// the FIN exchange and TIME-WAIT are over, as Linux frees a timewait socket's port).
+    mutating func releaseLingering(where isFinished: (TCPConnection) -> Bool) {
+        for (port, sockets) in holders {
+            let kept = sockets.filter { socket in socket.lingering.map { !isFinished($0) } ?? true }
+            guard kept.count != sockets.count else { continue }
+            for socket in sockets where !kept.contains(where: { $0 === socket }) { socket.lingering = nil }
+            holders[port] = kept.isEmpty ? nil : kept
+        }
+    }
+
     /// Whether any socket holds `port` (the ephemeral port search skips those).
     func isHeld(_ port: UInt16) -> Bool { holders[port] != nil }
 

@@ -144,6 +144,18 @@ int srouter_unix_listener(int backlog, int nonblocking, struct sockaddr_un *name
 /// A non-blocking, close-on-exec AF_UNIX stream socket connected to `name`. Returns the fd
 /// or -errno (`EAGAIN`: the listener's backlog is full; `ECONNREFUSED`: nobody listens).
 int srouter_unix_connect(const struct sockaddr_un *name, socklen_t name_length);
+/// A fresh, unconnected, close-on-exec AF_UNIX stream socket: what the guest holds for a TCP
+/// socket before connect or listen (it polls OUT|HUP, as an unconnected TCP socket does).
+/// Returns the fd or -errno.
+int srouter_unix_stream_socket(int nonblocking);
+/// Connects the unconnected AF_UNIX stream socket `fd` (a copy of the guest's file) to a
+/// private listener and returns the accepted, non-blocking, close-on-exec other end, or -errno.
+int srouter_unix_connect_through(int fd);
+/// Makes the unconnected AF_UNIX stream socket `fd` a listener in place: autobinds it to a
+/// unique abstract name (returned in `name`) and listens with `backlog`. 0 or -errno.
+int srouter_unix_listen_in_place(int fd, int backlog, struct sockaddr_un *name, socklen_t *name_length);
+/// Reads (and so clears, as sock_error does) `fd`'s pending socket error: the error or -errno.
+int srouter_clear_socket_error(int fd);
 /// The inode number of `fd`'s file (a socket's `socket:[INODE]`), or -errno.
 int64_t srouter_inode_of(int fd);
 /// Asks NETLINK_SOCK_DIAG whether an AF_UNIX socket with `inode` still exists: 1, 0, or -errno.
