@@ -20,6 +20,10 @@ public final class InterfaceIoctlHandler: SyscallHandler {
     /// an AF_UNIX socket, but the guest made it AF_INET or AF_INET6); nil for any other
     /// socket. Without it every socket counts as AF_UNIX.
     public var servedSocketFamily: ((_ inode: UInt64) -> Int32?)?
+    /// Answers the ioctls outside the socket range that srouter traps
+    /// (`SandboxInvariants.servedIoctls`: FIONREAD) for the sockets it serves; without it
+    /// they run natively.
+    public var servedSocketIoctl: ((SyscallNotification) -> SyscallAnswer)?
     /// Ioctls answered EOPNOTSUPP because their Linux answer depends on the host's drivers
     /// and modules, by request (for logs).
     public private(set) var unserved: [UInt32: Int] = [:]
@@ -33,7 +37,8 @@ public final class InterfaceIoctlHandler: SyscallHandler {
         self.interfaces = interfaces
     }
 
-    /// Routes `ioctl` to this handler (the filter traps only requests 0x89xx).
+    /// Routes `ioctl` to this handler (the filter traps only requests 0x89xx and
+    /// `SandboxInvariants.servedIoctls`).
     public func install(on loop: NotificationLoop) {
         loop.route("ioctl", to: self)
     }
@@ -42,6 +47,10 @@ public final class InterfaceIoctlHandler: SyscallHandler {
                        loop: NotificationLoop) -> SyscallAnswer {
         let request = UInt32(truncatingIfNeeded: notification.arguments[1])
         if Self.perSocketRequests.contains(request) { return .continueNatively }
+        if request & 0xff00 != 0x8900 {
+            // FIONREAD, trapped for the served datagram sockets only.
+            return servedSocketIoctl?(notification) ?? .continueNatively
+        }
         let family: InterfaceIoctlFamily
         switch Self.describe(tid: notification.tid, fd: notification.int32Argument(0)) {
         case .missing: return .error(.EBADF)

@@ -111,6 +111,7 @@ struct Run: ParsableCommand {
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
                     let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)
                     ioctls.servedSocketFamily = { [unowned sockets] in sockets.servedFamily(inode: $0) }
+                    ioctls.servedSocketIoctl = { [unowned sockets] in sockets.servedIoctl($0) }
                     ioctls.install(on: notifications)
                     services.append(sockets)
                 }
