@@ -124,22 +124,42 @@ public final class SocketService: SyscallHandler {
 
     // MARK: - socket(2)
 
-    /// socket(2) for AF_INET and AF_INET6: the checks of `__sys_socket` and `inet_create` /
-    /// `inet6_create`, then a stack socket and an injected descriptor.
+    /// socket(2) for AF_INET and AF_INET6: the checks of `__sys_socket`, `__sock_create` and
+    /// `inet_create` / `inet6_create` in their order, then a stack socket and an injected
+    /// descriptor.
+    ///
+    /// - AF_INET with SOCK_PACKET is handed to AF_PACKET by `__sock_create`: EPERM, as for
+    ///   any AF_PACKET socket of a process without CAP_NET_RAW.
+    /// - A protocol outside 0..<IPPROTO_MAX (263) is EINVAL before the type is looked at.
+    /// - IPPROTO_MPTCP (262) on SOCK_STREAM is served as TCP that never negotiates MPTCP:
+    ///   what a Linux MPTCP socket is after falling back to TCP with a peer that does not
+    ///   offer MP_CAPABLE (RFC 8684 §3.7). SO_PROTOCOL still reports 262.
+    /// - SOCK_RAW with protocol 0 is EPROTONOSUPPORT (inetsw's raw entry is a wildcard, and
+    ///   a wildcard protocol matches no wildcard entry), even for root; raw sockets of
+    ///   protocols 1…255 are served (known-differences: Linux refuses them EPERM to a process
+    ///   without CAP_NET_RAW, srouter's guest owns its network). Protocols 256…262, which
+    ///   Linux accepts for root raw sockets that can never match an IP header's 8-bit
+    ///   protocol field, are EPROTONOSUPPORT: the stack's raw sockets carry an IP protocol.
     func createSocket(_ n: SyscallNotification) -> SyscallAnswer {
         let family = n.int32Argument(0)
         let rawType = n.int32Argument(1)
         guard family == AF_INET || family == AF_INET6 else { return unixCalls.socket(n) }
         if (rawType & ~SocketCallHandler.typeMask) & ~SocketCallHandler.allowedTypeFlags != 0 { return .error(.EINVAL) }
         let baseType = rawType & SocketCallHandler.typeMask
+        if baseType >= SocketCallHandler.typeLimit { return .error(.EINVAL) }
+        if family == AF_INET && baseType == Int32(SOCK_PACKET.rawValue) { return .error(.EPERM) }
         let isIPv6 = family == AF_INET6
         var requested = n.int32Argument(2)
+        if requested < 0 || requested >= SocketCallHandler.inetProtocolLimit { return .error(.EINVAL) }
         let type: GuestSocketType
         switch baseType {
         case Int32(SOCK_STREAM.rawValue):
-            guard requested == 0 || requested == Int32(IPPROTO_TCP) else { return .error(.EPROTONOSUPPORT) }
+            let mptcp = SocketCallHandler.mptcpProtocol
+            guard requested == 0 || requested == Int32(IPPROTO_TCP) || requested == mptcp else {
+                return .error(.EPROTONOSUPPORT)
+            }
             type = .stream
-            requested = Int32(IPPROTO_TCP)
+            if requested != mptcp { requested = Int32(IPPROTO_TCP) }
         case Int32(SOCK_DGRAM.rawValue):
             let ping = isIPv6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)
             guard requested == 0 || requested == Int32(IPPROTO_UDP) || requested == ping else {
@@ -148,10 +168,10 @@ public final class SocketService: SyscallHandler {
             type = .datagram
             if requested == 0 { requested = Int32(IPPROTO_UDP) }
         case Int32(SOCK_RAW.rawValue):
-            guard requested >= 0 && requested <= 255 else { return .error(.EINVAL) }
+            guard requested != 0 && requested <= 255 else { return .error(.EPROTONOSUPPORT) }
             type = .raw
         default:
-            return baseType >= 0 && baseType < SocketCallHandler.typeLimit ? .error(.ESOCKTNOSUPPORT) : .error(.EINVAL)
+            return .error(.ESOCKTNOSUPPORT)
         }
         let guestEnd: Int32, hostEnd: Int32
         if type == .stream {

@@ -109,19 +109,17 @@ public final class VirtualRouter {
     /// The interfaces as the guest's socket ioctls (SIOCGIF…) show them.
     public var guestInterfaces: [GuestInterface] {
         stack.interfaces.all.map { interface in
-            var flags = Int32(IFF_RUNNING)
-            if interface.isUp { flags |= Int32(IFF_UP) }
-            switch interface.kind {
-            case .loopback: flags |= Int32(IFF_LOOPBACK)
-            case .wireguard: flags |= Int32(IFF_POINTOPOINT) | Int32(IFF_NOARP)
-            default: flags |= Int32(IFF_NOARP)
+            let v4 = interface.addresses.compactMap { entry -> GuestInterface.IPv4Address? in
+                guard case .v4(let a) = entry.address else { return nil }
+                var peer: UInt32?
+                if case .v4(let p)? = entry.peer { peer = p.value.bigEndian }
+                return GuestInterface.IPv4Address(local: a.value.bigEndian, prefixLength: entry.prefixLength, peer: peer)
             }
-            let v4 = interface.addresses.compactMap { entry -> UInt32? in
-                if case .v4(let a) = entry.address { return a.value.bigEndian }
-                return nil
-            }.first
-            return GuestInterface(index: Int32(interface.index), name: interface.name, flags: Int16(truncatingIfNeeded: flags),
-                                  mtu: Int32(interface.mtu), ipv4Address: v4)
+            return GuestInterface(index: Int32(interface.index), name: interface.name,
+                                  flags: Int16(truncatingIfNeeded: interface.linuxFlags), mtu: Int32(interface.mtu),
+                                  ipv4Addresses: v4, hardwareType: interface.hardwareType,
+                                  hardwareAddress: interface.hardwareAddress,
+                                  transmitQueueLength: Int32(interface.transmitQueueLength))
         }
     }
 

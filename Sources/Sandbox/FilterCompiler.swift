@@ -99,9 +99,10 @@ public struct FilterCompiler {
             try add(ctx, .notify, nr(name), [.init(index: 4, op: .notEqual, value: 0)],
                     name: name)
         }
-        // ioctl: socket ioctls are served; all others follow the policy.
-        try addSplit(ctx, name: "ioctl", argument: 1, mask: SandboxInvariants.socketIoctlMask,
-                     value: SandboxInvariants.socketIoctlValue, inside: .notify,
+        // ioctl: socket ioctls and `servedIoctls` are served; all others follow the policy.
+        let servedIoctls = [(SandboxInvariants.socketIoctlMask, SandboxInvariants.socketIoctlValue)]
+            + SandboxInvariants.servedIoctls.map { (UInt64(0xffff_ffff), $0) }
+        try addSplit(ctx, name: "ioctl", argument: 1, insidePrefixes: servedIoctls, inside: .notify,
                      outside: policyAction(for: "ioctl"))
     }
 
@@ -129,18 +130,45 @@ public struct FilterCompiler {
         }
     }
 
-    /// Adds `inside` for calls whose argument satisfies `(arg & mask) == value`, and `outside`
-    /// for all others, as disjoint rules (one per mask bit where the argument differs).
-    private func addSplit(_ ctx: scmp_filter_ctx, name: String, argument: UInt32, mask: UInt64,
-                          value: UInt64, inside: SeccompAction,
+    /// Adds `inside` for calls whose argument satisfies `(arg & mask) == value` for one of
+    /// `insidePrefixes`, and `outside` for all others, as disjoint single-comparison rules
+    /// (libseccomp takes one comparison per argument in a rule). Each mask must be a run of
+    /// high bits within the low 32 (the kernel truncates an ioctl request to 32 bits): the
+    /// complement is then the siblings of the prefixes' paths in a binary trie over bits
+    /// 31…0, each a `MASKED_EQ` of its own.
+    private func addSplit(_ ctx: scmp_filter_ctx, name: String, argument: UInt32,
+                          insidePrefixes: [(mask: UInt64, value: UInt64)], inside: SeccompAction,
                           outside: SeccompAction) throws {
         let number = try nr(name)
-        try add(ctx, inside, number, [.init(index: argument, op: .maskedEqual, value: mask,
-                                            valueTwo: value)], name: name)
-        for bit in bits(of: mask) {
-            try add(ctx, outside, number, [.init(index: argument, op: .maskedEqual, value: bit,
-                                                 valueTwo: ~value & bit)], name: name)
+        for prefix in insidePrefixes {
+            try add(ctx, inside, number, [.init(index: argument, op: .maskedEqual, value: prefix.mask,
+                                                valueTwo: prefix.value & prefix.mask)], name: name)
         }
+        for sibling in Self.complement(of: insidePrefixes) {
+            try add(ctx, outside, number, [.init(index: argument, op: .maskedEqual, value: sibling.mask,
+                                                 valueTwo: sibling.value)], name: name)
+        }
+    }
+
+    /// Disjoint prefixes (high-bit masks over bits 31…0) covering every 32-bit value that
+    /// matches none of `prefixes`.
+    static func complement(of prefixes: [(mask: UInt64, value: UInt64)]) -> [(mask: UInt64, value: UInt64)] {
+        var result: [(mask: UInt64, value: UInt64)] = []
+        func walk(mask: UInt64, value: UInt64, bit: Int, candidates: [(mask: UInt64, value: UInt64)]) {
+            if candidates.contains(where: { $0.mask & ~mask == 0 }) { return }  // wholly inside
+            guard bit >= 0 else { return }
+            for b: UInt64 in [0, 1] {
+                let childMask = mask | (1 << UInt64(bit)), childValue = value | (b << UInt64(bit))
+                let consistent = candidates.filter { ($0.value ^ childValue) & $0.mask & childMask == 0 }
+                if consistent.isEmpty {
+                    result.append((childMask, childValue))
+                } else {
+                    walk(mask: childMask, value: childValue, bit: bit - 1, candidates: consistent)
+                }
+            }
+        }
+        walk(mask: 0, value: 0, bit: 31, candidates: prefixes)
+        return result
     }
 
     /// The policy's action for the natively-run part of an enforced call: its unconditional

@@ -1,54 +1,34 @@
 import Glibc
 import LinuxABI
 
-/// A network interface as the guest sees it through socket ioctls.
-public struct GuestInterface: Sendable, Equatable {
-    /// Interface index (`lo` is 1).
-    public var index: Int32
-    /// Name, at most 15 bytes (`IFNAMSIZ` - 1).
-    public var name: String
-    /// `IFF_…` flags.
-    public var flags: Int16
-    /// MTU in bytes.
-    public var mtu: Int32
-    /// The primary IPv4 address, network byte order, if any (listed by SIOCGIFCONF).
-    public var ipv4Address: UInt32?
-
-    /// Creates an interface description.
-    public init(index: Int32, name: String, flags: Int16, mtu: Int32, ipv4Address: UInt32?) {
-        self.index = index
-        self.name = name
-        self.flags = flags
-        self.mtu = mtu
-        self.ipv4Address = ipv4Address
-    }
-
-    /// `lo` as Linux sets it up: index 1, UP|LOOPBACK|RUNNING, MTU 65536, 127.0.0.1.
-    public static let loopback = GuestInterface(
-        index: 1, name: "lo",
-        flags: Int16(IFF_UP | IFF_LOOPBACK | IFF_RUNNING),
-        mtu: 65536, ipv4Address: UInt32(0x7f00_0001).bigEndian)
-}
-
-/// Serves the interface ioctls (`SIOCGIF…`, `<linux/sockios.h>`) from srouter's interfaces
-/// rather than the host's, whatever socket the guest asks through (glibc's `if_nametoindex`
-/// uses an AF_UNIX socket).
+/// Serves the socket ioctls (`SIOC…`, `<linux/sockios.h>`, 0x89xx) from srouter's
+/// interfaces rather than the host's, whatever socket the guest asks through (glibc's
+/// `if_nametoindex` uses an AF_UNIX socket).
 ///
-/// Lookups behave as Linux's `dev_ioctl`: an unknown name or index is ENODEV, the name is cut
-/// at IFNAMSIZ-1, a bad pointer is EFAULT; setting anything needs CAP_NET_ADMIN, which the
-/// guest lacks, so every `SIOCSIF…` is EPERM. The per-socket ioctls of the range (FIOSETOWN,
-/// SIOCGSTAMP…) run natively on the guest's AF_UNIX socket.
+/// The answers are Linux's for an unprivileged process (`InterfaceRequests`): the socket's
+/// family picks the path — an AF_INET socket answers the IPv4 address requests
+/// (devinet_ioctl), other families answer them ENOTTY — and `dev_ioctl` answers the rest:
+/// ENODEV for an unknown name or index, the name cut at IFNAMSIZ-1 and at an alias ':',
+/// EFAULT for a bad pointer, EPERM for what needs CAP_NET_ADMIN. A descriptor that is not a
+/// socket gets ENOTTY and one that does not exist EBADF, as `ioctl(2)` answers; nothing runs
+/// natively except the per-socket requests (FIOSETOWN, SIOCGSTAMP…), which never look at
+/// the host's interfaces.
 public final class InterfaceIoctlHandler: SyscallHandler {
     /// The interfaces the guest sees.
     public var interfaces: [GuestInterface]
-    /// Ioctls outside the served set that were answered EOPNOTSUPP, by request (for logs).
+    /// The family of the socket srouter serves under a guest socket inode (its guest end is
+    /// an AF_UNIX socket, but the guest made it AF_INET or AF_INET6); nil for any other
+    /// socket. Without it every socket counts as AF_UNIX.
+    public var servedSocketFamily: ((_ inode: UInt64) -> Int32?)?
+    /// Answers the ioctls outside the socket range that srouter traps
+    /// (`SandboxInvariants.servedIoctls`: FIONREAD) for the sockets it serves; without it
+    /// they run natively.
+    public var servedSocketIoctl: ((SyscallNotification) -> SyscallAnswer)?
+    /// Ioctls answered EOPNOTSUPP because their Linux answer depends on the host's drivers
+    /// and modules, by request (for logs).
     public private(set) var unserved: [UInt32: Int] = [:]
 
-    static let SIOCGIFNAME: UInt32 = 0x8910
     static let SIOCGIFCONF: UInt32 = 0x8912
-    static let SIOCGIFFLAGS: UInt32 = 0x8913
-    static let SIOCGIFMTU: UInt32 = 0x8921
-    static let SIOCGIFINDEX: UInt32 = 0x8933
     /// 0x8901…0x8907: FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, SIOCATMARK, SIOCGSTAMP(NS).
     static let perSocketRequests: ClosedRange<UInt32> = 0x8901...0x8907
 
@@ -57,7 +37,8 @@ public final class InterfaceIoctlHandler: SyscallHandler {
         self.interfaces = interfaces
     }
 
-    /// Routes `ioctl` to this handler (the filter traps only requests 0x89xx).
+    /// Routes `ioctl` to this handler (the filter traps only requests 0x89xx and
+    /// `SandboxInvariants.servedIoctls`).
     public func install(on loop: NotificationLoop) {
         loop.route("ioctl", to: self)
     }
@@ -65,21 +46,38 @@ public final class InterfaceIoctlHandler: SyscallHandler {
     public func handle(_ notification: SyscallNotification,
                        loop: NotificationLoop) -> SyscallAnswer {
         let request = UInt32(truncatingIfNeeded: notification.arguments[1])
+        if Self.perSocketRequests.contains(request) { return .continueNatively }
+        if request & 0xff00 != 0x8900 {
+            // FIONREAD, trapped for the served datagram sockets only.
+            return servedSocketIoctl?(notification) ?? .continueNatively
+        }
+        let family: InterfaceIoctlFamily
+        switch Self.describe(tid: notification.tid, fd: notification.int32Argument(0)) {
+        case .missing: return .error(.EBADF)
+        case .notSocket: return .error(.ENOTTY)
+        case .socket(let inode):
+            switch servedSocketFamily?(inode) {
+            case AF_INET: family = .inet
+            case AF_INET6: family = .inet6
+            default: family = .other
+            }
+        }
         let memory = GuestMemory(tid: notification.tid)
         let pointer = notification.arguments[2]
         do {
-            switch request {
-            case Self.perSocketRequests:
-                return .continueNatively
-            case Self.SIOCGIFCONF:
-                return try interfaceList(memory: memory, at: pointer, loop: loop,
-                                         id: notification.id)
-            case Self.SIOCGIFNAME, Self.SIOCGIFINDEX, Self.SIOCGIFFLAGS, Self.SIOCGIFMTU:
-                return try lookup(request, memory: memory, at: pointer, loop: loop,
-                                  id: notification.id)
-            default:
-                // Anything that configures needs CAP_NET_ADMIN, which the guest lacks.
-                if Self.setRequests.contains(request) { return .error(.EPERM) }
+            if request == Self.SIOCGIFCONF {
+                return try interfaceList(memory: memory, at: pointer, loop: loop, id: notification.id)
+            }
+            // sock_do_ioctl copies the ifreq in before any family or device looks at it.
+            let given = try memory.read(ifreq.self, at: pointer)
+            guard loop.isStillPending(notification.id) else { return .withdrawn }
+            switch InterfaceRequests.answer(request, family: family, interfaces: interfaces, ifreq: given) {
+            case .copyOut(let result):
+                try memory.write(value: result, at: pointer)
+                return .value(0)
+            case .error(let error):
+                return .error(error)
+            case .unserved:
                 unserved[request, default: 0] += 1
                 return .error(.EOPNOTSUPP)
             }
@@ -90,53 +88,35 @@ public final class InterfaceIoctlHandler: SyscallHandler {
         }
     }
 
-    /// SIOCGIFNAME (by index) and SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFMTU (by name).
-    private func lookup(_ request: UInt32, memory: GuestMemory, at pointer: UInt64,
-                        loop: NotificationLoop, id: UInt64) throws -> SyscallAnswer {
-        var request_ = try memory.read(ifreq.self, at: pointer)
-        guard loop.isStillPending(id) else { return .withdrawn }
-        let found: GuestInterface?
-        if request == Self.SIOCGIFNAME {
-            let index = request_.ifr_ifru.ifru_ivalue
-            found = interfaces.first { $0.index == index }
-        } else {
-            let name = withUnsafeBytes(of: request_.ifr_ifrn.ifrn_name) { raw in
-                String(decoding: raw.prefix(Int(IFNAMSIZ) - 1).prefix(while: { $0 != 0 }),
-                       as: UTF8.self)
-            }
-            found = interfaces.first { $0.name == name }
-        }
-        guard let interface = found else { return .error(.ENODEV) }
-        switch request {
-        case Self.SIOCGIFNAME: setName(&request_, interface.name)
-        case Self.SIOCGIFINDEX: request_.ifr_ifru.ifru_ivalue = interface.index
-        case Self.SIOCGIFFLAGS: request_.ifr_ifru.ifru_flags = interface.flags
-        default: request_.ifr_ifru.ifru_mtu = interface.mtu
-        }
-        try memory.write(value: request_, at: pointer)
-        return .value(0)
+    /// What a guest descriptor is, from `/proc/<tid>/fd/<fd>` (`socket:[INODE]` for a socket).
+    enum Descriptor: Equatable {
+        case missing
+        case notSocket
+        case socket(inode: UInt64)
     }
 
-    /// SIOCGIFCONF: the interfaces with an IPv4 address, as `ifreq`s holding a sockaddr_in;
-    /// with a NULL buffer, only the length needed (Linux ≥ 2.6.x behaviour).
+    static func describe(tid: pid_t, fd: Int32) -> Descriptor {
+        guard fd >= 0 else { return .missing }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let count = readlink("/proc/\(tid)/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0 else { return .missing }
+        return parse(link: String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Parses a `/proc/<pid>/fd` link: `socket:[12345]` is a socket, anything else is not.
+    static func parse(link: String) -> Descriptor {
+        guard link.hasPrefix("socket:["), link.hasSuffix("]"),
+              let inode = UInt64(link.dropFirst(8).dropLast()) else { return .notSocket }
+        return .socket(inode: inode)
+    }
+
+    /// SIOCGIFCONF: every IPv4 address as an `ifreq` holding a sockaddr_in; with a NULL
+    /// buffer, only the length needed; otherwise as many whole entries as fit (dev_ifconf).
     private func interfaceList(memory: GuestMemory, at pointer: UInt64, loop: NotificationLoop,
                                id: UInt64) throws -> SyscallAnswer {
         var conf = try memory.read(ifconf.self, at: pointer)
         guard loop.isStillPending(id) else { return .withdrawn }
-        let entries = interfaces.compactMap { interface -> ifreq? in
-            guard let address = interface.ipv4Address else { return nil }
-            var entry = ifreq()
-            setName(&entry, interface.name)
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_addr.s_addr = address
-            withUnsafeBytes(of: sin) { source in
-                withUnsafeMutableBytes(of: &entry.ifr_ifru.ifru_addr) { target in
-                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(target.count)))
-                }
-            }
-            return entry
-        }
+        let entries = InterfaceRequests.configurationEntries(interfaces)
         let size = Int32(MemoryLayout<ifreq>.size)
         let buffer = UInt64(UInt(bitPattern: conf.ifc_ifcu.ifcu_buf))
         if buffer == 0 {
@@ -153,21 +133,4 @@ public final class InterfaceIoctlHandler: SyscallHandler {
         try memory.write(value: conf.ifc_len, at: pointer)
         return .value(0)
     }
-
-    private func setName(_ request: inout ifreq, _ name: String) {
-        withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { raw in
-            raw.initializeMemory(as: UInt8.self, repeating: 0)
-            for (i, byte) in name.utf8.prefix(Int(IFNAMSIZ) - 1).enumerated() { raw[i] = byte }
-        }
-    }
-
-    /// The SIOCSIF… and other configuration requests of `<linux/sockios.h>`.
-    static let setRequests: Set<UInt32> = [
-        0x890B, 0x890C,  // SIOCADDRT, SIOCDELRT
-        0x8911, 0x8914, 0x8916, 0x8918, 0x891A, 0x891C, 0x891E, 0x8920,  // SIOCSIF…
-        0x8922, 0x8923, 0x8924, 0x8926, 0x8930, 0x8934, 0x8937, 0x8941, 0x8943, 0x8971,
-        0x8931, 0x8932, 0x8936,  // SIOCADDMULTI, SIOCDELMULTI, SIOCDIFADDR
-        0x8949, 0x8953, 0x8955,  // SIOCSMIIREG, SIOCDARP, SIOCSARP
-        0x89A0, 0x89A1, 0x89A2, 0x89A3,  // bridge add/delete
-    ]
 }

@@ -6,7 +6,7 @@ import Glibc
 ///   AF_NETLINK socket of the guest reaches the host kernel's network stack. Only the parts a
 ///   BPF argument check proves harmless run natively: `socket`/`socketpair` of AF_UNIX,
 ///   `sendto`/`recvfrom` without an address (that is `send`/`recv`), and ioctls outside the
-///   socket range 0x89xx.
+///   socket range 0x89xx other than FIONREAD.
 /// - Calls that could escape the sandbox or reach srouter are refused: io_uring (its
 ///   `IORING_OP_SOCKET` makes sockets without `socket()`), ptrace, process_vm_readv/writev,
 ///   pidfd_getfd, bpf, perf_event_open, kexec, kernel modules, the keyring, userfaultfd (and
@@ -59,6 +59,14 @@ public enum SandboxInvariants {
 
     /// The namespace flags unshare(2) may not carry: clone's plus CLONE_NEWTIME (0x80).
     public static let unshareNamespaceFlags: UInt64 = cloneNamespaceFlags | 0x80
+
+    /// ioctls outside the socket range that srouter serves: FIONREAD (= SIOCINQ, 0x541B),
+    /// whose native answer on a datagram socket's SOCK_SEQPACKET pair would count every
+    /// queued datagram instead of the next one. This puts a trap on every FIONREAD the guest
+    /// makes, on any descriptor (SocketService answers it for its datagram sockets and lets
+    /// it run natively elsewhere). Like the socket range, it is matched on the low 32 bits,
+    /// the kernel's `unsigned int cmd`.
+    public static let servedIoctls: [UInt64] = [0x541B]
 
     /// Socket ioctls (`SIOC…`, `<linux/sockios.h>`) are 0x8900–0x89ff; srouter serves them.
     public static let socketIoctlMask: UInt64 = 0xffff_ff00

@@ -4,9 +4,18 @@ import LinuxABI
 /// Serves `socket` and `socketpair` for families other than AF_UNIX, and the calls on socket
 /// descriptors (bind, connect, sendmsg…), when no network stack serves the guest.
 ///
-/// Every AF_INET, AF_INET6, AF_NETLINK or AF_PACKET socket is refused with `EAFNOSUPPORT`,
-/// after the argument checks Linux makes first (`__sys_socket` → `__sock_create`); every
-/// socket the guest can hold is then a native AF_UNIX one, and a call on one runs natively.
+/// Every AF_INET, AF_INET6 or AF_NETLINK socket is refused with `EAFNOSUPPORT`, after the
+/// argument checks Linux makes first (`__sys_socket` → `__sock_create`); every socket the
+/// guest can hold is then a native AF_UNIX one, and a call on one runs natively.
+///
+/// Whatever serves AF_INET, the families srouter never serves answer as Linux answers the
+/// unprivileged guest, or as a kernel without them does:
+/// - AF_PACKET and AF_XDP: EPERM, which `packet_create` and `xsk_create` answer a process
+///   without CAP_NET_RAW before looking at the type or protocol. srouter's interfaces have
+///   no link layer to give out.
+/// - AF_VSOCK and every other family: EAFNOSUPPORT, as from a kernel built without it.
+///   vsock would reach the host (or its hypervisor) outside srouter's network, so the guest
+///   must not have it (DESIGN §6).
 /// `srouter run` installs GuestNetwork's `SocketService` over this handler, which uses its
 /// checks and its AF_UNIX and socketpair answers.
 public final class SocketCallHandler: SyscallHandler {
@@ -17,6 +26,13 @@ public final class SocketCallHandler: SyscallHandler {
     /// The type bits (`SOCK_TYPE_MASK`); the rest may only be SOCK_NONBLOCK | SOCK_CLOEXEC.
     public static let typeMask: Int32 = 0xf
     public static let allowedTypeFlags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+    /// `IPPROTO_MAX` (263): `inet_create` and `inet6_create` answer EINVAL at or above it,
+    /// and below 0, before looking the type up.
+    public static let inetProtocolLimit: Int32 = 263
+    /// `IPPROTO_MPTCP`.
+    public static let mptcpProtocol: Int32 = 262
+    /// `AF_XDP`.
+    public static let xdpFamily: Int32 = 44
 
     private let socketNumber = SyscallTable.number(of: "socket")
     private let socketpairNumber = SyscallTable.number(of: "socketpair")
@@ -49,18 +65,21 @@ public final class SocketCallHandler: SyscallHandler {
         let type = notification.int32Argument(1)
         if family == AF_UNIX { return .continueNatively }  // high bits set: the kernel ignores them
         if let error = checkFlagsAndRanges(family: family, type: type) { return .error(error) }
+        if family == AF_PACKET || family == Self.xdpFamily { return .error(.EPERM) }
         return .error(.EAFNOSUPPORT)
     }
 
     /// socketpair(2): no family but AF_UNIX pairs in Linux; the inet and netlink families
-    /// exist and answer EOPNOTSUPP (`sock_no_socketpair`), others EAFNOSUPPORT.
+    /// exist and answer EOPNOTSUPP (`sock_no_socketpair`), others EAFNOSUPPORT. AF_PACKET
+    /// and AF_XDP fail creating the first socket, EPERM without CAP_NET_RAW (see `socket`).
     public func socketpair(_ notification: SyscallNotification) -> SyscallAnswer {
         let family = notification.int32Argument(0)
         let type = notification.int32Argument(1)
         if family == AF_UNIX { return .continueNatively }
         if let error = checkFlagsAndRanges(family: family, type: type) { return .error(error) }
         switch family {
-        case AF_INET, AF_INET6, AF_NETLINK, AF_PACKET: return .error(.EOPNOTSUPP)
+        case AF_PACKET, Self.xdpFamily: return .error(.EPERM)
+        case AF_INET, AF_INET6, AF_NETLINK: return .error(.EOPNOTSUPP)
         default: return .error(.EAFNOSUPPORT)
         }
     }

@@ -109,7 +109,10 @@ struct Run: ParsableCommand {
                     let sockets = SocketService(stack: router.stack, loop: loop, logger: logger, kick: router.kick)
                     sockets.install(on: notifications)
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
-                    InterfaceIoctlHandler(interfaces: router.guestInterfaces).install(on: notifications)
+                    let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)
+                    ioctls.servedSocketFamily = { [unowned sockets] in sockets.servedFamily(inode: $0) }
+                    ioctls.servedSocketIoctl = { [unowned sockets] in sockets.servedIoctl($0) }
+                    ioctls.install(on: notifications)
                     services.append(sockets)
                 }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }

@@ -56,10 +56,29 @@ import Testing
         #expect(bpf.run(call("ioctl", 3, 0x8912, 0x1000)) == Self.notify)  // SIOCGIFCONF
         #expect(bpf.run(call("ioctl", 3, (7 << 32) | 0x8933, 0)) == Self.notify)
         #expect(bpf.run(call("ioctl", 0, 0x5401, 0x1000)) == Self.allow)  // TCGETS
-        #expect(bpf.run(call("ioctl", 0, 0x541B, 0x1000)) == Self.allow)  // FIONREAD
+        #expect(bpf.run(call("ioctl", 0, 0x541B, 0x1000)) == Self.notify)  // FIONREAD
+        #expect(bpf.run(call("ioctl", 0, (1 << 32) | 0x541B, 0x1000)) == Self.notify)  // truncated
+        #expect(bpf.run(call("ioctl", 0, 0x5411, 0x1000)) == Self.allow)  // TIOCOUTQ
         #expect(bpf.run(call("ioctl", 0, 0x8A00, 0)) == Self.allow)
         #expect(bpf.run(call("ioctl", 0, 0x88FF, 0)) == Self.allow)
         #expect(bpf.run(call("ioctl", 0, 0xC0108933, 0)) == Self.allow)  // not 0x89xx
+    }
+
+    @Test func fionreadIsServedUnderAPolicyThatDeniesByDefault() throws {
+        let strict = try filter(#"""
+            {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+             "syscalls": [{"names": ["read", "write", "close", "execve", "exit_group", "ioctl"],
+                           "action": "SCMP_ACT_ALLOW"}]}
+            """#)
+        #expect(strict.run(call("ioctl", 3, 0x541B, 0x1000)) == Self.notify)  // FIONREAD
+        #expect(strict.run(call("ioctl", 3, 0x8933, 0x1000)) == Self.notify)
+        #expect(strict.run(call("ioctl", 3, 0x5401, 0x1000)) == Self.allow)  // TCGETS
+        #expect(strict.run(call("ioctl", 3, 0x541A, 0x1000)) == Self.allow)
+        #expect(strict.run(call("ioctl", 3, (1 << 32) | 0x541B, 0)) == Self.notify)
+        #expect(strict.run(call("ioctl", 3, 0x89FF, 0)) == Self.notify)
+        #expect(strict.run(call("ioctl", 3, 0x8A00, 0)) == Self.allow)
+        #expect(strict.run(call("ioctl", 3, 0x541C, 0)) == Self.allow)
+        #expect(strict.run(call("ioctl", 3, 0xAA01, 0)) == Self.allow)
     }
 
     @Test func refusedCallsStayRefusedWhateverThePolicySays() throws {

@@ -110,6 +110,11 @@ public final class NetworkInterface {
     public var reversePathFilter: ReversePathFilter = .off
     /// Counters.
     public internal(set) var counters = InterfaceCounters()
+    /// The transmit queue length (`ip link`'s `qlen`, SIOCGIFTXQLEN, IFLA_TXQLEN), as the
+    /// device kind has it on Linux: 1000 for `lo` and Ethernet-like devices
+    /// (DEFAULT_TX_QUEUE_LEN), 500 for a WireGuard interface (a wireguard-go tun device:
+    /// drivers/net/tun.c sets TUN_READQ_SIZE).
+    public var transmitQueueLength: Int
     /// Hands an IP packet to the device; `nextHop` is the route's gateway, or the destination
     /// for a directly connected one. The bytes are valid only during the call.
     public var transmit: (_ packet: UnsafeRawBufferPointer, _ nextHop: IPAddress) -> Bool = { _, _ in false }
@@ -121,16 +126,45 @@ public final class NetworkInterface {
         self.kind = kind
         self.mtu = mtu
         self.isUp = isUp
+        self.transmitQueueLength = kind == .wireguard ? 500 : 1000
+    }
+
+    /// The device type (`dev->type`, `<linux/if_arp.h>`), as SIOCGIFHWADDR's `sa_family` and
+    /// rtnetlink's `ifi_type` report it: ARPHRD_LOOPBACK (772) for `lo`, ARPHRD_NONE
+    /// (65534) for a WireGuard interface (a layer-3 tun without link-layer header), and
+    /// ARPHRD_ETHER (1) for a dummy (drivers/net/dummy.c calls ether_setup).
+    public var hardwareType: UInt16 {
+        switch kind {
+        case .loopback: 772
+        case .wireguard: 65534
+        case .dummy: 1
+        }
+    }
+
+    /// The link-layer address (`dev->dev_addr`, `addr_len` bytes): six zero bytes for `lo`
+    /// (loopback_setup sets ETH_ALEN), none for a WireGuard tun, and for a dummy a locally
+    /// administered unicast MAC made from the index (Linux picks a random one,
+    /// eth_hw_addr_random).
+    public var hardwareAddress: [UInt8] {
+        switch kind {
+        case .loopback: [0, 0, 0, 0, 0, 0]
+        case .wireguard: []
+        case .dummy: [0x02, 0, 0, 0, UInt8(truncatingIfNeeded: index >> 8), UInt8(truncatingIfNeeded: index)]
+        }
     }
 
     /// The Linux flags word (IFF_UP 0x1, IFF_BROADCAST 0x2, IFF_LOOPBACK 0x8,
     /// IFF_POINTOPOINT 0x10, IFF_RUNNING 0x40, IFF_NOARP 0x80, IFF_MULTICAST 0x1000,
-    /// IFF_LOWER_UP 0x10000), as a WireGuard device, `lo` or a dummy reports them.
+    /// IFF_LOWER_UP 0x10000), as `dev_get_flags` reports them for `lo`, a WireGuard
+    /// interface and a dummy: a WireGuard interface is a wireguard-go tun device, which is
+    /// POINTOPOINT|NOARP|MULTICAST (tun_net_init for IFF_TUN); a dummy is BROADCAST|NOARP
+    /// (dummy_setup clears IFF_MULTICAST). RUNNING and LOWER_UP follow IFF_UP: the devices
+    /// always have carrier.
     public var linuxFlags: UInt32 {
         var flags: UInt32 = 0
         switch kind {
         case .loopback: flags = 0x8
-        case .wireguard: flags = 0x10 | 0x80
+        case .wireguard: flags = 0x10 | 0x80 | 0x1000
         case .dummy: flags = 0x2 | 0x80
         }
         if isUp { flags |= 0x1 | 0x40 | 0x10000 }
