@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "Wire"),
         .target(name: "WireGuard", dependencies: ["Wire", "CSodium"]),
         .target(name: "NetStack", dependencies: ["Wire"]),
+        .target(name: "Netlink", dependencies: ["NetStack", "Wire"]),
         .target(
             name: "Sandbox",
             dependencies: [
@@ -104,6 +105,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Wire"]),
         .testTarget(name: "NetStackTests", dependencies: ["NetStack", "Wire"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetStack", "Wire"]),
         .testTarget(name: "RouterTests", dependencies: ["Router", "WireGuard", "Wire", "Sandbox"]),
         .testTarget(name: "GuestNetworkTests",
                     dependencies: ["GuestNetwork", "NetStack", "Wire", "LinuxABI", "Sandbox"]),

@@ -38,6 +38,12 @@ public struct NetlinkAttribute {
         default: nil
         }
     }
+    /// The first 16 (IPv6) or 4 (IPv4) bytes of the value as an address, as `nla_get_in6_addr` /
+    /// `nla_get_in_addr` read it; nil if the value is shorter.
+    public func address(ipv6: Bool) -> IPAddress? {
+        if ipv6 { return payload.count >= 16 ? .v6(payload.ipv6Address(at: 0)) : nil }
+        return payload.count >= 4 ? .v4(payload.ipv4Address(at: 0)) : nil
+    }
     /// The attributes nested in the value.
     public var nested: NetlinkAttributes { NetlinkAttributes(payload) }
 }

@@ -56,6 +56,9 @@ public struct NetlinkMessage {
     public var portID: UInt32 { buffer.littleEndian32(at: Field.portID) }
     /// The payload after the header.
     public var payload: UnsafeRawBufferPointer { buffer.bytes(from: Field.payload) }
+    /// The family byte every rtnetlink request starts with (`struct rtgenmsg`); nil for an
+    /// empty payload.
+    public var family: UInt8? { buffer.count > Field.payload ? buffer.byte(at: Field.payload) : nil }
     /// The header as values.
     public var header: NetlinkHeader {
         NetlinkHeader(type: type, flags: flags, sequence: sequence, portID: portID)

@@ -287,3 +287,88 @@ public struct RouteRepr: Equatable, Sendable {
         public static let via: UInt16 = 18
     }
 }
+
+/// One `struct rtnexthop` of RTA_MULTIPATH: flags (`RTNH_F_…`), `rtnh_hops` (the weight
+/// minus one), the device, and the next hop's own attributes (RTA_GATEWAY, RTA_VIA).
+public struct RouteNextHopRecord {
+    /// The record header's length.
+    public static let headerLength = 8
+    /// `rtnh_flags`.
+    public let flags: UInt8
+    /// `rtnh_hops`.
+    public let hops: UInt8
+    /// `rtnh_ifindex`.
+    public let interfaceIndex: Int32
+    /// The attributes after the header.
+    public let attributes: UnsafeRawBufferPointer
+}
+
+/// The `struct rtnexthop` records of an RTA_MULTIPATH value (`rtnh_ok`/`rtnh_next`). Iteration
+/// stops at the end or at a record whose length is under 8 or past the end (`error`).
+public struct RouteNextHopRecords: Sequence, IteratorProtocol {
+    private var rest: UnsafeRawBufferPointer
+    /// Why iteration stopped early.
+    public private(set) var error: WireError?
+
+    /// The records in `buffer`.
+    public init(_ buffer: UnsafeRawBufferPointer) {
+        rest = buffer
+    }
+
+    /// The next record.
+    public mutating func next() -> RouteNextHopRecord? {
+        guard !rest.isEmpty, error == nil else { return nil }
+        guard rest.count >= RouteNextHopRecord.headerLength else { error = .truncated; return nil }
+        let length = Int(rest.littleEndian16(at: 0))
+        guard length >= RouteNextHopRecord.headerLength else { error = .malformed("rtnh_len"); return nil }
+        guard length <= rest.count else { error = .truncated; return nil }
+        let record = RouteNextHopRecord(flags: rest.byte(at: 2), hops: rest.byte(at: 3),
+                                        interfaceIndex: Int32(bitPattern: rest.littleEndian32(at: 4)),
+                                        attributes: rest.bytes(RouteNextHopRecord.headerLength,
+                                                               length - RouteNextHopRecord.headerLength))
+        rest = rest.bytes(from: Swift.min(NetlinkMessage.align(length), rest.count))
+        return record
+    }
+}
+
+/// `struct rtvia` (RTA_VIA): a gateway of another family than the route's — an IPv6 next hop
+/// of an IPv4 route (RFC 8950).
+public enum RouteVia {
+    /// The address in an RTA_VIA value: family (AF_INET 2 or AF_INET6 10), then 4 or 16
+    /// bytes; nil if the family is another or the address is short.
+    public static func parse(_ payload: UnsafeRawBufferPointer) -> IPAddress? {
+        guard payload.count >= 2 else { return nil }
+        switch payload.littleEndian16(at: 0) {
+        case 2 where payload.count >= 6: return .v4(payload.ipv4Address(at: 2))
+        case 10 where payload.count >= 18: return .v6(payload.ipv6Address(at: 2))
+        default: return nil
+        }
+    }
+
+    /// The RTA_VIA value for `address`.
+    public static func bytes(_ address: IPAddress) -> [UInt8] {
+        switch address {
+        case .v4(let a):
+            makeBytes(count: 6) { b in b.storeLittleEndian16(2, at: 0); b.storeIPv4Address(a, at: 2) }
+        case .v6(let a):
+            makeBytes(count: 18) { b in b.storeLittleEndian16(10, at: 0); b.storeIPv6Address(a, at: 2) }
+        }
+    }
+}
+
+extension NetlinkWriter {
+    /// Appends one `struct rtnexthop` whose attributes `body` writes (inside RTA_MULTIPATH).
+    public mutating func appendNextHopRecord(flags: UInt8, hops: UInt8, interfaceIndex: Int32,
+                                             _ body: (inout NetlinkWriter) -> Void) {
+        var attributes = NetlinkWriter()
+        body(&attributes)
+        let header = makeBytes(count: RouteNextHopRecord.headerLength) { b in
+            b.storeLittleEndian16(UInt16(RouteNextHopRecord.headerLength + attributes.bytes.count), at: 0)
+            b.storeByte(flags, at: 2)
+            b.storeByte(hops, at: 3)
+            b.storeLittleEndian32(UInt32(bitPattern: interfaceIndex), at: 4)
+        }
+        appendBytes(header)
+        appendBytes(attributes.bytes)
+    }
+}

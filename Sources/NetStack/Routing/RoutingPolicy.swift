@@ -46,6 +46,20 @@ public final class RoutingPolicy: RouteResolver {
         }
     }
 
+    /// Adds a route as RTM_NEWROUTE asks (`RouteTable.add`'s flags), reporting the change.
+    public func add(_ route: Route, flags: RouteAddFlags) throws(RouteError) {
+        try table.add(route, flags: flags)
+        onChange?(.added(route))
+    }
+
+    /// Deletes the first route matching `match` (RTM_DELROUTE), reporting the change.
+    @discardableResult
+    public func delete(_ match: RouteMatch) throws(RouteError) -> Route {
+        let removed = try table.delete(match)
+        onChange?(.removed(removed))
+        return removed
+    }
+
     /// The decision for `destination` (Linux's fib_lookup through the rules).
     public func resolve(_ destination: IPAddress, flowHash: UInt32) -> RouteDecision {
         for number in ruleTables {
@@ -67,9 +81,11 @@ public final class RoutingPolicy: RouteResolver {
         return .noRoute
     }
 
-    /// Linux's routes for a new address: `local ADDR` in table local (scope host), and the
-    /// connected prefix in main (`proto kernel scope link src ADDR`; IPv6 metric 256) unless
-    /// the address is a host route without a peer.
+    /// Linux's routes for a new address (`fib_add_ifaddr`, `addrconf_prefix_route`): `local
+    /// ADDR` in table local (scope host), and the connected prefix (`proto kernel scope link src
+    /// ADDR`; IPv6 metric 256) unless the address is a host route without a peer. The prefix
+    /// goes to main, but on lo to table local as `local` (scope host): all of 127.0.0.0/8 is
+    /// this host's.
     func addKernelRoutes(for address: InterfaceAddress, on interface: NetworkInterface) {
         let hop = [NextHop(gateway: nil, interfaceIndex: interface.index)]
         let isV6: Bool
@@ -80,8 +96,11 @@ public final class RoutingPolicy: RouteResolver {
                        preferredSource: isV6 ? nil : address.address))
         let subnet = address.subnet
         if subnet.length < address.address.bitWidth || address.peer != nil {
-            addRoute(Route(destination: subnet, table: RouteTable.main, type: .unicast, metric: isV6 ? 256 : 0,
-                           nextHops: hop, protocolNumber: RouteProtocol.kernel, scope: InterfaceAddress.Scope.link,
+            let onLoopback = interface.kind == .loopback && !isV6
+            addRoute(Route(destination: subnet, table: onLoopback ? RouteTable.local : RouteTable.main,
+                           type: onLoopback ? .local : .unicast, metric: isV6 ? 256 : 0,
+                           nextHops: hop, protocolNumber: RouteProtocol.kernel,
+                           scope: onLoopback ? InterfaceAddress.Scope.host : InterfaceAddress.Scope.link,
                            preferredSource: isV6 ? nil : address.address))
         }
     }
@@ -96,7 +115,9 @@ public final class RoutingPolicy: RouteResolver {
         }
         let subnet = address.subnet
         let stillProvided = interface.addresses.contains { $0.subnet == subnet }
-        if !stillProvided, let removed = try? table.delete(destination: subnet, table: RouteTable.main,
+        let onLoopback = interface.kind == .loopback && !isV6
+        if !stillProvided, let removed = try? table.delete(destination: subnet,
+                                                           table: onLoopback ? RouteTable.local : RouteTable.main,
                                                            metric: isV6 ? 256 : 0) {
             onChange?(.removed(removed))
         }

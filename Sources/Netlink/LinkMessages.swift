@@ -1,0 +1,209 @@
+import NetStack
+import Wire
+
+/// Links: RTM_GETLINK (dump, or one by index or name) and RTM_NEWLINK/RTM_SETLINK for up/down
+/// and the MTU, laid out as Linux's `rtnl_fill_ifinfo` lays them out for `lo` and a layer-3
+/// tunnel (attributes in its order; the ones only hardware has are left out).
+extension RouteNetlinkServer {
+    /// What Linux reports for an interface of each kind.
+    struct LinkProfile {
+        /// `ifi_type`: ARPHRD_LOOPBACK 772, ARPHRD_NONE 65534 (a layer-3 tunnel), ARPHRD_ETHER 1.
+        var hardwareType: UInt16
+        /// `IFLA_TXQLEN`.
+        var transmitQueueLength: UInt32
+        /// `IFLA_MIN_MTU`, `IFLA_MAX_MTU` (0: none, as for lo).
+        var mtuRange: ClosedRange<UInt32>?
+        /// `IFLA_INFO_KIND`, if the device has one.
+        var kind: String?
+        /// The hardware address length (`IFLA_ADDRESS`/`IFLA_BROADCAST` are that many bytes).
+        var addressLength: Int
+
+        init(_ kind: InterfaceKind) {
+            switch kind {
+            case .loopback:
+                self = LinkProfile(hardwareType: 772, transmitQueueLength: 1000, mtuRange: nil, kind: nil, addressLength: 6)
+            case .wireguard:
+                self = LinkProfile(hardwareType: 65534, transmitQueueLength: 500, mtuRange: 68...65535,
+                                   kind: "wireguard", addressLength: 0)
+            case .dummy:
+                self = LinkProfile(hardwareType: 1, transmitQueueLength: 1000, mtuRange: 0...0, kind: "dummy",
+                                   addressLength: 6)
+            }
+        }
+
+        init(hardwareType: UInt16, transmitQueueLength: UInt32, mtuRange: ClosedRange<UInt32>?, kind: String?,
+             addressLength: Int) {
+            self.hardwareType = hardwareType
+            self.transmitQueueLength = transmitQueueLength
+            self.mtuRange = mtuRange
+            self.kind = kind
+            self.addressLength = addressLength
+        }
+    }
+
+    /// `IF_OPER_UNKNOWN` (what lo and a tun report while up) and `IF_OPER_DOWN`.
+    enum OperationalState {
+        static let unknown: UInt8 = 0
+        static let down: UInt8 = 2
+    }
+
+    /// Writes one RTM_NEWLINK message's body for `interface`.
+    func fillLink(_ interface: NetworkInterface, into writer: inout NetlinkWriter) {
+        typealias A = InterfaceInfoRepr.Attribute
+        let profile = LinkProfile(interface.kind)
+        writer.appendBytes(InterfaceInfoRepr(family: 0, hardwareType: profile.hardwareType, index: Int32(interface.index),
+                                             flags: interface.linuxFlags).bytes)
+        writer.appendAttribute(A.name, string: interface.name)
+        writer.appendAttribute(A.transmitQueueLength, uint32: profile.transmitQueueLength)
+        writer.appendAttribute(A.operationalState, uint8: interface.isUp ? OperationalState.unknown : OperationalState.down)
+        writer.appendAttribute(A.linkMode, uint8: 0)
+        writer.appendAttribute(A.mtu, uint32: UInt32(interface.mtu))
+        if let range = profile.mtuRange {
+            writer.appendAttribute(A.minimumMTU, uint32: range.lowerBound)
+            writer.appendAttribute(A.maximumMTU, uint32: range.upperBound)
+        } else {
+            writer.appendAttribute(A.minimumMTU, uint32: 0)
+            writer.appendAttribute(A.maximumMTU, uint32: 0)
+        }
+        writer.appendAttribute(A.group, uint32: 0)
+        writer.appendAttribute(LinkAttribute.promiscuity, uint32: 0)
+        writer.appendAttribute(LinkAttribute.allMulticast, uint32: 0)
+        writer.appendAttribute(LinkAttribute.transmitQueues, uint32: 1)
+        writer.appendAttribute(LinkAttribute.receiveQueues, uint32: 1)
+        writer.appendAttribute(A.carrier, uint8: 1)
+        writer.appendAttribute(LinkAttribute.carrierChanges, uint32: 0)
+        writer.appendAttribute(LinkAttribute.protocolDown, uint8: 0)
+        if profile.addressLength > 0 {
+            let address = hardwareAddress(interface, length: profile.addressLength)
+            writer.appendAttribute(A.address, bytes: address)
+            writer.appendAttribute(A.broadcast, bytes: interface.kind == .loopback ? address : [UInt8](repeating: 0xff, count: 6))
+        }
+        appendStatistics(interface.counters, into: &writer)
+        if let kind = profile.kind {
+            writer.beginNested(A.linkInfo)
+            writer.appendAttribute(A.infoKind, string: kind)
+            writer.endNested()
+        }
+        writer.appendAttribute(A.qdisc, string: "noqueue")
+    }
+
+    /// lo's all-zero address; a dummy's locally administered one, from its index.
+    private func hardwareAddress(_ interface: NetworkInterface, length: Int) -> [UInt8] {
+        guard interface.kind == .dummy else { return [UInt8](repeating: 0, count: length) }
+        return [0x02, 0x73, 0x72, 0, UInt8(truncatingIfNeeded: interface.index >> 8), UInt8(truncatingIfNeeded: interface.index)]
+    }
+
+    /// `IFLA_STATS64` (`struct rtnl_link_stats64`, 25 counters) and `IFLA_STATS` (24 of 32
+    /// bits): packets, bytes, errors (0) and drops each way.
+    private func appendStatistics(_ counters: InterfaceCounters, into writer: inout NetlinkWriter) {
+        let first: [UInt64] = [UInt64(counters.receivedPackets), UInt64(counters.sentPackets),
+                               UInt64(counters.receivedBytes), UInt64(counters.sentBytes), 0, 0,
+                               UInt64(counters.receiveDrops), UInt64(counters.sendDrops)]
+        var wide: [UInt8] = []
+        var narrow: [UInt8] = []
+        for index in 0..<25 {
+            let value = index < first.count ? first[index] : 0
+            withUnsafeBytes(of: value.littleEndian) { wide.append(contentsOf: $0) }
+            if index < 24 {
+                withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) { narrow.append(contentsOf: $0) }
+            }
+        }
+        writer.appendAttribute(LinkAttribute.statistics64, bytes: wide)
+        writer.appendAttribute(InterfaceInfoRepr.Attribute.stats, bytes: narrow)
+    }
+
+    /// RTM_GETLINK with NLM_F_DUMP: every interface in index order. With strict checking the
+    /// header must be a whole `ifinfomsg` (`rtnl_valid_dump_ifinfo_req`).
+    func dumpLinks(_ request: NetlinkMessage, settings: NetlinkSocketSettings, into dump: inout DumpWriter) throws {
+        if settings.strictCheck {
+            guard request.payload.count >= InterfaceInfoRepr.length else {
+                throw NetlinkFailure.invalid("Invalid header for link dump")
+            }
+        }
+        for interface in interfaces.all {
+            dump.add(type: RouteNetlinkType.newLink) { fillLink(interface, into: &$0) }
+        }
+    }
+
+    /// RTM_GETLINK for one link, by `ifi_index` or else `IFLA_IFNAME` (`rtnl_getlink`):
+    /// EINVAL without either, ENODEV if there is no such link.
+    func getLink(_ request: NetlinkMessage, settings: NetlinkSocketSettings) throws -> [UInt8] {
+        let interface = try linkTarget(request)
+        var writer = NetlinkWriter()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.newLink, sequence: request.sequence, portID: settings.portID))
+        fillLink(interface, into: &writer)
+        writer.end()
+        return writer.bytes
+    }
+
+    /// The link a request names: `ifi_index` if nonzero, else `IFLA_IFNAME`.
+    private func linkTarget(_ request: NetlinkMessage) throws -> NetworkInterface {
+        let header = try parseHeader(request, InterfaceInfoRepr.parse)
+        if header.index != 0 {
+            guard let interface = interfaces[Int(header.index)] else { throw NetlinkFailure.noDevice() }
+            return interface
+        }
+        let attributes = try attributeMap(request, after: InterfaceInfoRepr.length)
+        guard let name = attributes[InterfaceInfoRepr.Attribute.name]?.string else {
+            throw NetlinkFailure.invalid()
+        }
+        guard let interface = interfaces[name] else { throw NetlinkFailure.noDevice() }
+        return interface
+    }
+
+    /// RTM_NEWLINK / RTM_SETLINK on an existing link: `IFF_UP` through `ifi_flags` and
+    /// `ifi_change` (0 changes every flag, as `rtnl_dev_combine_flags`), and `IFLA_MTU` within
+    /// the device's range (EINVAL outside it). Creating links is not served (EOPNOTSUPP, as a
+    /// kernel without the link kind answers).
+    func setLink(_ request: NetlinkMessage) throws {
+        let header = try parseHeader(request, InterfaceInfoRepr.parse)
+        let attributes = try attributeMap(request, after: InterfaceInfoRepr.length)
+        let interface: NetworkInterface
+        do {
+            interface = try linkTarget(request)
+        } catch let failure as NetlinkFailure where failure.errno == 19 && request.type == RouteNetlinkType.newLink {
+            if request.flags.contains(.create) { throw NetlinkFailure(95, "Unknown device type") }
+            throw failure
+        }
+        if request.type == RouteNetlinkType.newLink && request.flags.contains(.exclusive)
+            && request.flags.contains(.create) {
+            throw NetlinkFailure(17)  // EEXIST: the link is there
+        }
+        var mtu: Int?
+        if let value = attributes[InterfaceInfoRepr.Attribute.mtu] {
+            guard let requested = value.uint32 else { throw NetlinkFailure.invalid() }
+            if let range = LinkProfile(interface.kind).mtuRange, range != 0...0, !range.contains(requested) {
+                throw NetlinkFailure.invalid(requested < range.lowerBound
+                    ? "mtu less than device minimum" : "mtu greater than device maximum")
+            }
+            mtu = Int(requested)
+        }
+        let change = header.change == 0 ? UInt32.max : header.change
+        let up: UInt32 = 0x1
+        var isUp: Bool?
+        if (header.flags != 0 || header.change != 0) && change & up != 0 {
+            isUp = header.flags & up != 0
+        }
+        if isUp != nil && isUp != interface.isUp || mtu != nil && mtu != interface.mtu {
+            interfaces.update(interface, isUp: isUp, mtu: mtu)
+        }
+    }
+
+    /// Link attributes the fill writes beyond `InterfaceInfoRepr.Attribute`.
+    enum LinkAttribute {
+        /// `IFLA_STATS64`.
+        static let statistics64: UInt16 = 23
+        /// `IFLA_PROMISCUITY`.
+        static let promiscuity: UInt16 = 30
+        /// `IFLA_NUM_TX_QUEUES`.
+        static let transmitQueues: UInt16 = 31
+        /// `IFLA_NUM_RX_QUEUES`.
+        static let receiveQueues: UInt16 = 32
+        /// `IFLA_CARRIER_CHANGES`.
+        static let carrierChanges: UInt16 = 35
+        /// `IFLA_PROTO_DOWN`.
+        static let protocolDown: UInt16 = 39
+        /// `IFLA_ALLMULTI`.
+        static let allMulticast: UInt16 = 61
+    }
+}

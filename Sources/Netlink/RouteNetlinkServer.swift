@@ -1,0 +1,265 @@
+import NetStack
+import Wire
+
+/// What a NETLINK_ROUTE socket has set that changes how requests are answered.
+public struct NetlinkSocketSettings: Sendable, Equatable {
+    /// The socket's port id (`nl_pid`), which replies and echoed notifications carry.
+    public var portID: UInt32
+    /// `NETLINK_GET_STRICT_CHK`: dump requests are checked and filtered strictly.
+    public var strictCheck = false
+    /// `NETLINK_EXT_ACK`: errors carry `NLMSGERR_ATTR_MSG`.
+    public var extendedAck = false
+    /// `NETLINK_CAP_ACK`: errors echo only the request's header.
+    public var capAck = false
+
+    /// Settings for a socket bound to `portID`.
+    public init(portID: UInt32, strictCheck: Bool = false, extendedAck: Bool = false, capAck: Bool = false) {
+        self.portID = portID
+        self.strictCheck = strictCheck
+        self.extendedAck = extendedAck
+        self.capAck = capAck
+    }
+}
+
+/// rtnetlink's multicast groups (`RTNLGRP_…`); a socket's `nl_groups` bit for group N is
+/// `1 << (N - 1)` (`RTMGRP_…`).
+public enum RouteNetlinkGroup: UInt32, Sendable, CaseIterable {
+    /// `RTNLGRP_LINK`.
+    case link = 1
+    /// `RTNLGRP_IPV4_IFADDR`.
+    case ipv4Address = 5
+    /// `RTNLGRP_IPV4_ROUTE`.
+    case ipv4Route = 7
+    /// `RTNLGRP_IPV6_IFADDR`.
+    case ipv6Address = 9
+    /// `RTNLGRP_IPV6_ROUTE`.
+    case ipv6Route = 11
+
+    /// The group's bit in `sockaddr_nl.nl_groups`.
+    public var legacyBit: UInt32 { 1 << (rawValue - 1) }
+}
+
+/// An rtnetlink error: the errno (positive) and, for `NETLINK_EXT_ACK`, the message Linux's
+/// extended ack would carry.
+struct NetlinkFailure: Error {
+    /// The errno.
+    var errno: Int32
+    /// `NLMSGERR_ATTR_MSG`.
+    var message: String?
+
+    init(_ errno: Int32, _ message: String? = nil) {
+        self.errno = errno
+        self.message = message
+    }
+
+    static let notSupported = NetlinkFailure(95)  // EOPNOTSUPP
+    static func invalid(_ message: String? = nil) -> NetlinkFailure { NetlinkFailure(22, message) }  // EINVAL
+    static func noDevice(_ message: String? = nil) -> NetlinkFailure { NetlinkFailure(19, message) }  // ENODEV
+}
+
+/// srouter's rtnetlink (NETLINK_ROUTE): requests from a guest's socket answered from the
+/// stack's interfaces, addresses and FIB, which the guest's writes change (DESIGN §4).
+///
+/// Linux's `netlink_rcv_skb` and `rtnetlink_rcv_msg` are the model: each message of a
+/// datagram is handled in turn; messages without `NLM_F_REQUEST` and control messages are
+/// only acknowledged; a GET with `NLM_F_DUMP` (either bit) is a dump, answered with
+/// `NLM_F_MULTI` messages in datagrams of at most `dumpDatagramLimit` bytes and an
+/// `NLMSG_DONE` datagram; errors, and successes with `NLM_F_ACK`, get an `NLMSG_ERROR`.
+/// Requests srouter does not serve get EOPNOTSUPP, as from a kernel without that handler.
+/// Every change, whoever made it, is reported to `broadcast` for the subscribed sockets.
+public final class RouteNetlinkServer {
+    /// `NLMSG_GOODSIZE` with 4 KiB pages: the size of the first datagram of a Linux dump, and
+    /// so one every netlink client reads whole.
+    public static let dumpDatagramLimit = 3776
+
+    /// The interfaces and their addresses.
+    public let interfaces: InterfaceTable
+    /// The FIB and its rules.
+    public let routing: RoutingPolicy
+    /// Delivers a notification (one message) to every socket subscribed to the group.
+    public var broadcast: ((_ group: RouteNetlinkGroup, _ message: [UInt8]) -> Void)?
+    /// Hundredths of a second since srouter started (`IFA_CACHEINFO`'s time stamps).
+    let clock: () -> UInt32
+    /// The request being handled: notifications of its changes carry its port id and sequence
+    /// number, as Linux's `nl_info` does.
+    var origin: (portID: UInt32, sequence: UInt32)?
+    /// When each address was added (`ifa_cacheinfo.cstamp`), by interface index and address.
+    var addressStamps: [AddressKey: UInt32] = [:]
+
+    /// Serves `interfaces` and `routing`, and starts following their changes for
+    /// notifications. `clock` gives hundredths of a second since start.
+    public init(interfaces: InterfaceTable, routing: RoutingPolicy, clock: @escaping () -> UInt32) {
+        self.interfaces = interfaces
+        self.routing = routing
+        self.clock = clock
+        for interface in interfaces.all {
+            for address in interface.addresses { addressStamps[AddressKey(interface.index, address.address)] = clock() }
+        }
+        let previousInterfaceHook = interfaces.onChange
+        // The address's own notification goes first, then the kernel routes it brings or
+        // takes (Linux's rtmsg_ifa, then the inetaddr notifier chain).
+        interfaces.onChange = { [weak self] change in
+            self?.interfaceChanged(change)
+            previousInterfaceHook?(change)
+        }
+        let previousRouteHook = routing.onChange
+        routing.onChange = { [weak self] change in
+            previousRouteHook?(change)
+            self?.routeChanged(change)
+        }
+    }
+
+    /// Handles one datagram a socket sent and returns the datagrams to queue for it, in order.
+    public func handle(_ datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings) -> [[UInt8]] {
+        var replies: [[UInt8]] = []
+        var messages = NetlinkMessages(datagram)
+        while let message = messages.next() {
+            var failure: NetlinkFailure?
+            if message.flags.contains(.request) && message.type >= NetlinkControlType.minimumFamilyType {
+                origin = (settings.portID, message.sequence)
+                defer { origin = nil }
+                do {
+                    if let answer = try serve(message, settings: settings) { replies += answer }
+                } catch let error as NetlinkFailure {
+                    failure = error
+                } catch let error as InterfaceError {
+                    failure = NetlinkFailure(error.rawValue)
+                } catch let error as RouteError {
+                    failure = NetlinkFailure(error.rawValue)
+                } catch {
+                    failure = NetlinkFailure.invalid()  // no other error is thrown; never trap on a request
+                }
+            }
+            if message.flags.contains(.ack) || failure != nil {
+                var writer = NetlinkWriter()
+                acknowledgement(of: message, error: failure, settings: settings).append(
+                    to: &writer, portID: settings.portID, capAcknowledgements: settings.capAck)
+                replies.append(writer.bytes)
+            }
+        }
+        return replies
+    }
+
+    private func acknowledgement(of message: NetlinkMessage, error: NetlinkFailure?,
+                                 settings: NetlinkSocketSettings) -> NetlinkErrorRepr {
+        NetlinkErrorRepr(error: -(error?.errno ?? 0), request: message.header, requestLength: message.length,
+                         requestPayload: Array(message.payload),
+                         message: settings.extendedAck ? error?.message : nil)
+    }
+
+    /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns the
+    /// datagrams of a dump or a GET's answer, nil when only the ACK (if asked) follows.
+    private func serve(_ message: NetlinkMessage, settings: NetlinkSocketSettings) throws -> [[UInt8]]? {
+        // "All the messages must have at least 1 byte length": shorter ones are ignored.
+        guard let family = message.family else { return nil }
+        let isDump = !message.flags.intersection(.dump).isEmpty
+        switch message.type {
+        case RouteNetlinkType.getLink:
+            if isDump { return try dump(message, settings: settings) { try dumpLinks(message, settings: settings, into: &$0) } }
+            return [try getLink(message, settings: settings)]
+        case RouteNetlinkType.newLink, RouteNetlinkType.setLink:
+            try setLink(message)
+            return nil
+        case RouteNetlinkType.getAddress where isDump:
+            guard [Family.unspecified, Family.inet, Family.inet6].contains(family) else { throw NetlinkFailure.notSupported }
+            return try dump(message, settings: settings) { try dumpAddresses(message, settings: settings, into: &$0) }
+        case RouteNetlinkType.newAddress, RouteNetlinkType.deleteAddress:
+            guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
+            try changeAddress(message, add: message.type == RouteNetlinkType.newAddress)
+            return nil
+        case RouteNetlinkType.getRoute:
+            if isDump {
+                guard [Family.unspecified, Family.inet, Family.inet6].contains(family) else { throw NetlinkFailure.notSupported }
+                return try dump(message, settings: settings) { try dumpRoutes(message, settings: settings, into: &$0) }
+            }
+            guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
+            return [try getRoute(message, settings: settings)]
+        case RouteNetlinkType.newRoute, RouteNetlinkType.deleteRoute:
+            guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
+            try changeRoute(message, add: message.type == RouteNetlinkType.newRoute)
+            return nil
+        case RouteNetlinkType.getNeighbour where isDump:
+            // Layer-3 tunnels have no neighbours.
+            return try dump(message, settings: settings) { _ in }
+        case RouteNetlinkType.getRule where isDump:
+            guard [Family.unspecified, Family.inet, Family.inet6].contains(family) else { throw NetlinkFailure.notSupported }
+            return try dump(message, settings: settings) { dumpRules(message, settings: settings, into: &$0) }
+        default:
+            throw NetlinkFailure.notSupported
+        }
+    }
+
+    /// Runs a dump: `fill` adds entries to a `DumpWriter`; the datagrams end with an
+    /// `NLMSG_DONE` of its own, as `netlink_dump` sends it.
+    private func dump(_ request: NetlinkMessage, settings: NetlinkSocketSettings,
+                      _ fill: (inout DumpWriter) throws -> Void) throws -> [[UInt8]] {
+        var writer = DumpWriter(sequence: request.sequence, portID: settings.portID)
+        try fill(&writer)
+        return writer.finish()
+    }
+
+    /// Address families as rtnetlink numbers them.
+    enum Family {
+        static let unspecified: UInt8 = 0
+        static let inet: UInt8 = 2
+        static let inet6: UInt8 = 10
+    }
+}
+
+/// A key for an address on an interface.
+struct AddressKey: Hashable {
+    var index: Int
+    var address: IPAddress
+    init(_ index: Int, _ address: IPAddress) {
+        self.index = index
+        self.address = address
+    }
+}
+
+/// The datagrams of one dump: entries packed into datagrams of at most
+/// `RouteNetlinkServer.dumpDatagramLimit` bytes, each with `NLM_F_MULTI` (and
+/// `NLM_F_DUMP_FILTERED` when the request's filter was applied), then `NLMSG_DONE`.
+struct DumpWriter {
+    let sequence: UInt32
+    let portID: UInt32
+    /// Set when a strict request's filter applied (`cb->answer_flags`).
+    var filtered = false
+    private var datagrams: [[UInt8]] = []
+    private var current = NetlinkWriter()
+
+    init(sequence: UInt32, portID: UInt32) {
+        self.sequence = sequence
+        self.portID = portID
+    }
+
+    /// The header of the next entry.
+    func header(type: UInt16) -> NetlinkHeader {
+        NetlinkHeader(type: type, flags: filtered ? [.multi, .dumpFiltered] : .multi, sequence: sequence, portID: portID)
+    }
+
+    /// Adds one entry, written by `body` into its own writer (so it can move to a new
+    /// datagram whole).
+    mutating func add(type: UInt16, _ body: (inout NetlinkWriter) -> Void) {
+        var entry = NetlinkWriter()
+        entry.begin(header(type: type))
+        body(&entry)
+        entry.end()
+        if !current.isEmpty && current.bytes.count + entry.bytes.count > RouteNetlinkServer.dumpDatagramLimit {
+            datagrams.append(current.bytes)
+            current = NetlinkWriter()
+        }
+        current.appendBytes(entry.bytes)
+    }
+
+    /// The datagrams, the last one `NLMSG_DONE` with status 0.
+    mutating func finish() -> [[UInt8]] {
+        if !current.isEmpty { datagrams.append(current.bytes) }
+        var done = NetlinkWriter()
+        done.begin(NetlinkHeader(type: NetlinkControlType.done, flags: filtered ? [.multi, .dumpFiltered] : .multi,
+                                 sequence: sequence, portID: portID))
+        done.appendInt32(0)
+        done.end()
+        datagrams.append(done.bytes)
+        return datagrams
+    }
+}
