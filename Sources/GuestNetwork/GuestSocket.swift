@@ -262,4 +262,27 @@ struct SocketOptionState {
     var tcp = TCPConfiguration()
     /// TCP_MD5SIG keys by peer address.
     var md5Keys: [IPAddress: [UInt8]] = [:]
+    /// SO_RCVLOWAT (sk_rcvlowat; Linux's default: 1).
+    var receiveLowWater: Int32 = 1
+    /// SO_OOBINLINE (SOCK_URGINLINE).
+    var outOfBandInline = false
+    /// SO_LINGER was set with a negative l_linger: Linux keeps MAX_SCHEDULE_TIMEOUT, and
+    /// `linger` is then Int32.max.
+    var lingerForever = false
+    /// SO_RCVBUF was set (SOCK_RCVBUF_LOCK): TCP caps SO_RCVLOWAT at half the buffer.
+    var receiveBufferLocked = false
+    /// IP_TTL on an IPv6 socket (inet->uc_ttl, apart from the hop limit; nil: the default).
+    var mappedTimeToLive: UInt8?
+    /// IP_TOS on an IPv6 socket (inet->tos, apart from the traffic class).
+    var mappedTypeOfService: UInt8 = 0
+    /// IP_MULTICAST_IF's address (inet->mc_addr), as getsockopt reports it.
+    var multicastInterfaceAddress = IPv4Address.any
+    /// IP_RECVERR (inet->recverr).
+    var receiveErrors = false
+    /// IPV6_RECVERR (np->recverr).
+    var receiveErrorsIPv6 = false
+    /// IP_FREEBIND.
+    var freeBind = false
+    /// IPV6_MTU as set (np->frag_size; 0: the path's).
+    var fragmentSize: Int32 = 0
 }

@@ -7,12 +7,19 @@ import Wire
 
 /// getsockopt(2): the values Linux reports, with its length rules per level.
 extension SocketService {
-    /// A getsockopt answer: an integer (copied out with the level's rules) or raw bytes.
+    /// A getsockopt answer: an integer (copied out with the level's rules) or raw bytes
+    /// (`minimumLength`: a shorter buffer is EINVAL).
     enum OptionAnswer {
         case integer(Int32)
-        case bytes([UInt8])
+        case bytes([UInt8], minimumLength: Int32 = 0)
+        /// EINVAL if the buffer is shorter than `minimumLength`, else the error.
+        case failure(LinuxErrno, minimumLength: Int32)
     }
 
+    /// getsockopt(2) of a served socket, dispatched as `__sys_getsockopt` → `sk_getsockopt`
+    /// or the protocol's getsockopt. On an IPv4 socket a level that neither SOL_SOCKET nor
+    /// its protocol serves reaches `do_ip_getsockopt`, which answers EOPNOTSUPP; IPv6's
+    /// `ipv6_getsockopt` answers ENOPROTOOPT.
     func getOption(_ socket: GuestSocket, _ n: SyscallNotification) -> SyscallAnswer {
         let level = n.int32Argument(1), name = n.int32Argument(2)
         let memory = GuestMemory(tid: n.tid)
@@ -22,13 +29,20 @@ extension SocketService {
             case Level.socket:
                 answer = socketLevelValue(socket, name)
                 if name == SO_ERROR { clearGuestError(socket, tid: n.tid, fd: n.int32Argument(0)) }
-            case Level.ip: answer = ipLevelValue(socket, name)
-            case Level.ipv6: answer = socket.isIPv6 ? ipv6LevelValue(socket, name) : nil
-            case Level.tcp: answer = socket.type == .stream ? try tcpLevelValue(socket, name) : nil
-            case Level.icmpv6:
-                answer = name == 1 && socket.type == .raw && socket.protocolNumber == Int32(IPPROTO_ICMPV6)
+            case Level.ip:
+                // ipv6_getsockopt passes SOL_IP on to ip_getsockopt except for raw sockets.
+                answer = socket.isIPv6 && socket.type == .raw ? nil : try ipLevelValue(socket, name)
+            case Level.tcp where socket.type == .stream: answer = try tcpLevelValue(socket, name)
+            case Level.ipv6 where socket.isIPv6: answer = try ipv6LevelValue(socket, name)
+            case Level.icmpv6 where socket.isIPv6 && socket.type == .raw:
+                answer = name == 1 && socket.protocolNumber == Int32(IPPROTO_ICMPV6)
                     ? .bytes(SocketOptionValue.encodeICMP6Filter(socket.datagram?.icmp6Filter ?? [])) : nil
-            default: answer = nil
+            case 17 where socket.type == .datagram && socket.protocolNumber == 17,  // SOL_UDP
+                 Level.raw where socket.type == .raw:
+                answer = nil
+            default:
+                if !socket.isIPv6 { throw LinuxErrno.EOPNOTSUPP }
+                answer = nil
             }
             guard let answer else {
                 logUnknownOption(level: level, name: name, set: false)
@@ -38,9 +52,12 @@ extension SocketService {
             case .integer(let value):
                 try SocketOptionValue.copyOutInteger(value, level: level, name: name, to: memory,
                                                      valueAddress: n.arguments[3], lengthAddress: n.arguments[4])
-            case .bytes(let bytes):
-                try SocketOptionValue.copyOutBytes(bytes, to: memory, valueAddress: n.arguments[3],
-                                                   lengthAddress: n.arguments[4])
+            case .bytes(let bytes, let minimumLength):
+                try SocketOptionValue.copyOutBytes(bytes, minimumLength: minimumLength, to: memory,
+                                                   valueAddress: n.arguments[3], lengthAddress: n.arguments[4])
+            case .failure(let error, let minimumLength):
+                let length = try SocketOptionValue.readLength(memory, at: n.arguments[4])
+                throw length < minimumLength ? LinuxErrno.EINVAL : error
             }
             return .value(0)
         } catch {
@@ -71,38 +88,55 @@ extension SocketService {
         case SO_KEEPALIVE: return flag(o.keepAlive)
         case SO_DONTROUTE: return flag(o.dontRoute)
         case SO_BROADCAST: return flag(o.broadcast)
+        case SO_OOBINLINE: return flag(o.outOfBandInline)
         case SO_PRIORITY: return .integer(o.priority)
         case SO_RCVBUF: return .integer(o.receiveBuffer)
         case SO_SNDBUF: return .integer(o.sendBuffer)
-        case SO_LINGER: return .bytes(SocketOptionValue.encodeLinger(onoff: o.linger != nil ? 1 : 0, seconds: o.linger ?? 0))
+        case SO_RCVLOWAT: return .integer(o.receiveLowWater)
+        case SO_SNDLOWAT: return .integer(1)
+        case SO_LINGER:
+            // l_linger is sk_lingertime / HZ: the forever value depends on HZ.
+            let seconds = o.lingerForever ? Self.foreverLingerSeconds : (o.linger ?? 0)
+            return .bytes(SocketOptionValue.encodeLinger(onoff: o.linger != nil ? 1 : 0, seconds: seconds))
         case SO_RCVTIMEO, 66: return .bytes(SocketOptionValue.encodeTimeout(o.receiveTimeout, newLayout: name == 66))
         case SO_SNDTIMEO, 67: return .bytes(SocketOptionValue.encodeTimeout(o.sendTimeout, newLayout: name == 67))
         case SO_BINDTODEVICE:
-            guard o.boundInterface != 0, let interface = stack.interfaces[o.boundInterface] else { return .bytes([]) }
-            return .bytes(Array(interface.name.utf8) + [0])
+            // sock_getbindtodevice: unbound is an empty answer whatever the room; bound needs
+            // IFNAMSIZ bytes and gives the name with its NUL.
+            guard o.boundInterface != 0 else { return .bytes([]) }
+            guard let interface = stack.interfaces[o.boundInterface] else { return .failure(.ENODEV, minimumLength: 16) }
+            return .bytes(Array(interface.name.utf8) + [0], minimumLength: 16)
         case 62: return .integer(Int32(o.boundInterface))  // SO_BINDTOIFINDEX
         default: return nil
         }
     }
 
-    private func ipLevelValue(_ socket: GuestSocket, _ name: Int32) -> OptionAnswer? {
+    /// `do_ip_getsockopt`.
+    private func ipLevelValue(_ socket: GuestSocket, _ name: Int32) throws(LinuxErrno) -> OptionAnswer? {
         let o = socket.options
         switch name {
-        case 1: return .integer(Int32(o.typeOfService))              // IP_TOS
-        case 2: return .integer(Int32(o.timeToLive ?? 64))           // IP_TTL
-        case 3: return socket.type == .raw ? flag(o.includesHeader || socket.protocolNumber == Int32(IPPROTO_RAW)) : nil
+        case 1: return .integer(Int32(socket.isIPv6 ? o.mappedTypeOfService : o.typeOfService))  // IP_TOS
+        case 2: return .integer(Int32((socket.isIPv6 ? o.mappedTimeToLive : o.timeToLive) ?? 64))  // IP_TTL
+        case 3: return flag(o.includesHeader || (socket.type == .raw && socket.protocolNumber == Int32(IPPROTO_RAW)))
         case 8: return flag(o.receivePacketInfo)                     // IP_PKTINFO
         case 12: return flag(o.receiveTimeToLive)                    // IP_RECVTTL
         case 13: return flag(o.receiveTypeOfService)                 // IP_RECVTOS
         case 10: return .integer(o.mtuDiscover)                      // IP_MTU_DISCOVER
+        case 11: return flag(o.receiveErrors)                        // IP_RECVERR
+        case 14:                                                     // IP_MTU: the route's, once connected
+            guard let mtu = pathMTU(socket) else { throw LinuxErrno.ENOTCONN }
+            return .integer(Int32(mtu))
+        case 15: return flag(o.freeBind)                             // IP_FREEBIND
         case 21: return .integer(Int32(o.minimumTimeToLive))         // IP_MINTTL
+        case 32: return .bytes(o.multicastInterfaceAddress.octets)   // IP_MULTICAST_IF: the in_addr
         case 33: return .integer(Int32(o.multicastTimeToLive))       // IP_MULTICAST_TTL
         case 34: return flag(o.multicastLoop)                        // IP_MULTICAST_LOOP
         default: return nil
         }
     }
 
-    private func ipv6LevelValue(_ socket: GuestSocket, _ name: Int32) -> OptionAnswer? {
+    /// `do_ipv6_getsockopt` (and `rawv6_getsockopt` for IPV6_CHECKSUM).
+    private func ipv6LevelValue(_ socket: GuestSocket, _ name: Int32) throws(LinuxErrno) -> OptionAnswer? {
         let o = socket.options
         switch name {
         case 26: return flag(o.v6Only)                               // IPV6_V6ONLY
@@ -112,15 +146,33 @@ extension SocketService {
         case 17: return .integer(Int32(o.multicastInterface))        // IPV6_MULTICAST_IF
         case 67: return .integer(Int32(o.typeOfService))             // IPV6_TCLASS
         case 73: return .integer(Int32(o.minimumTimeToLive))         // IPV6_MINHOPCOUNT
-        case 49: return flag(o.receiveIPv6PacketInfo)  // IPV6_RECVPKTINFO
-        case 51: return flag(o.receiveHopLimit)  // IPV6_RECVHOPLIMIT
-        case 66: return flag(o.receiveTrafficClass)  // IPV6_RECVTCLASS
+        case 49: return flag(o.receiveIPv6PacketInfo)                // IPV6_RECVPKTINFO
+        case 51: return flag(o.receiveHopLimit)                      // IPV6_RECVHOPLIMIT
+        case 66: return flag(o.receiveTrafficClass)                  // IPV6_RECVTCLASS
         case 23: return .integer(o.mtuDiscover)                      // IPV6_MTU_DISCOVER
+        case 24:                                                     // IPV6_MTU: the route's, once connected
+            guard let mtu = pathMTU(socket) else { throw LinuxErrno.ENOTCONN }
+            return .integer(Int32(mtu))
+        case 25: return flag(o.receiveErrorsIPv6)                    // IPV6_RECVERR
         case 7:                                                      // IPV6_CHECKSUM
             guard socket.type == .raw else { return nil }
             return .integer(Int32(socket.datagram?.checksumOffset ?? -1))
         default: return nil
         }
+    }
+
+    /// The MTU of the route a connected socket uses (`dst_mtu(sk_dst_get(sk))`); nil without
+    /// a peer.
+    private func pathMTU(_ socket: GuestSocket) -> Int? {
+        let remote: IPAddress
+        switch socket.state {
+        case .connecting(let c), .connected(let c): remote = c.tuple.remoteAddress
+        case .datagram(let d):
+            guard let peer = d.remote else { return nil }
+            remote = peer.address
+        default: return nil
+        }
+        return stack.pathMTU(toward: DatagramSocket.unmapped(remote))
     }
 
     private func tcpLevelValue(_ socket: GuestSocket, _ name: Int32) throws(LinuxErrno) -> OptionAnswer? {
@@ -177,6 +229,11 @@ extension SocketService {
             info.pathMTU = UInt32(s.pathMTU)
         default:
             info.state = TCPState.closed.linuxNumber
+        }
+        if case .connecting(let c) = socket.state, c.state == .synSent {
+            info.deliveryRateAppLimited = true
+        } else if case .idle = socket.state {
+            info.deliveryRateAppLimited = true
         }
         return info
     }

@@ -1,3 +1,4 @@
+import CSRouterLinux
 import Glibc
 import LinuxABI
 import Sandbox

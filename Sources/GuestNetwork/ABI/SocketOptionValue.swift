@@ -97,11 +97,13 @@ public enum SocketOptionValue {
 
     /// `struct tcp_md5sig` (216 bytes: sockaddr_storage, flags, prefixlen, keylen, ifindex,
     /// key[80]) as `tcp_v4_parse_md5_keys`/`tcp_v6_parse_md5_keys` read it: short is EINVAL,
-    /// a key over 80 bytes EINVAL, an address family that is not the socket's EINVAL.
-    public static func md5Signature(_ bytes: [UInt8], extended: Bool) throws(LinuxErrno)
+    /// an address family that is not the socket's (`family`) EINVAL, a key over 80 bytes
+    /// EINVAL. An empty key asks to delete the peer's.
+    public static func md5Signature(_ bytes: [UInt8], extended: Bool, family socketFamily: UInt16) throws(LinuxErrno)
         -> (peer: InetEndpoint, prefixLength: Int?, key: [UInt8]) {
         guard bytes.count >= 216 else { throw .EINVAL }
         let family = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
+        guard family == socketFamily else { throw .EINVAL }
         let peer: InetEndpoint
         switch family {
         case SocketAddress.inet: peer = SocketAddress.decodeInet(bytes)
@@ -120,15 +122,15 @@ public enum SocketOptionValue {
         Int32(bitPattern: try memory.read(at: address, count: 4).word32(at: 0))
     }
 
-    /// getsockopt of an integer: SOL_SOCKET (negative length EINVAL, at most 4 bytes),
-    /// SOL_IP (a single byte when 0 < len < 4 and the value fits one), SOL_IPV6 and SOL_TCP
-    /// (at most 4, the length compared unsigned).
+    /// getsockopt of an integer: SOL_SOCKET and SOL_TCP (negative length EINVAL, at most 4
+    /// bytes), SOL_IP (the same, but a single byte when 0 < len < 4 and the value fits one),
+    /// SOL_IPV6 (at most 4, the length compared unsigned: a negative one reads as large).
     public static func copyOutInteger(_ value: Int32, level: Int32, name: Int32, to memory: some GuestAddressSpace,
                                       valueAddress: UInt64, lengthAddress: UInt64) throws(LinuxErrno) {
         let length = try readLength(memory, at: lengthAddress)
         var bytes = littleEndianBytes(value)
         switch level {
-        case 1, 0:
+        case 1, 0, 6:
             guard length >= 0 else { throw .EINVAL }
             if level == 0 && length > 0 && length < 4 && value >= 0 && value <= 255 {
                 bytes = [UInt8(value)]
@@ -143,11 +145,12 @@ public enum SocketOptionValue {
     }
 
     /// getsockopt of a structure or string: as much as the guest's length allows, and the
-    /// length copied (negative: EINVAL).
-    public static func copyOutBytes(_ bytes: [UInt8], to memory: some GuestAddressSpace, valueAddress: UInt64,
-                                    lengthAddress: UInt64) throws(LinuxErrno) {
+    /// length copied (negative: EINVAL). `minimumLength`: a shorter buffer is EINVAL
+    /// (`sock_getbindtodevice` wants IFNAMSIZ).
+    public static func copyOutBytes(_ bytes: [UInt8], minimumLength: Int32 = 0, to memory: some GuestAddressSpace,
+                                    valueAddress: UInt64, lengthAddress: UInt64) throws(LinuxErrno) {
         let length = try readLength(memory, at: lengthAddress)
-        guard length >= 0 else { throw .EINVAL }
+        guard length >= 0, length >= minimumLength else { throw .EINVAL }
         let out = Array(bytes.prefix(Int(length)))
         if !out.isEmpty { try memory.write(out, at: valueAddress) }
         try memory.write(littleEndianBytes(Int32(out.count)), at: lengthAddress)

@@ -13,6 +13,9 @@ public struct TCPInfoValues: Equatable, Sendable {
     public var sendWindowScale: UInt8 = 0
     /// tcpi_rcv_wscale.
     public var receiveWindowScale: UInt8 = 0
+    /// tcpi_delivery_rate_app_limited (byte 7, bit 0): tcp_init_sock starts every socket
+    /// app-limited, so a fresh one reports 1 until rate samples say otherwise.
+    public var deliveryRateAppLimited = false
     /// tcpi_rto (µs).
     public var rto: UInt32 = 0
     /// tcpi_snd_mss.
@@ -59,6 +62,7 @@ public struct TCPInfoValues: Equatable, Sendable {
         out[0] = state
         out[5] = options
         out[6] = (sendWindowScale & 0xf) | (receiveWindowScale & 0xf) << 4
+        out[7] = deliveryRateAppLimited ? 1 : 0
         put(rto, at: 8)
         put(sendMSS, at: 16)
         put(receiveMSS, at: 20)
