@@ -55,13 +55,13 @@ let package = Package(
         .target(
             name: "GuestNetwork",
             dependencies: [
-                "Sandbox", "NetStack", "Wire", "LinuxABI", "CSRouterLinux",
+                "Sandbox", "NetStack", "Netlink", "Wire", "LinuxABI", "CSRouterLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "srouter",
             dependencies: [
-                "Sandbox", "LinuxABI", "WireGuard", "Router", "GuestNetwork",
+                "Sandbox", "LinuxABI", "WireGuard", "Router", "GuestNetwork", "Netlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -57,7 +57,17 @@ extension SocketService {
                 do {
                     try stack.datagrams.bind(d, address: wildcard ? nil : endpoint.address, port: endpoint.port)
                 } catch {
-                    return .error(LinuxErrno(rawValue: error.rawValue))
+                    // The port's holder may be a socket the guest has just closed whose hangup
+                    // srouter has not seen yet: Linux freed the port at close.
+                    guard error.rawValue == EADDRINUSE, endpoint.port != 0,
+                          retireClosedDatagramSockets(port: endpoint.port, except: socket) else {
+                        return .error(LinuxErrno(rawValue: error.rawValue))
+                    }
+                    do {
+                        try stack.datagrams.bind(d, address: wildcard ? nil : endpoint.address, port: endpoint.port)
+                    } catch {
+                        return .error(LinuxErrno(rawValue: error.rawValue))
+                    }
                 }
                 return .value(0)
             case .idle:
@@ -102,6 +112,18 @@ extension SocketService {
             if srouter_unix_socket_exists(holder.guestInode) == 0 { retire(holder) }
         }
         return ports.isFree(port, address: address, for: socket)
+    }
+
+    /// Retires the datagram sockets bound to `port` whose guest file is gone; whether any was.
+    private func retireClosedDatagramSockets(port: UInt16, except socket: GuestSocket) -> Bool {
+        var retired = false
+        for holder in Array(sockets.values) where holder !== socket && holder.datagram?.localPort == port {
+            if srouter_unix_socket_exists(holder.guestInode) == 0 {
+                retire(holder)
+                retired = true
+            }
+        }
+        return retired
     }
 
     /// A free port in Linux's ip_local_port_range (32768–60999) for a bind to port 0.

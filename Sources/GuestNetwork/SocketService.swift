@@ -3,6 +3,7 @@ import Glibc
 import LinuxABI
 import Logging
 import NetStack
+import Netlink
 import Sandbox
 import Wire
 
@@ -44,6 +45,19 @@ public final class SocketService: SyscallHandler {
     /// Datagrams a guest sent natively on an unconnected socket (Linux would have failed
     /// the send with EDESTADDRREQ; the native send had already succeeded).
     var droppedUnconnectedSends = 0
+    /// srouter's rtnetlink, which the guest's NETLINK_ROUTE sockets talk to (none: netlink
+    /// sockets are EPROTONOSUPPORT).
+    public var netlinkServer: RouteNetlinkServer? {
+        didSet {
+            netlinkServer?.broadcast = { [unowned self] group, message in self.broadcastNetlink(group, message) }
+        }
+    }
+    /// The guest's netlink sockets by the inode of the guest's file.
+    var netlinkSockets: [UInt64: GuestNetlinkSocket] = [:]
+    /// Netlink sockets by port id.
+    var netlinkPorts: [UInt32: GuestNetlinkSocket] = [:]
+    /// The next port id `netlink_autobind` tries when the process id is taken.
+    var netlinkRover: Int32 = -4096
     /// Option names srouter does not serve, logged once each.
     var unknownOptionsLogged: Set<String> = []
 
@@ -90,10 +104,13 @@ public final class SocketService: SyscallHandler {
         if call == number.socket { return createSocket(notification) }
         if call == number.socketpair { return unixCalls.socketpair(notification) }
         let fd = notification.int32Argument(0)
-        guard let descriptor = GuestFiles.describe(tid: notification.tid, fd: fd),
-              let socket = sockets[descriptor.inode] else {
-            return .continueNatively
+        guard let descriptor = GuestFiles.describe(tid: notification.tid, fd: fd) else { return .continueNatively }
+        if let netlink = netlinkSockets[descriptor.inode] {
+            let answer = serveNetlink(call, on: netlink, descriptor: descriptor, notification: notification)
+            flush()
+            return answer
         }
+        guard let socket = sockets[descriptor.inode] else { return .continueNatively }
         let answer = serve(call, on: socket, descriptor: descriptor, notification: notification)
         flush()
         return answer
@@ -143,6 +160,7 @@ public final class SocketService: SyscallHandler {
     func createSocket(_ n: SyscallNotification) -> SyscallAnswer {
         let family = n.int32Argument(0)
         let rawType = n.int32Argument(1)
+        if family == AF_NETLINK && netlinkServer != nil { return createNetlinkSocket(n) }
         guard family == AF_INET || family == AF_INET6 else { return unixCalls.socket(n) }
         if (rawType & ~SocketCallHandler.typeMask) & ~SocketCallHandler.allowedTypeFlags != 0 { return .error(.EINVAL) }
         let baseType = rawType & SocketCallHandler.typeMask

@@ -69,6 +69,14 @@ extension RouteNetlinkServer {
         writer.appendAttribute(LinkAttribute.promiscuity, uint32: 0)
         writer.appendAttribute(LinkAttribute.allMulticast, uint32: 0)
         writer.appendAttribute(LinkAttribute.transmitQueues, uint32: 1)
+        // Offload limits as lo and a tun report them (srouter segments nothing itself).
+        writer.appendAttribute(LinkAttribute.gsoMaximumSegments, uint32: 65535)
+        writer.appendAttribute(LinkAttribute.gsoMaximumSize, uint32: 65536)
+        writer.appendAttribute(LinkAttribute.groMaximumSize, uint32: 65536)
+        writer.appendAttribute(LinkAttribute.gsoIPv4MaximumSize, uint32: 65536)
+        writer.appendAttribute(LinkAttribute.groIPv4MaximumSize, uint32: 65536)
+        writer.appendAttribute(LinkAttribute.tsoMaximumSize, uint32: interface.kind == .loopback ? 524_280 : 65536)
+        writer.appendAttribute(LinkAttribute.tsoMaximumSegments, uint32: 65535)
         writer.appendAttribute(LinkAttribute.receiveQueues, uint32: 1)
         writer.appendAttribute(A.carrier, uint8: 1)
         writer.appendAttribute(LinkAttribute.carrierChanges, uint32: 0)
@@ -85,6 +93,13 @@ extension RouteNetlinkServer {
             writer.endNested()
         }
         writer.appendAttribute(A.qdisc, string: "noqueue")
+        // IFLA_AF_SPEC → AF_INET6 → IFLA_INET6_ADDR_GEN_MODE: lo's is eui64; srouter makes no
+        // link-local address of its own for a tunnel or dummy (`addrgenmode none`).
+        writer.beginNested(LinkAttribute.familySpecific)
+        writer.beginNested(UInt16(Family.inet6))
+        writer.appendAttribute(LinkAttribute.inet6AddressGenerationMode, uint8: interface.kind == .loopback ? 0 : 1)
+        writer.endNested()
+        writer.endNested()
     }
 
     /// lo's all-zero address; a dummy's locally administered one, from its index.
@@ -205,5 +220,23 @@ extension RouteNetlinkServer {
         static let protocolDown: UInt16 = 39
         /// `IFLA_ALLMULTI`.
         static let allMulticast: UInt16 = 61
+        /// `IFLA_GSO_MAX_SEGS`.
+        static let gsoMaximumSegments: UInt16 = 40
+        /// `IFLA_GSO_MAX_SIZE`.
+        static let gsoMaximumSize: UInt16 = 41
+        /// `IFLA_GRO_MAX_SIZE`.
+        static let groMaximumSize: UInt16 = 58
+        /// `IFLA_TSO_MAX_SIZE`.
+        static let tsoMaximumSize: UInt16 = 59
+        /// `IFLA_TSO_MAX_SEGS`.
+        static let tsoMaximumSegments: UInt16 = 60
+        /// `IFLA_GSO_IPV4_MAX_SIZE`.
+        static let gsoIPv4MaximumSize: UInt16 = 63
+        /// `IFLA_GRO_IPV4_MAX_SIZE`.
+        static let groIPv4MaximumSize: UInt16 = 64
+        /// `IFLA_AF_SPEC`.
+        static let familySpecific: UInt16 = 26
+        /// `IFLA_INET6_ADDR_GEN_MODE` inside AF_SPEC's AF_INET6.
+        static let inet6AddressGenerationMode: UInt16 = 8
     }
 }

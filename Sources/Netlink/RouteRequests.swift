@@ -5,6 +5,8 @@ import Wire
 /// get`), and the RTM_GETRULE dump of Linux's default rules. Errors and their extended-ack
 /// messages are the ones Linux 6.x gives iproute2 for the same requests.
 extension RouteNetlinkServer {
+    /// `RTCF_LOCAL` in `rtm_flags`: the lookup ended in a local route.
+    static let localRouteFlag: UInt32 = 0x8000_0000
     /// `RTA_UID` in a route lookup's answer.
     static let userIDAttribute: UInt16 = 25
 
@@ -181,7 +183,13 @@ extension RouteNetlinkServer {
         let isV6 = header.family == Family.inet6
         let zero: IPAddress = isV6 ? IPAddress("::")! : IPAddress("0.0.0.0")!
         let destination = try address(attributes[A.destination], family: header.family) ?? zero
-        guard let (route, tableNumber) = lookup(destination) else { throw NetlinkFailure(101) }
+        guard case (let route, var tableNumber)? = lookup(destination) else { throw NetlinkFailure(101) }
+        // Without custom rules Linux merges table local into main (`fib_unmerge` undoes it), so
+        // an IPv4 lookup that ends in the local table reports main.
+        if !isV6 && tableNumber == RouteTable.local { tableNumber = RouteTable.main }
+        // IPv4's answer is a cached route (RTM_F_CLONED, with RTCF_LOCAL for a local one);
+        // IPv6's is the FIB entry itself.
+        let flags: UInt32 = isV6 ? 0 : Self.clonedFlag | (route.type == .local ? Self.localRouteFlag : 0)
         let hop = route.nextHops.first
         let interface = hop.flatMap { interfaces[$0.interfaceIndex] }
         let source = route.preferredSource ?? interface?.preferredAddress(toward: destination)
@@ -191,7 +199,7 @@ extension RouteNetlinkServer {
                                      sourceLength: isV6 ? 128 : 0, tos: header.tos,
                                      table: tableNumber > 255 ? Self.compatibilityTable : UInt8(tableNumber),
                                      protocolNumber: isV6 ? route.protocolNumber : 0, scope: 0, type: route.type.rawValue,
-                                     flags: Self.clonedFlag).bytes)
+                                     flags: flags).bytes)
         writer.appendAttribute(A.table, uint32: tableNumber)
         writer.appendAttribute(A.destination, address: destination)
         var cacheInfo = [UInt8](repeating: 0, count: 32)

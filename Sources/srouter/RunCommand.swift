@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GuestNetwork
+import Netlink
 import Logging
 import Router
 import Sandbox
@@ -107,6 +108,10 @@ struct Run: ParsableCommand {
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
                 filter: filter, loop: loop, logger: logger) { notifications in
                     let sockets = SocketService(stack: router.stack, loop: loop, logger: logger, kick: router.kick)
+                    let started = EventLoop.monotonicNow()
+                    sockets.netlinkServer = RouteNetlinkServer(
+                        interfaces: router.stack.interfaces, routing: router.routing,
+                        clock: { UInt32(truncatingIfNeeded: (EventLoop.monotonicNow() - started) / 10_000_000) })
                     sockets.install(on: notifications)
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
                     let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)

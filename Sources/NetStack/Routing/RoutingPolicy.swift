@@ -70,7 +70,8 @@ public final class RoutingPolicy: RouteResolver {
             case .unreachable: return .unreachable
             case .prohibit: return .prohibit
             case .throw: continue
-            case .unicast:
+            case .unicast, .broadcast:
+                // A subnet broadcast leaves through its interface, to the broadcast address.
                 guard let hop = route.nextHop(forFlowHash: flowHash) else { return .unreachable }
                 return .forward(interfaceIndex: hop.interfaceIndex, nextHop: hop.gateway ?? destination,
                                 preferredSource: route.preferredSource, mtu: route.mtu)
@@ -103,6 +104,21 @@ public final class RoutingPolicy: RouteResolver {
                            scope: onLoopback ? InterfaceAddress.Scope.host : InterfaceAddress.Scope.link,
                            preferredSource: isV6 ? nil : address.address))
         }
+        if let broadcast = Self.broadcastAddress(of: address) {
+            addRoute(Route(destination: IPPrefix(address: broadcast, length: 32)!, table: RouteTable.local,
+                           type: .broadcast, metric: 0, nextHops: hop, protocolNumber: RouteProtocol.kernel,
+                           scope: InterfaceAddress.Scope.link, preferredSource: address.address))
+        }
+    }
+
+    /// The subnet broadcast address Linux adds a `broadcast` route for: IPv4 prefixes
+    /// shorter than /31 (`fib_add_ifaddr`).
+    static func broadcastAddress(of address: InterfaceAddress) -> IPAddress? {
+        guard case .v4 = address.address, address.prefixLength < 31, case .v4(let net) = address.subnet.address else {
+            return nil
+        }
+        let host: UInt32 = address.prefixLength == 0 ? 0xffff_ffff : (1 << UInt32(32 - address.prefixLength)) - 1
+        return .v4(IPv4Address(net.value | host))
     }
 
     /// Removes what `addKernelRoutes` added, unless another address still provides it.
@@ -116,6 +132,11 @@ public final class RoutingPolicy: RouteResolver {
         let subnet = address.subnet
         let stillProvided = interface.addresses.contains { $0.subnet == subnet }
         let onLoopback = interface.kind == .loopback && !isV6
+        if !stillProvided, let broadcast = Self.broadcastAddress(of: address),
+           let removed = try? table.delete(destination: IPPrefix(address: broadcast, length: 32)!,
+                                           table: RouteTable.local, metric: 0) {
+            onChange?(.removed(removed))
+        }
         if !stillProvided, let removed = try? table.delete(destination: subnet,
                                                            table: onLoopback ? RouteTable.local : RouteTable.main,
                                                            metric: isV6 ? 256 : 0) {

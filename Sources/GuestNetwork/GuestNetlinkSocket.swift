@@ -1,0 +1,83 @@
+import Netlink
+import Sandbox
+
+/// One NETLINK_ROUTE socket of the guest, served by srouter's `RouteNetlinkServer`.
+///
+/// As for the inet sockets (DESIGN §3), the guest holds one end of an AF_UNIX SOCK_SEQPACKET
+/// pair, so message boundaries hold and a native `send`/`recv`/`poll` works; srouter keeps
+/// the other end (`hostEnd`). A request the guest sends natively arrives there; one sent
+/// with an address (`sendto`, `sendmsg`) is trapped and read from the guest's memory.
+/// Answers and notifications are written to `hostEnd` in order; what the pair cannot take
+/// waits in `pending`. A trapped `recvmsg` fills `sockaddr_nl` (port 0, the kernel, and the
+/// group of a notification), which a native one cannot.
+final class GuestNetlinkSocket {
+    /// A serial number for logs.
+    let serial: Int
+    /// SOCK_RAW or SOCK_DGRAM (netlink treats them alike).
+    let type: Int32
+    /// The inode of the guest's file.
+    let guestInode: UInt64
+    /// srouter's end of the pair.
+    var hostEnd: Int32
+    /// The port id (`nl_pid`) and the options that shape answers; port 0 until bound.
+    var settings = NetlinkSocketSettings(portID: 0)
+    /// Whether a port id is assigned (bind, or autobind on the first send or connect).
+    var isBound = false
+    /// Subscribed multicast groups (RTNLGRP_ numbers), from `nl_groups` and
+    /// NETLINK_ADD_MEMBERSHIP.
+    var groups: Set<UInt32> = []
+    /// The default destination set by connect (`nl_pid`, group mask).
+    var peer: (portID: UInt32, groups: UInt32) = (0, 0)
+    /// SO_RCVBUF as getsockopt reports it (Linux doubles what is set).
+    var receiveBuffer: Int32 = 212_992
+    /// SO_SNDBUF as getsockopt reports it.
+    var sendBuffer: Int32 = 212_992
+    /// SO_RCVTIMEO in microseconds (0: none).
+    var receiveTimeout: Int64 = 0
+    /// SO_PASSCRED.
+    var passCredentials = false
+    /// NETLINK_PKTINFO: a `struct nl_pktinfo` with each received message's group.
+    var packetInfo = false
+    /// NETLINK_NO_ENOBUFS: overruns are not reported.
+    var noBufferErrors = false
+    /// NETLINK_BROADCAST_ERROR.
+    var broadcastError = false
+    /// NETLINK_LISTEN_ALL_NSID.
+    var listenAllNamespaces = false
+    /// A notification was dropped for want of room: the next receive fails with ENOBUFS
+    /// (`netlink_overrun`).
+    var overrun = false
+    /// Datagrams not yet written to the pair, with their source (port, group).
+    var pending: [(bytes: [UInt8], origin: NetlinkOrigin)] = []
+    /// The source of each datagram in the pair, oldest first (what recvmsg's name reports).
+    var queued: [NetlinkOrigin] = []
+    /// Index of the oldest entry of `queued` still unread.
+    var queuedHead = 0
+    /// Trapped receives waiting for a datagram.
+    var waiting: [WaitingCall] = []
+    /// Whether `hostEnd` is in the event loop.
+    var isWatched = false
+    /// The events `hostEnd` is watched for.
+    var watchedEvents: UInt32 = 0
+
+    /// A socket served for the guest.
+    init(serial: Int, type: Int32, guestInode: UInt64, hostEnd: Int32) {
+        self.serial = serial
+        self.type = type
+        self.guestInode = guestInode
+        self.hostEnd = hostEnd
+    }
+
+    /// The legacy group mask (`nl_groups`: groups 1…32).
+    var groupMask: UInt32 {
+        groups.reduce(0) { $1 >= 1 && $1 <= 32 ? $0 | (1 << ($1 - 1)) : $0 }
+    }
+}
+
+/// Where a netlink datagram came from: the kernel (port 0) or a group's notification.
+struct NetlinkOrigin: Equatable {
+    /// The sender's port id (0: srouter, as the kernel).
+    var portID: UInt32
+    /// The multicast group (0: unicast).
+    var group: UInt32
+}

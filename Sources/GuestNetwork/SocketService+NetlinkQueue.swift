@@ -1,0 +1,227 @@
+import CSRouterLinux
+import Glibc
+import LinuxABI
+import Netlink
+import Sandbox
+
+/// Moving netlink datagrams: requests the guest sent natively are read from srouter's end of
+/// the pair; answers and notifications are written to it in order, as far as it takes them;
+/// trapped receives take them from the guest's end with `sockaddr_nl` (`netlink_recvmsg`).
+extension SocketService {
+    // MARK: - srouter's end
+
+    /// Watches the socket's end: readable (a request the guest sent natively, or its close),
+    /// and writable while answers wait.
+    func watchNetlink(_ socket: GuestNetlinkSocket) {
+        guard socket.hostEnd >= 0 else { return }
+        let events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (socket.pending.isEmpty ? 0 : EPOLLOUT.rawValue)
+        if !socket.isWatched {
+            try? loop.register(socket.hostEnd, events: events) { [weak self, weak socket] ready in
+                guard let self, let socket else { return }
+                self.netlinkEndReady(socket, events: ready)
+            }
+            socket.isWatched = true
+        } else if socket.watchedEvents != events {
+            loop.modify(socket.hostEnd, events: events)
+        }
+        socket.watchedEvents = events
+    }
+
+    private func netlinkEndReady(_ socket: GuestNetlinkSocket, events: UInt32) {
+        if events & (EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 {
+            retireNetlink(socket)
+            return
+        }
+        if events & EPOLLIN.rawValue != 0 {
+            // Requests sent natively (send/write without an address): to the kernel, port 0.
+            for _ in 0..<64 {
+                let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
+                guard n > 0 else { break }
+                if !socket.isBound { autobind(socket, tid: nil) }
+                serveNetlinkRequest(socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])))
+            }
+        }
+        pumpNetlink(socket)
+        flush()
+    }
+
+    /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives.
+    func pumpNetlink(_ socket: GuestNetlinkSocket) {
+        guard socket.hostEnd >= 0 else { return }
+        var written = 0
+        for (bytes, origin) in socket.pending {
+            let n = bytes.withUnsafeBytes { send(socket.hostEnd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            guard n >= 0 else { break }
+            socket.queued.append(origin)
+            written += 1
+        }
+        if written > 0 { socket.pending.removeFirst(written) }
+        watchNetlink(socket)
+        if written > 0 { wakeNetlinkWaiters(socket) }
+    }
+
+    /// Forgets a socket the guest closed.
+    func retireNetlink(_ socket: GuestNetlinkSocket) {
+        if netlinkSockets[socket.guestInode] === socket { netlinkSockets[socket.guestInode] = nil }
+        if socket.isBound, netlinkPorts[socket.settings.portID] === socket { netlinkPorts[socket.settings.portID] = nil }
+        if socket.hostEnd >= 0 {
+            if socket.isWatched { loop.unregister(socket.hostEnd) }
+            close(socket.hostEnd)
+            socket.hostEnd = -1
+        }
+        for waiter in socket.waiting { notifications?.answer(waiter.notification.id, .error(.EBADF)) }
+        socket.waiting.removeAll()
+        logger.debug("netlink socket closed", metadata: ["socket": "\(socket.serial)"])
+    }
+
+    // MARK: - Receiving
+
+    /// recvfrom, recvmsg and recvmmsg: datagrams with `sockaddr_nl` (`netlink_recvmsg`): a
+    /// pending overrun fails first with ENOBUFS; MSG_TRUNC reports the whole length; a
+    /// blocking socket waits (up to SO_RCVTIMEO).
+    func receiveNetlink(_ socket: GuestNetlinkSocket, call: Int32, _ n: SyscallNotification,
+                        descriptor: GuestDescriptor) throws(LinuxErrno) -> SyscallAnswer {
+        let flagsArgument = call == number.recvmmsg ? 3 : (call == number.recvmsg ? 2 : 3)
+        var flags = n.int32Argument(flagsArgument)
+        if flags & Int32(MSG_OOB) != 0 { throw LinuxErrno.EOPNOTSUPP }
+        if socket.overrun {
+            socket.overrun = false
+            throw LinuxErrno.ENOBUFS
+        }
+        let memory = GuestMemory(tid: n.tid)
+        let fd = n.int32Argument(0)
+        var received: Int?
+        switch call {
+        case number.recvfrom:
+            received = try receiveNetlinkFrom(socket, n, memory: memory, flags: flags)
+        case number.recvmsg:
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true)
+            received = try receiveNetlinkMessage(socket, header, at: n.arguments[1], flags: flags, memory: memory,
+                                                 tid: n.tid, fd: fd)
+        default:
+            let headers = try GuestMessageHeader.readMulti(from: memory, at: n.arguments[1],
+                                                           count: Int(n.int32Argument(2)), forReceive: true)
+            var count = 0
+            for (index, header) in headers.enumerated() {
+                let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
+                guard let length = try receiveNetlinkMessage(socket, header, at: address, flags: flags, memory: memory,
+                                                             tid: n.tid, fd: fd) else { break }
+                try GuestMessageHeader.writeMessageLength(UInt32(length), to: memory, at: n.arguments[1], index: index)
+                count += 1
+                if flags & Int32(0x10000) != 0 { flags |= Int32(MSG_DONTWAIT) }  // MSG_WAITFORONE
+            }
+            received = count > 0 ? count : nil
+        }
+        if let received { return .value(Int64(received)) }
+        if !descriptor.isNonBlocking && flags & Int32(MSG_DONTWAIT) == 0 {
+            socket.waiting.removeAll { !(notifications?.isStillPending($0.notification.id) ?? false) }
+            let deadline = socket.receiveTimeout > 0 ? EventLoop.monotonicNow() + UInt64(socket.receiveTimeout) * 1000 : nil
+            socket.waiting.append(WaitingCall(notification: n, kind: .retry, deadline: deadline))
+            if socket.receiveTimeout > 0 {
+                _ = loop.schedule(afterMilliseconds: UInt64((socket.receiveTimeout + 999) / 1000)) { [weak self, weak socket] in
+                    guard let self, let socket else { return }
+                    self.expireNetlinkWaiters(socket)
+                }
+            }
+            return .pending
+        }
+        return .error(.EAGAIN)
+    }
+
+    private func receiveNetlinkFrom(_ socket: GuestNetlinkSocket, _ n: SyscallNotification, memory: GuestMemory,
+                                    flags: Int32) throws(LinuxErrno) -> Int? {
+        guard let (data, origin) = try takeNetlinkDatagram(socket, tid: n.tid, fd: n.int32Argument(0),
+                                                            peek: flags & Int32(MSG_PEEK) != 0) else { return nil }
+        let capacity = max(0, Int(truncatingIfNeeded: n.arguments[2]))
+        let copied = min(capacity, data.count)
+        if copied > 0 { try memory.write(Array(data.prefix(copied)), at: n.arguments[1]) }
+        if n.arguments[4] != 0 {
+            try SocketAddress.copyOut(netlinkName(portID: origin.portID, groups: groupMask(origin.group)), to: memory,
+                                      address: n.arguments[4], lengthAddress: n.arguments[5])
+        }
+        return flags & Int32(MSG_TRUNC) != 0 ? data.count : copied
+    }
+
+    private func receiveNetlinkMessage(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
+                                       flags: Int32, memory: GuestMemory, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int? {
+        guard let (data, origin) = try takeNetlinkDatagram(socket, tid: tid, fd: fd, peek: flags & Int32(MSG_PEEK) != 0) else {
+            return nil
+        }
+        let written = try header.scatter(data, into: memory)
+        var nameLength: Int32 = 0
+        if header.nameAddress != 0 {
+            let name = netlinkName(portID: origin.portID, groups: groupMask(origin.group))
+            let room = min(Int(max(0, header.nameLength)), name.count)
+            if room > 0 { try memory.write(Array(name.prefix(room)), at: header.nameAddress) }
+            nameLength = Int32(name.count)
+        }
+        var controlLength: UInt64 = 0
+        var outFlags: Int32 = data.count > header.totalLength ? Int32(MSG_TRUNC) : 0
+        if socket.packetInfo {
+            // struct nl_pktinfo { __u32 group; } at SOL_NETLINK / NETLINK_PKTINFO.
+            let message = ControlMessage(level: Self.netlinkLevel, type: 3, data: littleEndianBytes(origin.group))
+            let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
+            let encoded = ControlMessages.encode([message], capacity: capacity)
+            if !encoded.bytes.isEmpty { try memory.write(encoded.bytes, at: header.controlAddress) }
+            controlLength = UInt64(encoded.bytes.count)
+            if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
+        }
+        try GuestMessageHeader.writeResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+                                           to: memory, at: address)
+        return flags & Int32(MSG_TRUNC) != 0 ? data.count : written
+    }
+
+    /// The group's bit in `nl_groups` (0 for unicast; groups above 32 show as 0, as
+    /// `netlink_group_mask` gives).
+    private func groupMask(_ group: UInt32) -> UInt32 {
+        group >= 1 && group <= 32 ? 1 << (group - 1) : 0
+    }
+
+    /// Takes (or peeks at) the oldest datagram of the guest's end, with its origin. nil: none.
+    private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, tid: pid_t, fd: Int32,
+                                     peek: Bool) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
+        let copy = try GuestFiles.copy(tid: tid, fd: fd)
+        defer { close(copy) }
+        let length = recv(copy, nil, 0, Int32(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+        guard length >= 0 else {
+            if errno == EAGAIN { return nil }
+            throw LinuxErrno(rawValue: errno)
+        }
+        var data = [UInt8](repeating: 0, count: length)
+        let n = data.withUnsafeMutableBytes { recv(copy, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0))) }
+        guard n >= 0 else {
+            if errno == EAGAIN { return nil }
+            throw LinuxErrno(rawValue: errno)
+        }
+        data.removeLast(data.count - n)
+        let origin = socket.queuedHead < socket.queued.count ? socket.queued[socket.queuedHead] : NetlinkOrigin(portID: 0, group: 0)
+        if !peek {
+            socket.queuedHead += 1
+            if socket.queuedHead > 64 && socket.queuedHead * 2 > socket.queued.count {
+                socket.queued.removeFirst(socket.queuedHead)
+                socket.queuedHead = 0
+            }
+            pumpNetlink(socket)  // room in the pair for what waits
+        }
+        return (data, origin)
+    }
+
+    private func wakeNetlinkWaiters(_ socket: GuestNetlinkSocket) {
+        guard !socket.waiting.isEmpty, let notifications else { return }
+        let waiting = socket.waiting
+        socket.waiting.removeAll()
+        for waiter in waiting where notifications.isStillPending(waiter.notification.id) {
+            let answer = handle(waiter.notification, loop: notifications)
+            if answer != .pending { notifications.answer(waiter.notification.id, answer) }
+        }
+    }
+
+    private func expireNetlinkWaiters(_ socket: GuestNetlinkSocket) {
+        let now = EventLoop.monotonicNow()
+        socket.waiting.removeAll { waiter in
+            guard let deadline = waiter.deadline, deadline <= now else { return false }
+            notifications?.answer(waiter.notification.id, .error(.EAGAIN))
+            return true
+        }
+    }
+}
