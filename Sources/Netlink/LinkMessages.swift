@@ -5,39 +5,20 @@ import Wire
 /// and the MTU, laid out as Linux's `rtnl_fill_ifinfo` lays them out for `lo` and a layer-3
 /// tunnel (attributes in its order; the ones only hardware has are left out).
 extension RouteNetlinkServer {
-    /// What Linux reports for an interface of each kind.
+    /// What Linux reports for an interface of each kind beyond `NetworkInterface`'s own
+    /// fields: the MTU range and the link kind.
     struct LinkProfile {
-        /// `ifi_type`: ARPHRD_LOOPBACK 772, ARPHRD_NONE 65534 (a layer-3 tunnel), ARPHRD_ETHER 1.
-        var hardwareType: UInt16
-        /// `IFLA_TXQLEN`.
-        var transmitQueueLength: UInt32
-        /// `IFLA_MIN_MTU`, `IFLA_MAX_MTU` (0: none, as for lo).
+        /// `IFLA_MIN_MTU`…`IFLA_MAX_MTU` (nil: 0 and 0, as lo and a dummy report).
         var mtuRange: ClosedRange<UInt32>?
         /// `IFLA_INFO_KIND`, if the device has one.
         var kind: String?
-        /// The hardware address length (`IFLA_ADDRESS`/`IFLA_BROADCAST` are that many bytes).
-        var addressLength: Int
 
         init(_ kind: InterfaceKind) {
             switch kind {
-            case .loopback:
-                self = LinkProfile(hardwareType: 772, transmitQueueLength: 1000, mtuRange: nil, kind: nil, addressLength: 6)
-            case .wireguard:
-                self = LinkProfile(hardwareType: 65534, transmitQueueLength: 500, mtuRange: 68...65535,
-                                   kind: "wireguard", addressLength: 0)
-            case .dummy:
-                self = LinkProfile(hardwareType: 1, transmitQueueLength: 1000, mtuRange: 0...0, kind: "dummy",
-                                   addressLength: 6)
+            case .loopback: mtuRange = nil; self.kind = nil
+            case .wireguard: mtuRange = 68...65535; self.kind = "wireguard"
+            case .dummy: mtuRange = nil; self.kind = "dummy"
             }
-        }
-
-        init(hardwareType: UInt16, transmitQueueLength: UInt32, mtuRange: ClosedRange<UInt32>?, kind: String?,
-             addressLength: Int) {
-            self.hardwareType = hardwareType
-            self.transmitQueueLength = transmitQueueLength
-            self.mtuRange = mtuRange
-            self.kind = kind
-            self.addressLength = addressLength
         }
     }
 
@@ -51,10 +32,10 @@ extension RouteNetlinkServer {
     func fillLink(_ interface: NetworkInterface, into writer: inout NetlinkWriter) {
         typealias A = InterfaceInfoRepr.Attribute
         let profile = LinkProfile(interface.kind)
-        writer.appendBytes(InterfaceInfoRepr(family: 0, hardwareType: profile.hardwareType, index: Int32(interface.index),
+        writer.appendBytes(InterfaceInfoRepr(family: 0, hardwareType: interface.hardwareType, index: Int32(interface.index),
                                              flags: interface.linuxFlags).bytes)
         writer.appendAttribute(A.name, string: interface.name)
-        writer.appendAttribute(A.transmitQueueLength, uint32: profile.transmitQueueLength)
+        writer.appendAttribute(A.transmitQueueLength, uint32: UInt32(interface.transmitQueueLength))
         writer.appendAttribute(A.operationalState, uint8: interface.isUp ? OperationalState.unknown : OperationalState.down)
         writer.appendAttribute(A.linkMode, uint8: 0)
         writer.appendAttribute(A.mtu, uint32: UInt32(interface.mtu))
@@ -81,8 +62,8 @@ extension RouteNetlinkServer {
         writer.appendAttribute(A.carrier, uint8: 1)
         writer.appendAttribute(LinkAttribute.carrierChanges, uint32: 0)
         writer.appendAttribute(LinkAttribute.protocolDown, uint8: 0)
-        if profile.addressLength > 0 {
-            let address = hardwareAddress(interface, length: profile.addressLength)
+        let address = interface.hardwareAddress
+        if !address.isEmpty {
             writer.appendAttribute(A.address, bytes: address)
             writer.appendAttribute(A.broadcast, bytes: interface.kind == .loopback ? address : [UInt8](repeating: 0xff, count: 6))
         }
@@ -100,12 +81,6 @@ extension RouteNetlinkServer {
         writer.appendAttribute(LinkAttribute.inet6AddressGenerationMode, uint8: interface.kind == .loopback ? 0 : 1)
         writer.endNested()
         writer.endNested()
-    }
-
-    /// lo's all-zero address; a dummy's locally administered one, from its index.
-    private func hardwareAddress(_ interface: NetworkInterface, length: Int) -> [UInt8] {
-        guard interface.kind == .dummy else { return [UInt8](repeating: 0, count: length) }
-        return [0x02, 0x73, 0x72, 0, UInt8(truncatingIfNeeded: interface.index >> 8), UInt8(truncatingIfNeeded: interface.index)]
     }
 
     /// `IFLA_STATS64` (`struct rtnl_link_stats64`, 25 counters) and `IFLA_STATS` (24 of 32
@@ -187,7 +162,7 @@ extension RouteNetlinkServer {
         var mtu: Int?
         if let value = attributes[InterfaceInfoRepr.Attribute.mtu] {
             guard let requested = value.uint32 else { throw NetlinkFailure.invalid() }
-            if let range = LinkProfile(interface.kind).mtuRange, range != 0...0, !range.contains(requested) {
+            if let range = LinkProfile(interface.kind).mtuRange, !range.contains(requested) {
                 throw NetlinkFailure.invalid(requested < range.lowerBound
                     ? "mtu less than device minimum" : "mtu greater than device maximum")
             }

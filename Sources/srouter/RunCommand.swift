@@ -115,6 +115,12 @@ struct Run: ParsableCommand {
                     sockets.install(on: notifications)
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
                     let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)
+                    // The guest's own changes (rtnetlink) show in the ioctls' answers too.
+                    let previousHook = router.stack.interfaces.onChange
+                    router.stack.interfaces.onChange = { [unowned ioctls, unowned router] change in
+                        previousHook?(change)
+                        ioctls.interfaces = router.guestInterfaces
+                    }
                     ioctls.servedSocketFamily = { [unowned sockets] in sockets.servedFamily(inode: $0) }
                     ioctls.servedSocketIoctl = { [unowned sockets] in sockets.servedIoctl($0) }
                     ioctls.install(on: notifications)
