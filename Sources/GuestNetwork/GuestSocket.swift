@@ -113,6 +113,16 @@ final class GuestSocket {
     /// Filler bytes written through the guest's end to withhold POLLOUT while a connect is
     /// under way; drained (and discarded) from `hostEnd` when the handshake ends.
     var fillerBytes = 0
+    /// `hostEnd` peeks at SO_PEEK_OFF (set once the connection is up and the filler gone), so
+    /// what the stack took can stay queued in the pair: `takenUnread` counts it.
+    var peeksAtOffset = false
+    /// Bytes the connection took that are still queued in `hostEnd` (its SO_PEEK_OFF), read
+    /// only when the guest's AF_UNIX wakeup they cause matches one Linux gives (see
+    /// `StreamPump`): freeing a guest's skbs wakes it with EPOLLOUT (`unix_write_space`),
+    /// where an acknowledgement wakes a TCP writer only if it had found its buffer full.
+    var takenUnread = 0
+    /// The event-loop timer that reads `takenUnread` if no reply or full buffer does.
+    var takenReadTimer: Int?
     /// The guest shut down writing or closed: no more data comes from `hostEnd`.
     var guestSendClosed = false
     /// The guest's file is gone (hangup on `hostEnd`).

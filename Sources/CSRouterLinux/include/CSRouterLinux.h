@@ -161,6 +161,17 @@ int64_t srouter_inode_of(int fd);
 /// Asks NETLINK_SOCK_DIAG whether an AF_UNIX socket with `inode` still exists: 1, 0, or -errno.
 /// Side-effect free, unlike connecting to it.
 int srouter_unix_socket_exists(uint64_t inode);
+/// The send-buffer memory of the AF_UNIX socket with `inode` (NETLINK_SOCK_DIAG,
+/// UDIAG_SHOW_MEMINFO): `allocated` is its sk_wmem_alloc — the truesize of what it wrote
+/// that the peer has not read, which `unix_writable` and SIOCOUTQ measure — and `limit` its
+/// sk_sndbuf. 0, or -errno.
+int srouter_unix_send_memory(uint64_t inode, uint32_t *allocated, uint32_t *limit);
+/// Reads (at most `discard_length` bytes into `discard`) and then writes `data` on the
+/// non-blocking socket `fd`, both within one io_uring_enter, so nothing of the peer's runs
+/// between the wakeups the two cause; two plain calls when io_uring is unavailable. The
+/// results (bytes or -errno) go to `read_result` and `write_result`.
+void srouter_read_then_write(int fd, void *discard, size_t discard_length, const void *data,
+                             size_t data_length, ssize_t *read_result, ssize_t *write_result);
 
 // MARK: - The guest launcher (launcher.c)
 
