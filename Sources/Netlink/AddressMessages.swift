@@ -53,12 +53,13 @@ extension RouteNetlinkServer {
     }
 
     /// A device's addresses of one family in Linux's list order: IPv4 as added; IPv6 by
-    /// scope, global before link-local (`ipv6_link_dev_addr`).
+    /// scope, global before link-local, the newest first within a scope (`ipv6_link_dev_addr`).
     func addresses(of interface: NetworkInterface, ipv6: Bool) -> [InterfaceAddress] {
         let family = interface.addresses.filter { ($0.address.bitWidth == 128) == ipv6 }
         guard ipv6 else { return family }
+        // ipv6_link_dev_addr puts a new address before the others of its scope.
         return family.enumerated().sorted { a, b in
-            a.element.scope != b.element.scope ? a.element.scope < b.element.scope : a.offset < b.offset
+            a.element.scope != b.element.scope ? a.element.scope < b.element.scope : a.offset > b.offset
         }.map(\.element)
     }
 
@@ -114,7 +115,7 @@ extension RouteNetlinkServer {
                                            scope: scope)
             if interface.addresses.contains(where: { $0.address == mine }) {
                 guard request.flags.contains(.replace) && !request.flags.contains(.exclusive) else {
-                    throw NetlinkFailure(17)  // EEXIST
+                    throw NetlinkFailure(17, isV6 ? "ipv6: address already assigned" : "ipv4: Address already assigned")
                 }
                 return  // the same address again: nothing srouter keeps changes
             }
@@ -129,7 +130,7 @@ extension RouteNetlinkServer {
                 if isV6, candidate.prefixLength != Int(header.prefixLength) { return false }
                 return true
             }) else {
-                throw NetlinkFailure(99)  // EADDRNOTAVAIL
+                throw NetlinkFailure(99, isV6 ? "ipv6: address not found" : "ipv4: Address not found")
             }
             try interfaces.removeAddress(target, from: interface)
         }

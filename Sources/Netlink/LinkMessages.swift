@@ -83,6 +83,21 @@ extension RouteNetlinkServer {
         writer.endNested()
     }
 
+    /// One link as `inet6_fill_ifinfo` writes it: name, hardware address, MTU, operational
+    /// state and IFLA_PROTINFO's IFLA_INET6_FLAGS (IF_READY).
+    func fillInet6Link(_ interface: NetworkInterface, into writer: inout NetlinkWriter) {
+        typealias A = InterfaceInfoRepr.Attribute
+        writer.appendBytes(InterfaceInfoRepr(family: Family.inet6, hardwareType: interface.hardwareType,
+                                             index: Int32(interface.index), flags: interface.linuxFlags).bytes)
+        writer.appendAttribute(A.name, string: interface.name)
+        if !interface.hardwareAddress.isEmpty { writer.appendAttribute(A.address, bytes: interface.hardwareAddress) }
+        writer.appendAttribute(A.mtu, uint32: UInt32(interface.mtu))
+        writer.appendAttribute(A.operationalState, uint8: interface.isUp ? OperationalState.unknown : OperationalState.down)
+        writer.beginNested(LinkAttribute.protocolInfo)
+        writer.appendAttribute(LinkAttribute.inet6Flags, uint32: 0x8000_0000)  // IF_READY
+        writer.endNested()
+    }
+
     /// `IFLA_STATS64` (`struct rtnl_link_stats64`, 25 counters) and `IFLA_STATS` (24 of 32
     /// bits): packets, bytes, errors (0) and drops each way.
     private func appendStatistics(_ counters: InterfaceCounters, into writer: inout NetlinkWriter) {
@@ -110,8 +125,16 @@ extension RouteNetlinkServer {
                 throw NetlinkFailure.invalid("Invalid header for link dump")
             }
         }
+        let family = request.family ?? Family.unspecified
         for interface in interfaces.all {
-            dump.add(type: RouteNetlinkType.newLink) { fillLink(interface, into: &$0) }
+            dump.add(type: RouteNetlinkType.newLink) { writer in
+                // AF_INET6 has its own link dump (`inet6_dump_ifinfo`), as `ip -6 addr` asks.
+                if family == Family.inet6 {
+                    fillInet6Link(interface, into: &writer)
+                } else {
+                    fillLink(interface, into: &writer)
+                }
+            }
         }
     }
 
@@ -148,8 +171,12 @@ extension RouteNetlinkServer {
     func setLink(_ request: NetlinkMessage) throws {
         let header = try parseHeader(request, InterfaceInfoRepr.parse)
         let attributes = try attributeMap(request, after: InterfaceInfoRepr.length)
+        let named = header.index != 0 || attributes[InterfaceInfoRepr.Attribute.name] != nil
         let interface: NetworkInterface
         do {
+            // rtnl_newlink without a device to name is ENODEV (iproute2 probes with one);
+            // rtnl_setlink's is EINVAL.
+            guard named || request.type == RouteNetlinkType.setLink else { throw NetlinkFailure.noDevice() }
             interface = try linkTarget(request)
         } catch let failure as NetlinkFailure where failure.errno == 19 && request.type == RouteNetlinkType.newLink {
             if request.flags.contains(.create) { throw NetlinkFailure(95, "Unknown device type") }
@@ -209,6 +236,10 @@ extension RouteNetlinkServer {
         static let gsoIPv4MaximumSize: UInt16 = 63
         /// `IFLA_GRO_IPV4_MAX_SIZE`.
         static let groIPv4MaximumSize: UInt16 = 64
+        /// `IFLA_PROTINFO`.
+        static let protocolInfo: UInt16 = 12
+        /// `IFLA_INET6_FLAGS` inside IFLA_PROTINFO.
+        static let inet6Flags: UInt16 = 1
         /// `IFLA_AF_SPEC`.
         static let familySpecific: UInt16 = 26
         /// `IFLA_INET6_ADDR_GEN_MODE` inside AF_SPEC's AF_INET6.

@@ -6,28 +6,47 @@ import Wire
 /// the group (`rtmsg_ifinfo`, `rtmsg_ifa`, `rtmsg_fib`, `inet6_rt_notify`). A change made by a
 /// request carries its port id and sequence number; others carry 0.
 extension RouteNetlinkServer {
-    /// Reports an interface table change.
-    func interfaceChanged(_ change: InterfaceTable.Change) {
+    /// Reports an interface table change; `kernelRoutes` runs the FIB's own follow-up (the
+    /// routes an address brings or takes), whose notifications are put in Linux's order: an
+    /// IPv4 address before its routes (`rtmsg_ifa`, then `fib_add_ifaddr`); an IPv6 address
+    /// after its prefix route and before its local route (`addrconf_prefix_route`, then
+    /// `ipv6_ifa_notify`).
+    func interfaceChanged(_ change: InterfaceTable.Change, kernelRoutes: () -> Void) {
         switch change {
         case .added(let interface), .updated(let interface):
             notify(.link, type: RouteNetlinkType.newLink) { fillLink(interface, into: &$0) }
+            kernelRoutes()
         case .removed(let interface):
             notify(.link, type: RouteNetlinkType.deleteLink) { fillLink(interface, into: &$0) }
+            kernelRoutes()
         case .addressAdded(let interface, let address):
             addressStamps[AddressKey(interface.index, address.address)] = clock()
-            notify(address.address.bitWidth == 128 ? .ipv6Address : .ipv4Address, type: RouteNetlinkType.newAddress) {
+            let isV6 = address.address.bitWidth == 128
+            heldRouteChanges = []
+            kernelRoutes()
+            let held = heldRouteChanges ?? []
+            heldRouteChanges = nil
+            let localTable = held.filter { $0.route.table == RouteTable.local }
+            if isV6 { held.filter { $0.route.table != RouteTable.local }.forEach(routeChanged) }
+            notify(isV6 ? .ipv6Address : .ipv4Address, type: RouteNetlinkType.newAddress) {
                 fillAddress(address, on: interface, into: &$0)
             }
+            (isV6 ? localTable : held).forEach(routeChanged)
         case .addressRemoved(let interface, let address):
             notify(address.address.bitWidth == 128 ? .ipv6Address : .ipv4Address, type: RouteNetlinkType.deleteAddress) {
                 fillAddress(address, on: interface, into: &$0)
             }
             addressStamps[AddressKey(interface.index, address.address)] = nil
+            kernelRoutes()
         }
     }
 
-    /// Reports a FIB change.
+    /// Reports a FIB change (or holds it back while an address change runs).
     func routeChanged(_ change: RouteChange) {
+        if heldRouteChanges != nil {
+            heldRouteChanges?.append(change)
+            return
+        }
         switch change {
         case .added(let route):
             notify(route.destination.address.bitWidth == 128 ? .ipv6Route : .ipv4Route, type: RouteNetlinkType.newRoute) {

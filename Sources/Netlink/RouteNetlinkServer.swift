@@ -85,6 +85,8 @@ public final class RouteNetlinkServer {
     var origin: (portID: UInt32, sequence: UInt32)?
     /// When each address was added (`ifa_cacheinfo.cstamp`), by interface index and address.
     var addressStamps: [AddressKey: UInt32] = [:]
+    /// Route changes held back while an address change runs, to be reported in Linux's order.
+    var heldRouteChanges: [RouteChange]?
 
     /// Serves `interfaces` and `routing`, and starts following their changes for
     /// notifications. `clock` gives hundredths of a second since start.
@@ -96,11 +98,9 @@ public final class RouteNetlinkServer {
             for address in interface.addresses { addressStamps[AddressKey(interface.index, address.address)] = clock() }
         }
         let previousInterfaceHook = interfaces.onChange
-        // The address's own notification goes first, then the kernel routes it brings or
-        // takes (Linux's rtmsg_ifa, then the inetaddr notifier chain).
         interfaces.onChange = { [weak self] change in
-            self?.interfaceChanged(change)
-            previousInterfaceHook?(change)
+            guard let self else { previousInterfaceHook?(change); return }
+            self.interfaceChanged(change) { previousInterfaceHook?(change) }
         }
         let previousRouteHook = routing.onChange
         routing.onChange = { [weak self] change in
@@ -184,9 +184,26 @@ public final class RouteNetlinkServer {
         case RouteNetlinkType.getRule where isDump:
             guard [Family.unspecified, Family.inet, Family.inet6].contains(family) else { throw NetlinkFailure.notSupported }
             return try dump(message, settings: settings) { dumpRules(message, settings: settings, into: &$0) }
+        case RouteNetlinkType.getNamespaceID:
+            if isDump { return try dump(message, settings: settings) { _ in } }
+            return [namespaceID(message, settings: settings)]
         default:
             throw NetlinkFailure.notSupported
         }
+    }
+
+    /// RTM_GETNSID (`rtnl_net_getid`): the guest's network is srouter's alone, so no other
+    /// namespace has an id in it: RTM_NEWNSID with NETNSA_NSID -1 (NETNSA_NSID_NOT_ASSIGNED),
+    /// as Linux answers for a namespace without one (iproute2's `ip monitor` asks for each
+    /// namespace in /var/run/netns).
+    private func namespaceID(_ request: NetlinkMessage, settings: NetlinkSocketSettings) -> [UInt8] {
+        var writer = NetlinkWriter()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.newNamespaceID, sequence: request.sequence,
+                                   portID: settings.portID))
+        writer.appendBytes([0, 0, 0, 0])  // struct rtgenmsg, padded
+        writer.appendAttribute(1, uint32: UInt32.max)  // NETNSA_NSID
+        writer.end()
+        return writer.bytes
     }
 
     /// Runs a dump: `fill` adds entries to a `DumpWriter`; the datagrams end with an

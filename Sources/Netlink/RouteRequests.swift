@@ -190,8 +190,10 @@ extension RouteNetlinkServer {
         // IPv4's answer is a cached route (RTM_F_CLONED, with RTCF_LOCAL for a local one);
         // IPv6's is the FIB entry itself.
         let flags: UInt32 = isV6 ? 0 : Self.clonedFlag | (route.type == .local ? Self.localRouteFlag : 0)
-        let hop = route.nextHops.first
+        var hop = route.nextHops.first
         let interface = hop.flatMap { interfaces[$0.interfaceIndex] }
+        // Local delivery goes through lo, whichever device holds the address.
+        if route.type == .local { hop = NextHop(gateway: nil, interfaceIndex: 1) }
         let source = route.preferredSource ?? interface?.preferredAddress(toward: destination)
         var writer = NetlinkWriter()
         writer.begin(NetlinkHeader(type: RouteNetlinkType.newRoute, sequence: request.sequence, portID: settings.portID))

@@ -33,6 +33,10 @@ public enum RouteNetlinkType {
     public static let newRule: UInt16 = 32
     /// `RTM_GETRULE`.
     public static let getRule: UInt16 = 34
+    /// `RTM_NEWNSID`.
+    public static let newNamespaceID: UInt16 = 88
+    /// `RTM_GETNSID`.
+    public static let getNamespaceID: UInt16 = 90
 }
 
 /// `struct ifinfomsg`: the fixed header of link messages.

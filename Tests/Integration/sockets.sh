@@ -25,7 +25,15 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 PROBE=$PROBES/probe-sockets
 KNOWN=$SRT_ROOT/Guest/probes/sockets/known-differences.txt
-SCENARIOS=(${SRT_SOCKETS_SCENARIOS:-tcp-connect tcp-listen udp ping raw options errors ioctl fork})
+SCENARIOS=(${SRT_SOCKETS_SCENARIOS:-tcp-connect tcp-listen udp ping raw options errors ioctl fork iproute2})
+# The command of a scenario: probe-sockets, or for "iproute2" the iproute2 script (DESIGN §4).
+scenario_command() {
+    if [[ $1 == iproute2 ]]; then
+        echo sh "$SRT_ROOT/Guest/probes/iproute2/iproute2.sh" "$RIF"
+    else
+        echo "$PROBE" "$1" --if "$RIF"
+    fi
+}
 [[ -x $PROBE ]] || { fail "probe not found: $PROBE (swift build --product probe-sockets, or set PROBES)"; summary; }
 
 NS_N=$SRT_PREFIX-n
@@ -269,10 +277,14 @@ mkdir -p "$OUT"
 for s in "${SCENARIOS[@]}"; do
     as=("${NATIVE_AS[@]}")
     [[ $s == raw ]] && as=("${RAW_AS[@]}")
+    # iproute2 writes routes and addresses: natively that takes root (CAP_NET_ADMIN); the
+    # guest under srouter writes srouter's own tables as uid 65534.
+    [[ $s == iproute2 ]] && as=(env)
     t0=$(_srt_now_ms)
     for i in 1 2; do
         rc=0
-        nn timeout -k 5 90 "${as[@]}" "$PROBE" "$s" --if "$RIF" >"$OUT/$s.native$i.raw" 2>"$OUT/$s.native$i.err" || rc=$?
+        read -ra command <<<"$(scenario_command "$s")"
+        nn timeout -k 5 90 "${as[@]}" "${command[@]}" >"$OUT/$s.native$i.raw" 2>"$OUT/$s.native$i.err" || rc=$?
         normalise "$OUT/$s.native$i.raw" >"$OUT/$s.native$i"
         echo "$rc" >"$OUT/$s.native$i.rc"
     done
@@ -309,7 +321,7 @@ for s in ${SCENARIOS[@]+"${SCENARIOS[@]}"}; do
         cd "$dir" &&
             exec env HOME="$dir" XDG_RUNTIME_DIR="$dir" USER=nobody LOGNAME=nobody \
                 timeout -k 5 35 ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" \
-                "$SROUTER" run --log-level info --wg "$SRT_TMP/$RIF.conf" -- "$PROBE" "$s" --if "$RIF"
+                "$SROUTER" run --log-level info --wg "$SRT_TMP/$RIF.conf" -- $(scenario_command "$s")
     ) >"$OUT/$s.srouter.raw" 2>"$OUT/$s.srouter.log" || rc=$?
     t1=$(_srt_now_ms)
     normalise "$OUT/$s.srouter.raw" >"$OUT/$s.srouter"

@@ -21,6 +21,7 @@ public final class RoutingPolicy: RouteResolver {
     /// Keeps the kernel routes of `interfaces` up to date.
     public func follow(_ interfaces: InterfaceTable) {
         for interface in interfaces.all {
+            addMulticastRoute(for: interface)
             for address in interface.addresses { addKernelRoutes(for: address, on: interface) }
         }
         let previous = interfaces.onChange
@@ -31,7 +32,8 @@ public final class RoutingPolicy: RouteResolver {
             case .addressAdded(let interface, let address): self.addKernelRoutes(for: address, on: interface)
             case .addressRemoved(let interface, let address): self.removeKernelRoutes(for: address, on: interface)
             case .removed(let interface): self.table.removeRoutes(throughInterface: interface.index)
-            case .added, .updated: break
+            case .added(let interface): self.addMulticastRoute(for: interface)
+            case .updated: break
             }
         }
     }
@@ -70,8 +72,9 @@ public final class RoutingPolicy: RouteResolver {
             case .unreachable: return .unreachable
             case .prohibit: return .prohibit
             case .throw: continue
-            case .unicast, .broadcast:
-                // A subnet broadcast leaves through its interface, to the broadcast address.
+            case .unicast, .broadcast, .multicast:
+                // A subnet broadcast or a multicast group is sent out of the route's interface,
+                // to the destination itself.
                 guard let hop = route.nextHop(forFlowHash: flowHash) else { return .unreachable }
                 return .forward(interfaceIndex: hop.interfaceIndex, nextHop: hop.gateway ?? destination,
                                 preferredSource: route.preferredSource, mtu: route.mtu)
@@ -111,6 +114,16 @@ public final class RoutingPolicy: RouteResolver {
         }
     }
 
+    /// `multicast ff00::/8 dev IFACE table local proto kernel metric 256`, which Linux adds for
+    /// every device with IPv6 but lo (`addrconf_add_mroute`): IPv6 multicast leaves through
+    /// the interface a socket names, or this one.
+    func addMulticastRoute(for interface: NetworkInterface) {
+        guard interface.kind != .loopback else { return }
+        addRoute(Route(destination: IPPrefix("ff00::/8")!, table: RouteTable.local, type: .multicast, metric: 256,
+                       nextHops: [NextHop(gateway: nil, interfaceIndex: interface.index)],
+                       protocolNumber: RouteProtocol.kernel, scope: InterfaceAddress.Scope.universe))
+    }
+
     /// The subnet broadcast address Linux adds a `broadcast` route for: IPv4 prefixes
     /// shorter than /31 (`fib_add_ifaddr`).
     static func broadcastAddress(of address: InterfaceAddress) -> IPAddress? {
@@ -121,27 +134,33 @@ public final class RoutingPolicy: RouteResolver {
         return .v4(IPv4Address(net.value | host))
     }
 
-    /// Removes what `addKernelRoutes` added, unless another address still provides it.
+    /// Removes what `addKernelRoutes` added, unless another address still provides it, in
+    /// Linux's order: IPv4's prefix and broadcast routes, then the local one
+    /// (`fib_del_ifaddr`); IPv6's local route, then the prefix (`__ipv6_ifa_notify`).
     func removeKernelRoutes(for address: InterfaceAddress, on interface: NetworkInterface) {
         let isV6: Bool
         if case .v6 = address.address { isV6 = true } else { isV6 = false }
         let host = IPPrefix(address: address.address, length: address.address.bitWidth)!
-        if let removed = try? table.delete(destination: host, table: RouteTable.local, metric: 0) {
-            onChange?(.removed(removed))
+        let removeLocal = { [self] in
+            if let removed = try? table.delete(destination: host, table: RouteTable.local, metric: 0) {
+                onChange?(.removed(removed))
+            }
         }
+        if isV6 { removeLocal() }
         let subnet = address.subnet
         let stillProvided = interface.addresses.contains { $0.subnet == subnet }
         let onLoopback = interface.kind == .loopback && !isV6
-        if !stillProvided, let broadcast = Self.broadcastAddress(of: address),
-           let removed = try? table.delete(destination: IPPrefix(address: broadcast, length: 32)!,
-                                           table: RouteTable.local, metric: 0) {
-            onChange?(.removed(removed))
-        }
         if !stillProvided, let removed = try? table.delete(destination: subnet,
                                                            table: onLoopback ? RouteTable.local : RouteTable.main,
                                                            metric: isV6 ? 256 : 0) {
             onChange?(.removed(removed))
         }
+        if !stillProvided, let broadcast = Self.broadcastAddress(of: address),
+           let removed = try? table.delete(destination: IPPrefix(address: broadcast, length: 32)!,
+                                           table: RouteTable.local, metric: 0) {
+            onChange?(.removed(removed))
+        }
+        if !isV6 { removeLocal() }
     }
 }
 
@@ -151,4 +170,11 @@ public enum RouteChange {
     case added(Route)
     /// Removed.
     case removed(Route)
+
+    /// The route added or removed.
+    public var route: Route {
+        switch self {
+        case .added(let route), .removed(let route): route
+        }
+    }
 }
