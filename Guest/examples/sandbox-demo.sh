@@ -20,7 +20,7 @@ show() { printf '$ %s\n' "$*"; "$@"; echo "[exit $?]"; }
 say "The guest runs with no capabilities, no_new_privs, and srouter's seccomp filter"
 show "$srouter" run -- sh -c 'grep -E "^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status'
 
-say "Its network is srouter's: an AF_INET socket is served (refused until the stack lands)"
+say "Its network is srouter's: an AF_INET socket is served by srouter's own stack"
 show "$srouter" run -- python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM)'
 
 say "AF_UNIX runs natively: two guest processes talk over a socket"

@@ -62,8 +62,10 @@ static int drop_capabilities(const struct srouter_launch_spec *spec) {
         for (int cap = 0; cap <= spec->last_cap; cap++) {
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -errno;
         }
+        // SECBIT_KEEP_CAPS stays unlocked: with every set empty it keeps nothing, and
+        // programs that shed privilege as uid 0 (iputils ping's PR_SET_KEEPCAPS) set it.
         unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                             SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+                             SECBIT_NO_SETUID_FIXUP_LOCKED;
         if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return -errno;
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)

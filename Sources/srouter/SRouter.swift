@@ -14,6 +14,7 @@ struct SRouter: ParsableCommand {
             root, CAP_NET_ADMIN or /dev/net/tun.
 
             Examples:
+              srouter lab
               srouter run -- bird -f -c bird.conf
               srouter run --wg wg-dn42.conf -- bird -f -c bird.conf
               srouter policy default > policy.json
@@ -21,5 +22,5 @@ struct SRouter: ParsableCommand {
               srouter genkey | tee private.key | srouter pubkey > public.key
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Policy.self, GenKey.self, PubKey.self, GenPSK.self])
+        subcommands: [Run.self, Lab.self, Policy.self, GenKey.self, PubKey.self, GenPSK.self])
 }
