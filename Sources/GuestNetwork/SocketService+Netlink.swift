@@ -68,6 +68,9 @@ extension SocketService {
     /// The trapped calls on a netlink socket.
     func serveNetlink(_ call: Int32, on socket: GuestNetlinkSocket, descriptor: GuestDescriptor,
                       notification n: SyscallNotification) -> SyscallAnswer {
+        // Requests the guest sent natively before this call came first: serve them now, so
+        // that their autobind (netlink_sendmsg) and answers precede what this call sees.
+        serveNativeNetlinkRequests(socket, tid: n.tid)
         do throws(LinuxErrno) {
             switch call {
             case number.bind: return try bindNetlink(socket, n)
@@ -118,12 +121,13 @@ extension SocketService {
     }
 
     /// `netlink_bind`: a `sockaddr_nl` (EINVAL if short or of another family); port 0
-    /// autobinds, a taken port is EADDRINUSE, a bound socket keeps its port (EINVAL to
-    /// change it); `nl_groups` replaces groups 1…32.
+    /// autobinds, a taken port is EADDRINUSE, a bound socket keeps its port (EINVAL for any
+    /// other nl_pid, 0 included); `nl_groups` replaces groups 1…32.
     private func bindNetlink(_ socket: GuestNetlinkSocket, _ n: SyscallNotification) throws(LinuxErrno) -> SyscallAnswer {
         let (portID, groups) = try readNetlinkName(n, pointer: 1, length: 2)
         if socket.isBound {
-            if portID != 0 && portID != socket.settings.portID { throw LinuxErrno.EINVAL }
+            // A bound socket keeps its port: any other nl_pid, 0 too, is EINVAL.
+            if portID != socket.settings.portID { throw LinuxErrno.EINVAL }
         } else if portID != 0 {
             guard netlinkPorts[portID] == nil else { throw LinuxErrno.EADDRINUSE }
             assignPort(socket, portID)
@@ -243,12 +247,18 @@ extension SocketService {
         pumpNetlink(socket)
     }
 
-    /// Delivers a notification to every socket subscribed to `group`; one whose queue is
-    /// full loses it and reports ENOBUFS on its next receive (`netlink_overrun`).
+    /// Delivers a notification to every socket subscribed to `group`; one whose receive
+    /// queue is over its SO_RCVBUF loses it and reports ENOBUFS on its next receive
+    /// (`netlink_broadcast_deliver`: delivered while `sk_rmem_alloc <= sk_rcvbuf`, else
+    /// `netlink_overrun`). The queue is what the guest has not read from the pair (SIOCOUTQ
+    /// of srouter's end: the bytes its AF_UNIX peer still holds, counted as Linux counts
+    /// `sk_rmem_alloc`, by buffer truesize) plus what waits to be written.
     func broadcastNetlink(_ group: RouteNetlinkGroup, _ message: [UInt8]) {
         for socket in netlinkSockets.values where socket.groups.contains(group.rawValue) {
-            let queuedBytes = socket.pending.reduce(0) { $0 + $1.bytes.count }
-            if queuedBytes + message.count > Int(socket.receiveBuffer) {
+            var unread: Int32 = 0
+            if socket.hostEnd >= 0 { _ = ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) }
+            let queuedBytes = socket.pending.reduce(Int(max(0, unread))) { $0 + $1.bytes.count }
+            if queuedBytes > Int(socket.receiveBuffer) {
                 if !socket.noBufferErrors { socket.overrun = true }
                 continue
             }

@@ -32,17 +32,22 @@ extension SocketService {
             retireNetlink(socket)
             return
         }
-        if events & EPOLLIN.rawValue != 0 {
-            // Requests sent natively (send/write without an address): to the kernel, port 0.
-            for _ in 0..<64 {
-                let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
-                guard n > 0 else { break }
-                if !socket.isBound { autobind(socket, tid: nil) }
-                serveNetlinkRequest(socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])))
-            }
-        }
+        if events & EPOLLIN.rawValue != 0 { serveNativeNetlinkRequests(socket, tid: nil) }
         pumpNetlink(socket)
         flush()
+    }
+
+    /// Serves the requests the guest sent natively (send/write without an address: to the
+    /// kernel, port 0) that wait at srouter's end, autobinding the socket first as
+    /// `netlink_sendmsg` does (with `tid`'s process id if known and free).
+    func serveNativeNetlinkRequests(_ socket: GuestNetlinkSocket, tid: pid_t?) {
+        guard socket.hostEnd >= 0 else { return }
+        for _ in 0..<64 {
+            let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
+            guard n > 0 else { break }
+            if !socket.isBound { autobind(socket, tid: tid) }
+            serveNetlinkRequest(socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])))
+        }
     }
 
     /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives.

@@ -70,12 +70,15 @@ extension RouteNetlinkServer {
         let family = request.family ?? 0
         var onlyIndex: UInt32 = 0
         if settings.strictCheck {
+            // inet_valid_dump_ifaddr_req's messages say "ipv4: " (AF_UNSPEC runs it first);
+            // inet6_valid_dump_ifaddr_req's say nothing of the family.
+            let prefix = family == Family.inet6 ? "" : "ipv4: "
             guard request.payload.count >= InterfaceAddressRepr.length,
                   let header = try? InterfaceAddressRepr.parse(request.payload) else {
-                throw NetlinkFailure.invalid("Invalid header for address dump request")
+                throw NetlinkFailure.invalid(prefix + "Invalid header for address dump request")
             }
             guard header.prefixLength == 0, header.flags == 0, header.scope == 0 else {
-                throw NetlinkFailure.invalid("Invalid values in header for address dump request")
+                throw NetlinkFailure.invalid(prefix + "Invalid values in header for address dump request")
             }
             onlyIndex = header.index
             if onlyIndex != 0 {

@@ -118,11 +118,21 @@ extension RouteNetlinkServer {
     }
 
     /// RTM_GETLINK with NLM_F_DUMP: every interface in index order. With strict checking the
-    /// header must be a whole `ifinfomsg` (`rtnl_valid_dump_ifinfo_req`).
+    /// header must be a whole `ifinfomsg` with zero type, flags and change and no index
+    /// (`rtnl_valid_dump_ifinfo_req`).
     func dumpLinks(_ request: NetlinkMessage, settings: NetlinkSocketSettings, into dump: inout DumpWriter) throws {
         if settings.strictCheck {
-            guard request.payload.count >= InterfaceInfoRepr.length else {
+            guard request.payload.count >= InterfaceInfoRepr.length,
+                  let header = try? InterfaceInfoRepr.parse(request.payload) else {
                 throw NetlinkFailure.invalid("Invalid header for link dump")
+            }
+            // __ifi_pad (byte 1), ifi_type, ifi_flags and ifi_change must be zero.
+            guard request.payload[request.payload.startIndex + 1] == 0, header.hardwareType == 0, header.flags == 0,
+                  header.change == 0 else {
+                throw NetlinkFailure.invalid("Invalid values in header for link dump request")
+            }
+            guard header.index == 0 else {
+                throw NetlinkFailure.invalid("Filter by device index not supported for link dumps")
             }
         }
         let family = request.family ?? Family.unspecified

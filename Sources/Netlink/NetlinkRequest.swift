@@ -14,14 +14,23 @@ extension RouteNetlinkServer {
     }
 
     /// The request's attributes after a fixed header of `headerLength` bytes, by type (a
-    /// repeated type keeps its last value, as `nla_parse` does). EINVAL for a malformed one.
-    func attributeMap(_ request: NetlinkMessage, after headerLength: Int) throws -> [UInt16: NetlinkAttribute] {
+    /// repeated type keeps its last value, as `nla_parse` does). A malformed attribute ends
+    /// them: with `strict` (`nlmsg_parse_deprecated_strict`, NL_VALIDATE_TRAILING) that is
+    /// EINVAL; otherwise (`nlmsg_parse_deprecated`, as the doit handlers of links, addresses
+    /// and routes parse) the attributes before it count and the rest is only warned of:
+    /// "bytes leftover after parsing attributes" becomes the extended ack's message
+    /// (`parseWarning`) unless a later error sets its own.
+    func attributeMap(_ request: NetlinkMessage, after headerLength: Int,
+                      strict: Bool = false) throws -> [UInt16: NetlinkAttribute] {
         let payload = request.payload
         guard payload.count >= headerLength else { throw NetlinkFailure.invalid() }
         var map: [UInt16: NetlinkAttribute] = [:]
         var attributes = NetlinkAttributes(UnsafeRawBufferPointer(rebasing: payload[headerLength...]))
         while let attribute = attributes.next() { map[attribute.type] = attribute }
-        if attributes.error != nil { throw NetlinkFailure.invalid("Attribute failed policy validation") }
+        if attributes.error != nil {
+            if strict { throw NetlinkFailure.invalid("bytes leftover after parsing attributes") }
+            parseWarning = "bytes leftover after parsing attributes"
+        }
         return map
     }
 

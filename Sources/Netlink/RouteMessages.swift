@@ -101,6 +101,9 @@ extension RouteNetlinkServer {
         var filter = RouteFilter()
         if settings.strictCheck {
             filter = try strictRouteFilter(request)
+            // A strict dump without RTM_F_CLONED leaves the exceptions out (dump_exceptions
+            // false), so its messages say NLM_F_DUMP_FILTERED whatever else it filters.
+            dump.entriesFiltered = true
             dump.filtered = filter.isSet
         } else if let header = try? RouteRepr.parse(request.payload), header.flags & Self.clonedFlag != 0 {
             return  // the route cache: nothing to show
@@ -141,7 +144,7 @@ extension RouteNetlinkServer {
         if header.table != 0 { filter.table = UInt32(header.table) }
         if header.protocolNumber != 0 { filter.protocolNumber = header.protocolNumber }
         if header.type != 0 { filter.type = header.type }
-        for (type, attribute) in try attributeMap(request, after: RouteRepr.length) {
+        for (type, attribute) in try attributeMap(request, after: RouteRepr.length, strict: true) {
             switch type {
             case RouteRepr.Attribute.table:
                 guard let table = attribute.uint32 else { throw NetlinkFailure.invalid() }

@@ -82,11 +82,14 @@ public final class RouteNetlinkServer {
     let clock: () -> UInt32
     /// The request being handled: notifications of its changes carry its port id and sequence
     /// number, as Linux's `nl_info` does.
-    var origin: (portID: UInt32, sequence: UInt32)?
+    var origin: (portID: UInt32, sequence: UInt32, flags: NetlinkFlags)?
     /// When each address was added (`ifa_cacheinfo.cstamp`), by interface index and address.
     var addressStamps: [AddressKey: UInt32] = [:]
     /// Route changes held back while an address change runs, to be reported in Linux's order.
     var heldRouteChanges: [RouteChange]?
+    /// A warning of the request being handled (`NL_SET_ERR_MSG` without an error): the
+    /// extended ack's message of its ACK, or of its error if that sets none.
+    var parseWarning: String?
 
     /// Serves `interfaces` and `routing`, and starts following their changes for
     /// notifications. `clock` gives hundredths of a second since start.
@@ -115,8 +118,9 @@ public final class RouteNetlinkServer {
         var messages = NetlinkMessages(datagram)
         while let message = messages.next() {
             var failure: NetlinkFailure?
+            parseWarning = nil
             if message.flags.contains(.request) && message.type >= NetlinkControlType.minimumFamilyType {
-                origin = (settings.portID, message.sequence)
+                origin = (settings.portID, message.sequence, message.flags)
                 defer { origin = nil }
                 do {
                     if let answer = try serve(message, settings: settings) { replies += answer }
@@ -144,7 +148,7 @@ public final class RouteNetlinkServer {
                                  settings: NetlinkSocketSettings) -> NetlinkErrorRepr {
         NetlinkErrorRepr(error: -(error?.errno ?? 0), request: message.header, requestLength: message.length,
                          requestPayload: Array(message.payload),
-                         message: settings.extendedAck ? error?.message : nil)
+                         message: settings.extendedAck ? error?.message ?? parseWarning : nil)
     }
 
     /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns the
@@ -207,11 +211,19 @@ public final class RouteNetlinkServer {
     }
 
     /// Runs a dump: `fill` adds entries to a `DumpWriter`; the datagrams end with an
-    /// `NLMSG_DONE` of its own, as `netlink_dump` sends it.
+    /// `NLMSG_DONE` of its own, as `netlink_dump` sends it. An error of the dump callback
+    /// itself (the strict checks of `rtnl_valid_dump_ifinfo_req`, `ip_valid_fib_dump_req`,
+    /// `inet_valid_dump_ifaddr_req` run inside it) is not an NLMSG_ERROR but the status of
+    /// that NLMSG_DONE (`netlink_dump_done`: `nlk->dump_done_errno`, with NLM_F_ACK_TLVS and
+    /// NLMSGERR_ATTR_MSG under NETLINK_EXT_ACK).
     private func dump(_ request: NetlinkMessage, settings: NetlinkSocketSettings,
                       _ fill: (inout DumpWriter) throws -> Void) throws -> [[UInt8]] {
         var writer = DumpWriter(sequence: request.sequence, portID: settings.portID)
-        try fill(&writer)
+        do {
+            try fill(&writer)
+        } catch let failure as NetlinkFailure {
+            return writer.finish(failedWith: failure.errno, message: settings.extendedAck ? failure.message : nil)
+        }
         return writer.finish()
     }
 
@@ -239,8 +251,12 @@ struct AddressKey: Hashable {
 struct DumpWriter {
     let sequence: UInt32
     let portID: UInt32
-    /// Set when a strict request's filter applied (`cb->answer_flags`).
+    /// Set when a strict request's filter applied (`cb->answer_flags`): on every message,
+    /// NLMSG_DONE included.
     var filtered = false
+    /// Set when the entries are filtered though the request names no filter (a strict IPv4
+    /// route dump leaves the exceptions out): on the entries only, not on NLMSG_DONE.
+    var entriesFiltered = false
     private var datagrams: [[UInt8]] = []
     private var current = NetlinkWriter()
 
@@ -251,7 +267,8 @@ struct DumpWriter {
 
     /// The header of the next entry.
     func header(type: UInt16) -> NetlinkHeader {
-        NetlinkHeader(type: type, flags: filtered ? [.multi, .dumpFiltered] : .multi, sequence: sequence, portID: portID)
+        NetlinkHeader(type: type, flags: filtered || entriesFiltered ? [.multi, .dumpFiltered] : .multi,
+                      sequence: sequence, portID: portID)
     }
 
     /// Adds one entry, written by `body` into its own writer (so it can move to a new
@@ -268,13 +285,16 @@ struct DumpWriter {
         current.appendBytes(entry.bytes)
     }
 
-    /// The datagrams, the last one `NLMSG_DONE` with status 0.
-    mutating func finish() -> [[UInt8]] {
+    /// The datagrams, the last one `NLMSG_DONE` with status 0, or with `-errno` (and the
+    /// extended ack's message, if any) when the dump failed.
+    mutating func finish(failedWith errno: Int32 = 0, message: String? = nil) -> [[UInt8]] {
         if !current.isEmpty { datagrams.append(current.bytes) }
         var done = NetlinkWriter()
-        done.begin(NetlinkHeader(type: NetlinkControlType.done, flags: filtered ? [.multi, .dumpFiltered] : .multi,
-                                 sequence: sequence, portID: portID))
-        done.appendInt32(0)
+        var flags: NetlinkFlags = errno == 0 && filtered ? [.multi, .dumpFiltered] : .multi
+        if message != nil { flags.insert(.acknowledgementAttributes) }
+        done.begin(NetlinkHeader(type: NetlinkControlType.done, flags: flags, sequence: sequence, portID: portID))
+        done.appendInt32(-errno)
+        if let message { done.appendAttribute(NetlinkErrorRepr.messageAttribute, bytes: Array(message.utf8) + [0]) }
         done.end()
         datagrams.append(done.bytes)
         return datagrams

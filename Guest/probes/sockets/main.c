@@ -496,6 +496,8 @@ static void on_alarm(int sig)
     _exit(124);
 }
 
+int scenario_netlink(void); /* netlink.c */
+
 static const struct {
     const char *name;
     int (*run)(void);
@@ -503,7 +505,7 @@ static const struct {
     {"tcp-connect", scenario_tcp_connect}, {"tcp-listen", scenario_tcp_listen},
     {"udp", scenario_udp}, {"ping", scenario_ping}, {"raw", scenario_raw},
     {"options", scenario_options}, {"errors", scenario_errors}, {"ioctl", scenario_ioctl},
-    {"fork", scenario_fork},
+    {"fork", scenario_fork}, {"netlink", scenario_netlink},
 };
 
 static void usage(void)
