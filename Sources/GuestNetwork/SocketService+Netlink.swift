@@ -139,8 +139,10 @@ extension SocketService {
         return .value(0)
     }
 
-    /// `netlink_connect`: AF_UNSPEC disconnects; the kernel (port 0, no groups) is the only
-    /// destination an unprivileged socket may name (EPERM otherwise, `netlink_allowed`).
+    /// `netlink_connect`: AF_UNSPEC disconnects; any other `sockaddr_nl` becomes the default
+    /// destination. The guest administers srouter's network as root administers a namespace's
+    /// (it writes routes), so other ports and groups are allowed as `netlink_allowed` allows
+    /// them to CAP_NET_ADMIN.
     private func connectNetlink(_ socket: GuestNetlinkSocket, _ n: SyscallNotification) throws(LinuxErrno) -> SyscallAnswer {
         let length = n.int32Argument(2)
         guard length >= 2 else { throw LinuxErrno.EINVAL }
@@ -150,7 +152,6 @@ extension SocketService {
             return .value(0)
         }
         let (portID, groups) = try readNetlinkName(n, pointer: 1, length: 2)
-        if portID != 0 || groups != 0 { throw LinuxErrno.EPERM }
         if !socket.isBound { autobind(socket, tid: n.tid) }
         socket.peer = (portID, groups)
         return .value(0)
@@ -229,14 +230,33 @@ extension SocketService {
     /// without groups (EINVAL, EPERM); the socket autobinds; the request is served at once
     /// and its answers queued. Returns the length sent.
     private func sendNetlink(_ socket: GuestNetlinkSocket, data: [UInt8], name: [UInt8], tid: pid_t) throws(LinuxErrno) -> Int {
-        if !name.isEmpty {
-            let (portID, groups) = try parseNetlinkName(name)
-            if portID != 0 || groups != 0 { throw LinuxErrno.EPERM }
-        }
+        let destination = name.isEmpty ? socket.peer : try parseNetlinkName(name)
         if data.count > Int(socket.sendBuffer) - 32 { throw LinuxErrno.EMSGSIZE }
         if !socket.isBound { autobind(socket, tid: tid) }
-        serveNetlinkRequest(socket, data)
+        try deliverNetlink(from: socket, data, to: destination)
         return data.count
+    }
+
+    /// `netlink_sendmsg`'s delivery: to the groups' subscribers (but the unicast target),
+    /// then to the port — srouter's rtnetlink for port 0, another guest socket otherwise
+    /// (ECONNREFUSED if there is none).
+    func deliverNetlink(from socket: GuestNetlinkSocket, _ data: [UInt8],
+                        to destination: (portID: UInt32, groups: UInt32)) throws(LinuxErrno) {
+        if destination.groups != 0 {
+            let group = UInt32(destination.groups.trailingZeroBitCount + 1)
+            for member in netlinkSockets.values where member.groups.contains(group)
+                && member.settings.portID != destination.portID {
+                member.pending.append((data, NetlinkOrigin(portID: socket.settings.portID, group: group)))
+                pumpNetlink(member)
+            }
+        }
+        guard destination.portID != 0 else {
+            serveNetlinkRequest(socket, data)
+            return
+        }
+        guard let target = netlinkPorts[destination.portID] else { throw LinuxErrno.ECONNREFUSED }
+        target.pending.append((data, NetlinkOrigin(portID: socket.settings.portID, group: 0)))
+        pumpNetlink(target)
     }
 
     /// Hands one request datagram to the server and queues its answers.

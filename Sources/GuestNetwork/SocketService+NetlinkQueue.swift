@@ -37,16 +37,17 @@ extension SocketService {
         flush()
     }
 
-    /// Serves the requests the guest sent natively (send/write without an address: to the
-    /// kernel, port 0) that wait at srouter's end, autobinding the socket first as
-    /// `netlink_sendmsg` does (with `tid`'s process id if known and free).
+    /// Delivers the requests the guest sent natively (send/write without an address: to the
+    /// connected destination, by default the kernel) that wait at srouter's end, autobinding
+    /// the socket first as `netlink_sendmsg` does (with `tid`'s process id if known and free).
+    /// A native send has already succeeded, so a destination that is gone drops the message.
     func serveNativeNetlinkRequests(_ socket: GuestNetlinkSocket, tid: pid_t?) {
         guard socket.hostEnd >= 0 else { return }
         for _ in 0..<64 {
             let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
             guard n > 0 else { break }
             if !socket.isBound { autobind(socket, tid: tid) }
-            serveNetlinkRequest(socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])))
+            try? deliverNetlink(from: socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), to: socket.peer)
         }
     }
 

@@ -38,6 +38,8 @@ extension RouteNetlinkServer {
         writer.appendAttribute(A.transmitQueueLength, uint32: UInt32(interface.transmitQueueLength))
         writer.appendAttribute(A.operationalState, uint8: interface.isUp ? OperationalState.unknown : OperationalState.down)
         writer.appendAttribute(A.linkMode, uint8: 0)
+        // IFLA_NETNS_IMMUTABLE: lo cannot leave its namespace.
+        writer.appendAttribute(LinkAttribute.namespaceImmutable, uint8: interface.kind == .loopback ? 1 : 0)
         writer.appendAttribute(A.mtu, uint32: UInt32(interface.mtu))
         if let range = profile.mtuRange {
             writer.appendAttribute(A.minimumMTU, uint32: range.lowerBound)
@@ -58,9 +60,14 @@ extension RouteNetlinkServer {
         writer.appendAttribute(LinkAttribute.groIPv4MaximumSize, uint32: 65536)
         writer.appendAttribute(LinkAttribute.tsoMaximumSize, uint32: interface.kind == .loopback ? 524_280 : 65536)
         writer.appendAttribute(LinkAttribute.tsoMaximumSegments, uint32: 65535)
+        writer.appendAttribute(LinkAttribute.pacingOffloadHorizon, uint32: 0)
         writer.appendAttribute(LinkAttribute.receiveQueues, uint32: 1)
         writer.appendAttribute(A.carrier, uint8: 1)
         writer.appendAttribute(LinkAttribute.carrierChanges, uint32: 0)
+        writer.appendAttribute(LinkAttribute.carrierUpCount, uint32: 0)
+        writer.appendAttribute(LinkAttribute.carrierDownCount, uint32: 0)
+        writer.appendAttribute(LinkAttribute.headroom, uint16: 0)
+        writer.appendAttribute(LinkAttribute.tailroom, uint16: 0)
         writer.appendAttribute(LinkAttribute.protocolDown, uint8: 0)
         let address = interface.hardwareAddress
         if !address.isEmpty {
@@ -68,23 +75,28 @@ extension RouteNetlinkServer {
             writer.appendAttribute(A.broadcast, bytes: interface.kind == .loopback ? address : [UInt8](repeating: 0xff, count: 6))
         }
         appendStatistics(interface.counters, into: &writer)
+        // IFLA_XDP {IFLA_XDP_ATTACHED: XDP_ATTACHED_NONE}.
+        writer.beginNested(LinkAttribute.xdp)
+        writer.appendAttribute(2, uint8: 0)
+        writer.endNested()
         if let kind = profile.kind {
             writer.beginNested(A.linkInfo)
             writer.appendAttribute(A.infoKind, string: kind)
             writer.endNested()
         }
         writer.appendAttribute(A.qdisc, string: "noqueue")
-        // IFLA_AF_SPEC → AF_INET6 → IFLA_INET6_ADDR_GEN_MODE: lo's is eui64; srouter makes no
-        // link-local address of its own for a tunnel or dummy (`addrgenmode none`).
-        writer.beginNested(LinkAttribute.familySpecific)
-        writer.beginNested(UInt16(Family.inet6))
-        writer.appendAttribute(LinkAttribute.inet6AddressGenerationMode, uint8: interface.kind == .loopback ? 0 : 1)
+        DeviceConfiguration.appendFamilySpecific(interface, stamp: 0, into: &writer)
+        // IFLA_MAP (struct rtnl_link_ifmap: no I/O memory, IRQ or DMA), then the empty
+        // IFLA_DEVLINK_PORT and IFLA_DPLL_PIN nests Linux writes.
+        writer.appendAttribute(LinkAttribute.map, bytes: [UInt8](repeating: 0, count: 32))
+        writer.beginNested(LinkAttribute.devlinkPort, flagged: true)
         writer.endNested()
+        writer.beginNested(LinkAttribute.dpllPin, flagged: true)
         writer.endNested()
     }
 
     /// One link as `inet6_fill_ifinfo` writes it: name, hardware address, MTU, operational
-    /// state and IFLA_PROTINFO's IFLA_INET6_FLAGS (IF_READY).
+    /// state and IFLA_PROTINFO with the device's IPv6 settings.
     func fillInet6Link(_ interface: NetworkInterface, into writer: inout NetlinkWriter) {
         typealias A = InterfaceInfoRepr.Attribute
         writer.appendBytes(InterfaceInfoRepr(family: Family.inet6, hardwareType: interface.hardwareType,
@@ -94,7 +106,7 @@ extension RouteNetlinkServer {
         writer.appendAttribute(A.mtu, uint32: UInt32(interface.mtu))
         writer.appendAttribute(A.operationalState, uint8: interface.isUp ? OperationalState.unknown : OperationalState.down)
         writer.beginNested(LinkAttribute.protocolInfo)
-        writer.appendAttribute(LinkAttribute.inet6Flags, uint32: 0x8000_0000)  // IF_READY
+        DeviceConfiguration.appendInet6(interface, stamp: 0, into: &writer)
         writer.endNested()
     }
 
@@ -248,11 +260,25 @@ extension RouteNetlinkServer {
         static let groIPv4MaximumSize: UInt16 = 64
         /// `IFLA_PROTINFO`.
         static let protocolInfo: UInt16 = 12
-        /// `IFLA_INET6_FLAGS` inside IFLA_PROTINFO.
-        static let inet6Flags: UInt16 = 1
-        /// `IFLA_AF_SPEC`.
-        static let familySpecific: UInt16 = 26
-        /// `IFLA_INET6_ADDR_GEN_MODE` inside AF_SPEC's AF_INET6.
-        static let inet6AddressGenerationMode: UInt16 = 8
+        /// `IFLA_MAP`.
+        static let map: UInt16 = 14
+        /// `IFLA_XDP`.
+        static let xdp: UInt16 = 43
+        /// `IFLA_CARRIER_UP_COUNT`.
+        static let carrierUpCount: UInt16 = 47
+        /// `IFLA_CARRIER_DOWN_COUNT`.
+        static let carrierDownCount: UInt16 = 48
+        /// `IFLA_DEVLINK_PORT`.
+        static let devlinkPort: UInt16 = 62
+        /// `IFLA_DPLL_PIN`.
+        static let dpllPin: UInt16 = 65
+        /// `IFLA_MAX_PACING_OFFLOAD_HORIZON`.
+        static let pacingOffloadHorizon: UInt16 = 66
+        /// `IFLA_NETNS_IMMUTABLE`.
+        static let namespaceImmutable: UInt16 = 67
+        /// `IFLA_HEADROOM`.
+        static let headroom: UInt16 = 68
+        /// `IFLA_TAILROOM`.
+        static let tailroom: UInt16 = 69
     }
 }

@@ -13,6 +13,19 @@ extension RouteNetlinkServer {
         }
     }
 
+    /// `rtm_ipv4_policy` and `rtm_ipv6_policy`: the integer attributes of route requests and
+    /// their widths (RTA_DST, RTA_SRC, RTA_GATEWAY and RTA_PREFSRC are u32 for IPv4 only).
+    static func routePolicy(ipv6: Bool) -> [UInt16: Int] {
+        var policy: [UInt16: Int] = [3: 4, 4: 4, 6: 4, 15: 4, 16: 4, 21: 2, 25: 4, 27: 1, 28: 2, 29: 2, 30: 4]
+        if ipv6 {
+            policy[20] = 1  // RTA_PREF
+            policy[23] = 4  // RTA_EXPIRES
+        } else {
+            for type: UInt16 in [1, 2, 5, 7, 11] { policy[type] = 4 }  // DST, SRC, GATEWAY, PREFSRC, FLOW
+        }
+        return policy
+    }
+
     /// The request's attributes after a fixed header of `headerLength` bytes, by type (a
     /// repeated type keeps its last value, as `nla_parse` does). A malformed attribute ends
     /// them: with `strict` (`nlmsg_parse_deprecated_strict`, NL_VALIDATE_TRAILING) that is
@@ -20,13 +33,23 @@ extension RouteNetlinkServer {
     /// and routes parse) the attributes before it count and the rest is only warned of:
     /// "bytes leftover after parsing attributes" becomes the extended ack's message
     /// (`parseWarning`) unless a later error sets its own.
-    func attributeMap(_ request: NetlinkMessage, after headerLength: Int,
-                      strict: Bool = false) throws -> [UInt16: NetlinkAttribute] {
+    func attributeMap(_ request: NetlinkMessage, after headerLength: Int, strict: Bool = false,
+                      policy: [UInt16: Int] = [:]) throws -> [UInt16: NetlinkAttribute] {
         let payload = request.payload
         guard payload.count >= headerLength else { throw NetlinkFailure.invalid() }
         var map: [UInt16: NetlinkAttribute] = [:]
         var attributes = NetlinkAttributes(UnsafeRawBufferPointer(rebasing: payload[headerLength...]))
-        while let attribute = attributes.next() { map[attribute.type] = attribute }
+        while let attribute = attributes.next() {
+            // validate_nla: an integer attribute shorter than its type is ERANGE, reported with
+            // the attribute's offset in the request and its policy.
+            if let width = policy[attribute.type], attribute.payload.count < width {
+                let offset = (attribute.payload.baseAddress.map { UnsafeRawPointer($0) } ?? request.buffer.baseAddress!)
+                    - request.buffer.baseAddress! - NetlinkAttribute.headerLength
+                throw NetlinkFailure(34, "Attribute failed policy validation", attributeOffset: UInt32(offset),
+                                     policy: NetlinkAttributePolicy(unsignedBytes: width))
+            }
+            map[attribute.type] = attribute
+        }
         if attributes.error != nil {
             if strict { throw NetlinkFailure.invalid("bytes leftover after parsing attributes") }
             parseWarning = "bytes leftover after parsing attributes"

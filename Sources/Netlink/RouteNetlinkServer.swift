@@ -46,10 +46,16 @@ struct NetlinkFailure: Error {
     var errno: Int32
     /// `NLMSGERR_ATTR_MSG`.
     var message: String?
+    /// `NLMSGERR_ATTR_OFFS` and `NLMSGERR_ATTR_POLICY`: the attribute that failed its policy.
+    var attributeOffset: UInt32?
+    var policy: NetlinkAttributePolicy?
 
-    init(_ errno: Int32, _ message: String? = nil) {
+    init(_ errno: Int32, _ message: String? = nil, attributeOffset: UInt32? = nil,
+         policy: NetlinkAttributePolicy? = nil) {
         self.errno = errno
         self.message = message
+        self.attributeOffset = attributeOffset
+        self.policy = policy
     }
 
     static let notSupported = NetlinkFailure(95)  // EOPNOTSUPP
@@ -148,7 +154,9 @@ public final class RouteNetlinkServer {
                                  settings: NetlinkSocketSettings) -> NetlinkErrorRepr {
         NetlinkErrorRepr(error: -(error?.errno ?? 0), request: message.header, requestLength: message.length,
                          requestPayload: Array(message.payload),
-                         message: settings.extendedAck ? error?.message ?? parseWarning : nil)
+                         message: settings.extendedAck ? error?.message ?? parseWarning : nil,
+                         attributeOffset: settings.extendedAck ? error?.attributeOffset : nil,
+                         policy: settings.extendedAck ? error?.policy : nil)
     }
 
     /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns the
@@ -191,6 +199,16 @@ public final class RouteNetlinkServer {
         case RouteNetlinkType.getNamespaceID:
             if isDump { return try dump(message, settings: settings) { _ in } }
             return [namespaceID(message, settings: settings)]
+        case RouteNetlinkType.getNetworkConfiguration:
+            guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
+            if isDump {
+                return try dump(message, settings: settings) { dumpNetworkConfiguration(family: family, into: &$0) }
+            }
+            return [try networkConfiguration(message, settings: settings)]
+        case let type where RouteNetlinkServer.isTrafficControl(type):
+            if isDump && type % 4 == 2 { return try dump(message, settings: settings) { _ in } }
+            try trafficControl(message)
+            return nil
         default:
             throw NetlinkFailure.notSupported
         }

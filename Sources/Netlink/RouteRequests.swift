@@ -17,8 +17,8 @@ extension RouteNetlinkServer {
     /// and whatever else the request gives (metric, type, protocol, gateway, device).
     func changeRoute(_ request: NetlinkMessage, add: Bool) throws {
         let header = try parseHeader(request, RouteRepr.parse)
-        let attributes = try attributeMap(request, after: RouteRepr.length)
         let isV6 = header.family == Family.inet6
+        let attributes = try attributeMap(request, after: RouteRepr.length, policy: Self.routePolicy(ipv6: isV6))
         let bits = isV6 ? 128 : 32
         guard Int(header.destinationLength) <= bits else { throw NetlinkFailure.invalid("Invalid prefix length") }
         guard let type = RouteType(rawValue: header.type == 0 && !add ? 1 : header.type) else {
@@ -179,8 +179,8 @@ extension RouteNetlinkServer {
     func getRoute(_ request: NetlinkMessage, settings: NetlinkSocketSettings) throws -> [UInt8] {
         typealias A = RouteRepr.Attribute
         let header = try parseHeader(request, RouteRepr.parse)
-        let attributes = try attributeMap(request, after: RouteRepr.length)
         let isV6 = header.family == Family.inet6
+        let attributes = try attributeMap(request, after: RouteRepr.length, policy: Self.routePolicy(ipv6: isV6))
         let zero: IPAddress = isV6 ? IPAddress("::")! : IPAddress("0.0.0.0")!
         let destination = try address(attributes[A.destination], family: header.family) ?? zero
         guard case (let route, var tableNumber)? = lookup(destination) else { throw NetlinkFailure(101) }

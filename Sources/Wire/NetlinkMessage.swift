@@ -204,15 +204,24 @@ public struct NetlinkErrorRepr: Equatable, Sendable {
     public var requestPayload: [UInt8]
     /// `NLMSGERR_ATTR_MSG`, if any.
     public var message: String?
+    /// `NLMSGERR_ATTR_OFFS`: the offending attribute's offset from the request's start.
+    public var attributeOffset: UInt32?
+    /// `NLMSGERR_ATTR_POLICY`: the policy the attribute failed.
+    public var policy: NetlinkAttributePolicy?
+
+    /// `NLMSGERR_ATTR_POLICY`.
+    public static let policyAttribute: UInt16 = 4
 
     /// Creates an error or acknowledgement.
     public init(error: Int32, request: NetlinkHeader, requestLength: Int, requestPayload: [UInt8] = [],
-                message: String? = nil) {
+                message: String? = nil, attributeOffset: UInt32? = nil, policy: NetlinkAttributePolicy? = nil) {
         self.error = error
         self.request = request
         self.requestLength = requestLength
         self.requestPayload = requestPayload
         self.message = message
+        self.attributeOffset = attributeOffset
+        self.policy = policy
     }
 
     /// Parses an `NLMSG_ERROR` message: the echoed request is whole unless `NLM_F_CAPPED`.
@@ -236,15 +245,17 @@ public struct NetlinkErrorRepr: Equatable, Sendable {
             consumed = Swift.min(NetlinkMessage.align(requestLength), echoed.count)
         }
         var text: String?
+        var offset: UInt32?
         if message.flags.contains(.acknowledgementAttributes) {
             var attributes = NetlinkAttributes(echoed.bytes(from: consumed))
             while let attribute = attributes.next() {
                 if attribute.type == messageAttribute { text = attribute.string }
+                if attribute.type == offsetAttribute { offset = attribute.uint32 }
             }
             if let error = attributes.error { throw error }
         }
         return NetlinkErrorRepr(error: error, request: header, requestLength: requestLength,
-                                requestPayload: requestPayload, message: text)
+                                requestPayload: requestPayload, message: text, attributeOffset: offset)
     }
 
     /// Whether the request is echoed as a header only (acknowledgements always are; errors
@@ -254,11 +265,12 @@ public struct NetlinkErrorRepr: Equatable, Sendable {
     /// Appends the whole `NLMSG_ERROR` message to `writer` as `netlink_ack` lays it out: the
     /// request's sequence number, `portID` (the requester's port id, not the request header's
     /// pid field), `NLM_F_CAPPED` when capped, `NLM_F_ACK_TLVS` when a message is attached
-    /// (only with `NETLINK_EXT_ACK`).
+    /// (only with `NETLINK_EXT_ACK`), then the message, the offending attribute's offset and
+    /// its policy.
     public func append(to writer: inout NetlinkWriter, portID: UInt32, capAcknowledgements: Bool) {
         let capped = isCapped(capAcknowledgements: capAcknowledgements)
         var flags: NetlinkFlags = capped ? .capped : []
-        if message != nil { flags.insert(.acknowledgementAttributes) }
+        if message != nil || attributeOffset != nil { flags.insert(.acknowledgementAttributes) }
         writer.begin(NetlinkHeader(type: NetlinkControlType.error, flags: flags, sequence: request.sequence,
                                    portID: portID))
         writer.appendInt32(error)
@@ -268,6 +280,39 @@ public struct NetlinkErrorRepr: Equatable, Sendable {
             writer.pad()
         }
         if let message { writer.appendAttribute(Self.messageAttribute, string: message) }
+        if let attributeOffset { writer.appendAttribute(Self.offsetAttribute, uint32: attributeOffset) }
+        if let policy {
+            writer.beginNested(Self.policyAttribute, flagged: true)
+            policy.append(to: &writer)
+            writer.endNested()
+        }
         writer.end()
+    }
+}
+
+/// An integer attribute's policy as `netlink_policy_dump_write_attr` describes it in an
+/// extended ack: NL_POLICY_TYPE_ATTR_MIN_VALUE_U, MAX_VALUE_U, then TYPE.
+public struct NetlinkAttributePolicy: Equatable, Sendable {
+    /// `NL_ATTR_TYPE_U8`, `_U16`, `_U32`.
+    public var type: UInt32
+    /// The allowed range.
+    public var minimum: UInt64
+    public var maximum: UInt64
+
+    /// An unsigned integer of `bytes` bytes (1, 2 or 4), any value.
+    public init(unsignedBytes bytes: Int) {
+        switch bytes {
+        case 1: type = 2; maximum = 0xff
+        case 2: type = 3; maximum = 0xffff
+        default: type = 4; maximum = 0xffff_ffff
+        }
+        minimum = 0
+    }
+
+    /// Appends the description.
+    public func append(to writer: inout NetlinkWriter) {
+        withUnsafeBytes(of: minimum.littleEndian) { writer.appendAttribute(4, bytes: $0) }
+        withUnsafeBytes(of: maximum.littleEndian) { writer.appendAttribute(5, bytes: $0) }
+        writer.appendAttribute(1, uint32: type)
     }
 }

@@ -33,6 +33,10 @@ public enum RouteNetlinkType {
     public static let newRule: UInt16 = 32
     /// `RTM_GETRULE`.
     public static let getRule: UInt16 = 34
+    /// `RTM_NEWNETCONF`.
+    public static let newNetworkConfiguration: UInt16 = 80
+    /// `RTM_GETNETCONF`.
+    public static let getNetworkConfiguration: UInt16 = 82
     /// `RTM_NEWNSID`.
     public static let newNamespaceID: UInt16 = 88
     /// `RTM_GETNSID`.
@@ -374,5 +378,18 @@ extension NetlinkWriter {
         }
         appendBytes(header)
         appendBytes(attributes.bytes)
+    }
+}
+
+/// `struct tcmsg`, the fixed header of traffic-control messages (qdiscs, classes, filters,
+/// chains): family, padding, `tcm_ifindex`, handle, parent, info.
+public enum TrafficControlHeader {
+    /// Its length, 20.
+    public static let length = 20
+
+    /// `tcm_ifindex` of the header at the start of `payload`; nil if the payload is shorter
+    /// than the index's end.
+    public static func interfaceIndex(_ payload: UnsafeRawBufferPointer) -> Int32? {
+        payload.count >= 8 ? Int32(bitPattern: payload.littleEndian32(at: 4)) : nil
     }
 }

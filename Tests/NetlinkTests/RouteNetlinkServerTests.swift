@@ -29,7 +29,7 @@ import Wire
         #expect(wg == InterfaceInfoRepr(hardwareType: 65534, index: 2, flags: 0x110d1))
         // Every attribute srouter writes, in Linux's order (a subsequence of what Linux wrote).
         let linuxOrder: [UInt16] = [3, 13, 16, 17, 67, 4, 50, 51, 27, 30, 61, 31, 40, 41, 58, 63, 64, 59, 60, 66, 32, 33,
-                                    35, 47, 48, 68, 69, 39, 1, 2, 23, 7, 43, 18, 6, 26, 14]
+                                    35, 47, 48, 68, 69, 39, 1, 2, 23, 7, 43, 18, 6, 26, 14, 62, 65]
         for message in messages.prefix(2) {
             let types = message.attributes(after: InterfaceInfoRepr.length).map(\.0)
             var cursor = linuxOrder.makeIterator()
@@ -309,8 +309,12 @@ import Wire
             $0.appendBytes([0, 0, 0, 0])
         })
         #expect(neighbours.map(\.header.type) == [NetlinkControlType.done])
-        let unserved = router.request(100, flags: [], settings: Self.me) { $0.appendBytes([0, 0, 0, 0]) }
-        #expect(unserved.map(errorCode) == [-95])  // EOPNOTSUPP
+        // RTM_GETNEXTHOP: srouter keeps no nexthop objects; EOPNOTSUPP, as a kernel without them.
+        let unserved = router.request(106, flags: [], settings: Self.me) { $0.appendBytes([0, 0, 0, 0]) }
+        #expect(unserved.map(errorCode) == [-95])
+        // Traffic control: no such device (tcm_ifindex 0), as Linux answers.
+        let chain = router.request(100, flags: [], settings: Self.me) { $0.appendBytes([UInt8](repeating: 0, count: 20)) }
+        #expect(chain.map(errorCode) == [-19])
         // Not a request: nothing, unless an ACK is asked for.
         var writer = NetlinkWriter()
         writer.begin(NetlinkHeader(type: RouteNetlinkType.getLink, flags: .dump))
