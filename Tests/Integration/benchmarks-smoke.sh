@@ -23,4 +23,13 @@ fi
 check "wireguard-benchmark compares with raw libsodium" grep -q "^| AEAD seal+open in place" "$out"
 check "wireguard-benchmark counts allocations per packet" grep -q "^| heap allocations per packet" "$out"
 check "wireguard-benchmark delivered every packet" grep -q "200 packets, 200 delivered" "$out"
+out=$SRT_TMP/netlink-routes.md
+if "$SRT_ROOT/Tests/Benchmarks/netlink-routes.sh" -n 40 -r 1 -c debug >"$out" 2>&1; then
+    pass "netlink-routes.sh runs"
+else
+    fail "netlink-routes.sh: $(tail -n 5 "$out")"
+fi
+for pattern in bird batched; do
+    check "netlink-routes.sh reports $pattern writes with a ratio" grep -qE "^\| v4 \| $pattern \| 40 \| [0-9]+ \| [0-9]+ \| [0-9.]+× \|" "$out"
+done
 summary

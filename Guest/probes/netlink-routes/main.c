@@ -1,0 +1,151 @@
+/*
+ * probe-netlink-routes: loads N blackhole routes through NETLINK_ROUTE and deletes them again,
+ * in two patterns, and prints routes per second for each (Tests/Benchmarks/netlink-routes.sh
+ * runs it natively in a network namespace and under srouter, in the same run):
+ *
+ *   bird     one RTM_NEWROUTE (CREATE|EXCL|ACK) per sendmsg to {pid 0}, then a blocking
+ *            recvmsg of its ACK — as BIRD's `protocol kernel` writes routes;
+ *   batched  up to 64 requests per datagram, their ACKs read afterwards.
+ *
+ *   probe-netlink-routes [-n ROUTES] [-6]
+ *
+ * Output, one line per pattern: "PATTERN ROUTES routes ADD_SECONDS s DEL_SECONDS s RATE/s".
+ * Exit status 1 if a request fails (the errno is printed).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { BATCH = 64, MESSAGE = 64 };
+
+static int family = AF_INET;
+static uint32_t sequence = 1;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Route i: 10.(i>>8).(i&255).0/24 in table 200, or fd00:(i>>16):(i&0xffff)::/48. */
+static size_t route_message(char *buffer, int type, uint16_t flags, unsigned i)
+{
+    memset(buffer, 0, MESSAGE);
+    struct nlmsghdr *h = (struct nlmsghdr *)buffer;
+    h->nlmsg_type = (uint16_t)type;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    h->nlmsg_seq = sequence++;
+    struct rtmsg *r = NLMSG_DATA(h);
+    r->rtm_family = (unsigned char)family;
+    r->rtm_table = 200;
+    r->rtm_protocol = 12; /* RTPROT_BIRD */
+    r->rtm_scope = RT_SCOPE_UNIVERSE;
+    r->rtm_type = RTN_BLACKHOLE;
+    struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(sizeof *r));
+    a->rta_type = RTA_DST;
+    if (family == AF_INET) {
+        r->rtm_dst_len = 24;
+        uint32_t address = htonl(0x0a000000u | ((i & 0xffffu) << 8));
+        a->rta_len = RTA_LENGTH(4);
+        memcpy(RTA_DATA(a), &address, 4);
+    } else {
+        r->rtm_dst_len = 48;
+        uint8_t address[16] = {0xfd, 0x00, (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        a->rta_len = RTA_LENGTH(16);
+        memcpy(RTA_DATA(a), address, 16);
+    }
+    h->nlmsg_len = NLMSG_ALIGN(NLMSG_LENGTH(sizeof *r)) + RTA_ALIGN(a->rta_len);
+    return h->nlmsg_len;
+}
+
+/* Reads ACKs until `expected` have come; 0, or the first error's errno. */
+static int read_acks(int fd, unsigned expected)
+{
+    char buffer[16384];
+    int first_error = 0;
+    while (expected > 0) {
+        struct sockaddr_nl from;
+        struct iovec v = {buffer, sizeof buffer};
+        struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &v, .msg_iovlen = 1};
+        ssize_t received = recvmsg(fd, &m, 0);
+        if (received < 0) return errno;
+        int n = (int)received;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type != NLMSG_ERROR) continue;
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            if (e->error && !first_error) first_error = -e->error;
+            expected--;
+        }
+    }
+    return first_error;
+}
+
+static int send_to_kernel(int fd, const char *buffer, size_t length)
+{
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    struct iovec v = {(void *)buffer, length};
+    struct msghdr m = {.msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &v, .msg_iovlen = 1};
+    return sendmsg(fd, &m, 0) < 0 ? errno : 0;
+}
+
+/* One pattern over `routes` routes of type `type`; 0 or the errno. */
+static int run(int fd, int type, uint16_t flags, unsigned routes, int batched)
+{
+    char buffer[BATCH * MESSAGE];
+    for (unsigned i = 0; i < routes;) {
+        unsigned count = batched ? (routes - i < BATCH ? routes - i : BATCH) : 1;
+        size_t length = 0;
+        for (unsigned k = 0; k < count; k++) length += route_message(buffer + length, type, flags, i + k);
+        int error = send_to_kernel(fd, buffer, length);
+        if (!error) error = read_acks(fd, count);
+        if (error) return error;
+        i += count;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned routes = 1000;
+    int opt;
+    while ((opt = getopt(argc, argv, "n:6")) != -1) {
+        if (opt == 'n') routes = (unsigned)strtoul(optarg, NULL, 10);
+        else if (opt == '6') family = AF_INET6;
+        else {
+            fprintf(stderr, "usage: %s [-n ROUTES] [-6]\n", argv[0]);
+            return 2;
+        }
+    }
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        perror("socket");
+        return 1;
+    }
+    int size = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    const char *names[] = {"bird", "batched"};
+    for (int batched = 0; batched < 2; batched++) {
+        double t0 = now();
+        int error = run(fd, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routes, batched);
+        double t1 = now();
+        if (!error) error = run(fd, RTM_DELROUTE, 0, routes, batched);
+        double t2 = now();
+        if (error) {
+            printf("%s failed: %s\n", names[batched], strerror(error));
+            return 1;
+        }
+        printf("%s %u routes %.3f s %.3f s %.0f/s\n", names[batched], routes, t1 - t0, t2 - t1,
+               (double)routes / (t1 - t0));
+    }
+    return 0;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): route writes through rtnetlink — Linux's FIB in a network namespace
+# of its own against srouter's emulated rtnetlink, in the same run, by
+# Guest/probes/netlink-routes: N blackhole routes added and deleted one request and ACK at a
+# time (BIRD's `protocol kernel` pattern) and in batches of 64 per datagram. Prints a markdown
+# table: routes per second natively and under srouter, and the ratio (median of REPEAT runs).
+#
+#   Tests/Benchmarks/netlink-routes.sh [-n ROUTES] [-r REPEAT] [-c release|debug]   (as root)
+#
+# Under srouter each sendmsg and each recvmsg is a trapped call (DESIGN §3: the filter cannot
+# read a msghdr), so BIRD's pattern costs two traps per route and the batched one about one
+# (each ACK is a datagram of its own, as on Linux); the trap's price is syscall-cost.sh's.
+set -euo pipefail
+routes=1000
+repeat=3
+config=release
+while getopts "n:r:c:" opt; do
+    case "$opt" in
+        n) routes=$OPTARG ;;
+        r) repeat=$OPTARG ;;
+        c) config=$OPTARG ;;
+        *) echo "usage: $0 [-n ROUTES] [-r REPEAT] [-c release|debug]" >&2; exit 2 ;;
+    esac
+done
+((EUID == 0)) || { echo "netlink-routes.sh: run as root (the native side writes a namespace's FIB)" >&2; exit 2; }
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+swift build -c "$config" --product srouter >/dev/null
+swift build -c "$config" --product probe-netlink-routes >/dev/null
+bin="$(swift build -c "$config" --show-bin-path)"
+probe="$bin/probe-netlink-routes"
+work="$(mktemp -d)"
+ns="srt-nlbench-$$"
+trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+
+for ((i = 0; i < repeat; i++)); do
+    for family in 4 6; do
+        flag=""
+        [[ $family == 6 ]] && flag=-6
+        ip netns exec "$ns" "$probe" -n "$routes" $flag | sed "s/^/v$family native /" >>"$work/results"
+        "$bin/srouter" run -- "$probe" -n "$routes" $flag | sed "s/^/v$family srouter /" >>"$work/results"
+    done
+done
+
+# median FAMILY SIDE PATTERN → the median routes/s.
+median() {
+    awk -v f="$1" -v s="$2" -v p="$3" '$1 == f && $2 == s && $3 == p { sub("/s", "", $NF); print $NF }' "$work/results" |
+        sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }'
+}
+
+echo "| family | pattern | routes | Linux routes/s | srouter routes/s | ratio |"
+echo "|---|---|---|---|---|---|"
+for family in v4 v6; do
+    for pattern in bird batched; do
+        native=$(median "$family" native "$pattern")
+        sandboxed=$(median "$family" srouter "$pattern")
+        ratio=$(awk -v a="$sandboxed" -v b="$native" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+        echo "| $family | $pattern | $routes | $native | $sandboxed | ${ratio}× |"
+    done
+done
