@@ -87,10 +87,12 @@ public final class VirtualRouter {
         return interface
     }
 
-    /// Logs the stack's totals (forwarded, delivered, and drops by reason, when nonzero):
-    /// one line at shutdown, so an operator sees what crossed the router.
+    /// Logs the stack's totals (forwarded, delivered, and drops by reason, when nonzero, with
+    /// TCP's: below IP_MINTTL per RFC 5082, failed RFC 2385 signatures, resets sent): one line
+    /// at shutdown, so an operator sees what crossed the router.
     public func logTotals() {
         let c = stack.counters
+        let t = stack.tcp.counters
         let fields: [(String, Int)] = [
             ("forwarded", c.forwarded), ("delivered", c.delivered), ("malformed", c.malformed),
             ("martian-source", c.martianSource), ("interface-down", c.interfaceDown),
@@ -100,6 +102,8 @@ public final class VirtualRouter {
             ("transmit-failed", c.transmitFailed), ("fragments-dropped", c.fragmentsDropped),
             ("port-unreachable", c.unreachablePort), ("icmp-errors-sent", c.icmpErrorsSent),
             ("icmp-rate-limited", c.icmpRateLimited), ("echo-replies", c.echoRepliesSent),
+            ("tcp-below-min-ttl", t.belowMinimumTTL), ("tcp-bad-signature", t.badSignature),
+            ("tcp-resets-sent", t.resetsSent),
         ]
         var metadata: Logger.Metadata = [:]
         for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }

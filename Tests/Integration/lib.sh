@@ -403,6 +403,30 @@ _srt_wg_ready() {
 	ip -n "$1" link show dev "$2" >/dev/null && [[ -S /var/run/wireguard/$2.sock ]]
 }
 
+# wg_peer_restart NAME: SIGKILL wireguard-go peer NAME (its interface, addresses and routes
+# go with it) and start it again in its namespace with the same key and listen port, link
+# up, no peers: re-add its addresses and peers. Updates WG_PID[NAME]; appends to wg-NAME.log.
+wg_peer_restart() {
+	local name=$1 ns=${WG_NS[$1]-} ifname=${WG_IF[$1]-} pid
+	[[ -n $ifname ]] || { _srt_fail_return "wg_peer_restart: no wireguard-go peer $name"; return 1; }
+	kill -KILL "${WG_PID[$name]}" 2>/dev/null || true
+	_srt_wait_gone 5 "${WG_PID[$name]}" || { _srt_fail_return "wireguard-go $ifname survived SIGKILL"; return 1; }
+	wait "${WG_PID[$name]}" 2>/dev/null || true
+	wait_for "$ifname gone from $ns" 5 bash -c "! ip -n '$ns' link show dev '$ifname' >/dev/null 2>&1" || return 1
+	rm -f "/var/run/wireguard/$ifname.sock"
+	LOG_LEVEL=verbose ip netns exec "$ns" wireguard-go -f "$ifname" >>"$SRT_TMP/wg-$name.log" 2>&1 &
+	pid=$!
+	WG_PID[$name]=$pid
+	echo "$pid" >"$SRT_TMP/$name.pid"
+	wait_for "wireguard-go $ifname in $ns (restarted)" 5 _srt_wg_ready "$ns" "$ifname" "$pid" || return 1
+	_srt_alive "$pid" || { _srt_fail_return "restarted wireguard-go $ifname exited"; dump_logs; return 1; }
+	{
+		ip -n "$ns" link set dev "$ifname" addrgenmode none &&
+			ip netns exec "$ns" wg set "$ifname" private-key "$SRT_TMP/$name.key" listen-port "${WG_PORT[$name]}" &&
+			ip -n "$ns" link set dev "$ifname" up
+	} || { _srt_fail_return "wg_peer_restart $name: configure $ifname"; dump_logs; return 1; }
+}
+
 # wg_peer_add NS NAME PEER_PUBKEY ENDPOINT ALLOWED_IPS [KEEPALIVE]: add a peer to
 # wireguard-go peer NAME in NS. ALLOWED_IPS is comma-separated; ENDPOINT is host:port
 # ([v6]:port), or "" for none.

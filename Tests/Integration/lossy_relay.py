@@ -6,10 +6,12 @@
 Datagrams from the first client of LISTEN go to TARGET from an ephemeral port; replies go
 back to that client. Each datagram, either way, is dropped with probability LOSS, held back
 behind the next few datagrams (or 5 ms) with probability REORDER, and sent twice with
-probability DUPLICATE. Prints "ready" once bound; runs until killed.
+probability DUPLICATE. Prints "ready" once bound; runs until killed, and on SIGTERM prints
+"stats in=N dropped=N reordered=N duplicated=N" first.
 """
 import random
 import select
+import signal
 import socket
 import sys
 import time
@@ -27,6 +29,12 @@ def main():
     held = []  # (release time, socket, data, address)
     print("ready", flush=True)
     stats = {"in": 0, "dropped": 0, "reordered": 0, "duplicated": 0}
+
+    def report(_signo, _frame):
+        print("stats " + " ".join(f"{k}={v}" for k, v in stats.items()), flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, report)
 
     def forward(sock, data, address):
         stats["in"] += 1

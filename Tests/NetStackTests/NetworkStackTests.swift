@@ -384,4 +384,36 @@ final class StackHarness {
         var buffer = [UInt8](repeating: 0, count: 8)
         #expect(buffer.withUnsafeMutableBytes { server.receive(into: $0) } == 3)
     }
+
+    /// fe80::/64 is on every tunnel: a link-local peer's segments (SYN-ACK, data, RST) leave
+    /// by the interface the connection belongs to, as Linux's sk_bound_dev_if pins them.
+    @Test func tcpToALinkLocalPeerLeavesByItsInterface() throws {
+        let h = StackHarness()
+        try h.stack.interfaces.addAddress(InterfaceAddress(address: IPAddress("fe80::2")!, prefixLength: 64), to: h.wg1)
+        let peer = IPAddress("fe80::1")!, local = IPAddress("fe80::2")!
+        func syn(from sourcePort: UInt16, to port: UInt16) -> [UInt8] {
+            let tcp = TCPRepr(sourcePort: sourcePort, destinationPort: port, sequenceNumber: 7, acknowledgmentNumber: 0,
+                              flags: [.syn], window: 1000).emit(payload: [UInt8](), source: peer, destination: local)
+            return IPv6Repr(nextHeader: IPProtocolNumber.tcp, source: IPv6Address("fe80::1")!,
+                            destination: IPv6Address("fe80::2")!, payloadLength: tcp.count)
+                .emit(payloadLength: tcp.count) + tcp
+        }
+        _ = h.stack.tcp.listen(address: nil, port: 179, acceptsIPv4: true, acceptsIPv6: true, backlog: 4,
+                               configuration: TCPConfiguration())
+        for interface in [h.wg0, h.wg1] {
+            h.sent.removeAll()
+            h.inject(syn(from: UInt16(50000 + interface.index), to: 179), on: interface)
+            #expect(h.sent.map(\.interface) == [interface.name], "SYN-ACK")
+            h.sent.removeAll()
+            h.inject(syn(from: 50000, to: 180), on: interface)
+            #expect(h.sent.map(\.interface) == [interface.name], "RST for a closed port")
+        }
+        var configuration = TCPConfiguration()
+        configuration.interfaceIndex = h.wg1.index
+        h.sent.removeAll()
+        _ = h.stack.tcp.connect(TCPFourTuple(localAddress: local, localPort: 40000, remoteAddress: peer, remotePort: 179),
+                                configuration: configuration, now: h.now)
+        h.stack.poll(now: h.now)
+        #expect(h.sent.map(\.interface) == ["wg1"], "SYN of an active open scoped to wg1")
+    }
 }

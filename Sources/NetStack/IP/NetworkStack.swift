@@ -106,12 +106,14 @@ public final class NetworkStack {
         return [tcp.nextDeadline, reassembler4.nextDeadline, reassembler6.nextDeadline].compactMap { $0 }.min()
     }
 
-    /// Sends one TCP segment built by the TCP layer.
+    /// Sends one TCP segment built by the TCP layer, out of the connection's interface when it
+    /// has one (a link-local peer's scope or SO_BINDTODEVICE), as Linux's sk_bound_dev_if pins
+    /// `ip6_dst_lookup_flow`: fe80::/64 is on every tunnel, so routing alone cannot choose.
     func sendTCP(_ segment: TCPOutgoingSegment, now: StackInstant) {
         let length = segment.header.bufferLength
         let error = sendIP(source: segment.source, destination: segment.destination, protocolNumber: IPProtocolNumber.tcp,
                    timeToLive: segment.timeToLive, typeOfService: segment.typeOfService, payloadLength: length,
-                   now: now) { body in
+                   interfaceIndex: segment.interfaceIndex, now: now) { body in
             let headerLength = segment.header.headerLength
             segment.copyPayload(into: UnsafeMutableRawBufferPointer(rebasing: body[headerLength...]))
             segment.header.emit(into: body, source: segment.source, destination: segment.destination,

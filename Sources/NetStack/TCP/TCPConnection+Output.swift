@@ -271,7 +271,7 @@ extension TCPConnection {
         statistics.segmentsOut += 1
         emit(TCPOutgoingSegment(header: header, source: tuple.localAddress, destination: tuple.remoteAddress,
                                 timeToLive: configuration.timeToLive, typeOfService: configuration.typeOfService,
-                                md5Key: configuration.md5Key,
+                                md5Key: configuration.md5Key, interfaceIndex: configuration.interfaceIndex,
                                 payloadRing: header.payloadLength > 0 ? sendBuffer : nil,
                                 payloadOffset: payloadOffset))
     }

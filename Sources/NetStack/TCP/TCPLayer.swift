@@ -33,7 +33,8 @@ public final class TCPLayer {
     /// Connections a poll must visit: new output or a timer.
     private var active: [ObjectIdentifier: TCPConnection] = [:]
     /// RSTs for segments that found nothing, waiting for the next poll.
-    private var pendingResets: [(TCPRepr, IPAddress, IPAddress)] = []
+    /// Each with the interface a link-scoped peer's segment arrived on (its RST leaves there).
+    private var pendingResets: [(TCPRepr, IPAddress, IPAddress, Int?)] = []
     /// Chooses initial sequence numbers (RFC 6528) and timestamp offsets per four-tuple.
     private let sequenceSource: (TCPFourTuple, StackInstant) -> (isn: UInt32, timestampOffset: UInt32)
     private var nextEphemeral: UInt16 = 32768
@@ -157,7 +158,7 @@ public final class TCPLayer {
         }
         guard let listener = listener(for: tuple, interfaceIndex: interfaceIndex) else {
             guard admits(segment, repr: repr, tuple: tuple, key: nil, minimumTTL: 0, timeToLive: timeToLive) else { return }
-            resetUnknown(repr, tuple: tuple)
+            resetUnknown(repr, tuple: tuple, interfaceIndex: interfaceIndex)
             return
         }
         guard admits(segment, repr: repr, tuple: tuple, key: listener.md5Keys[source],
@@ -201,7 +202,7 @@ public final class TCPLayer {
                                    now: StackInstant) {
         if repr.flags.contains(.rst) { return }
         if repr.flags.contains(.ack) {
-            resetUnknown(repr, tuple: tuple)
+            resetUnknown(repr, tuple: tuple, interfaceIndex: interfaceIndex)
             return
         }
         guard repr.flags.contains(.syn), !repr.flags.contains(.fin) else { return }
@@ -227,7 +228,7 @@ public final class TCPLayer {
     }
 
     /// A segment for no connection gets a RST (RFC 9293 §3.10.7.1), unless it is one.
-    private func resetUnknown(_ repr: TCPRepr, tuple: TCPFourTuple) {
+    private func resetUnknown(_ repr: TCPRepr, tuple: TCPFourTuple, interfaceIndex: Int) {
         guard !repr.flags.contains(.rst) else { return }
         var reset: TCPRepr
         if repr.flags.contains(.ack) {
@@ -239,7 +240,8 @@ public final class TCPLayer {
                             flags: [.rst, .ack], window: 0)
         }
         reset.payloadLength = 0
-        pendingResets.append((reset, tuple.localAddress, tuple.remoteAddress))
+        let scope = tuple.remoteAddress.isLinkScoped && interfaceIndex != 0 ? interfaceIndex : nil
+        pendingResets.append((reset, tuple.localAddress, tuple.remoteAddress, scope))
         counters.resetsSent += 1
     }
 
@@ -295,9 +297,9 @@ public final class TCPLayer {
     /// Emits everything due at `now`: RSTs for strays, then each active connection's output
     /// and expired timers.
     public func poll(now: StackInstant, emit: (TCPOutgoingSegment) -> Void) {
-        for (header, local, remote) in pendingResets {
+        for (header, local, remote, interfaceIndex) in pendingResets {
             emit(TCPOutgoingSegment(header: header, source: local, destination: remote, timeToLive: 64,
-                                    typeOfService: 0, md5Key: nil))
+                                    typeOfService: 0, md5Key: nil, interfaceIndex: interfaceIndex))
         }
         pendingResets.removeAll(keepingCapacity: true)
         var visit = active
