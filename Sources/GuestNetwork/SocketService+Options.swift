@@ -94,8 +94,10 @@ extension SocketService {
         case SO_BROADCAST: socket.options.broadcast = value != 0
         case SO_OOBINLINE: socket.options.outOfBandInline = value != 0
         case SO_PRIORITY:
-            // sk_setsockopt: priorities outside 0…6 need CAP_NET_ADMIN or CAP_NET_RAW (the guest has none).
-            guard value >= 0 && value <= 6 else { throw LinuxErrno.EPERM }
+            // sk_setsockopt takes priorities outside 0…6 only from CAP_NET_ADMIN or CAP_NET_RAW.
+            // The guest administers srouter's network (it writes routes and opens raw sockets),
+            // so it gets that answer: routing daemons mark control traffic TC_PRIO_CONTROL (7),
+            // as BIRD's BFD does. srouter queues nothing by priority.
             socket.options.priority = value
         case SO_TYPE, SO_PROTOCOL, SO_DOMAIN, SO_ERROR:
             throw LinuxErrno.ENOPROTOOPT

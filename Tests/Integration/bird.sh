@@ -12,7 +12,7 @@
 #
 # BGP sessions (srouter's BIRD protocol ↔ the peer's):
 #   p1     ↔ r      fe80::1 ↔ fe80::2, direct, extended next hop (RFC 8950), ttl security (GTSM)
-#   p2     ↔ r      10.78.0.1 ↔ 10.78.0.2, IPv4
+#   p2     ↔ r      10.78.0.1 ↔ 10.78.0.2, IPv4, with BFD (100 ms, × 3)
 #   p2md5  ↔ rmd5   fd78::1 ↔ fd78::2, TCP MD5 (RFC 2385) with the same key: comes up
 #   p1md5  ↔ rmd5   10.77.0.1 ↔ 10.77.0.2, TCP MD5 with different keys: stays down
 #   p2gtsm ↔ rgtsm  fe80::1 ↔ fe80::2 on p2's tunnel, ttl security only in srouter: stays down
@@ -20,7 +20,8 @@
 # Checks: sessions Established (or not, as above); srouter's BIRD installs p1's and p2's
 # prefixes into srouter's FIB; p1 learns p2's prefix and p2 p1's through srouter; the guest
 # pings p1; ping, traceroute (srouter is hop 1) and a TCP transfer from p1 to p2 cross
-# srouter; with 5% loss on p1's underlay the sessions stay up. Faults: p2's wireguard-go and BIRD die (routes withdrawn everywhere) and come back
+# srouter; BFD on the p2 session comes up; with 5% loss on p1's underlay the sessions stay
+# up. Faults: p2's wireguard-go and BIRD die (BFD notices, routes withdrawn everywhere) and come back
 # (restored); SIGTERM to srouter (BIRD shuts down cleanly, the peers see a Cease, srouter
 # exits 0); srouter again with the same files, whose BIRD is killed (srouter exits 137).
 set -euo pipefail
@@ -122,12 +123,14 @@ log "$SRT_TMP/bird-p2.log" all;
 router id 10.78.0.1;
 protocol device { scan time 2; }
 protocol static { ipv4; route 172.22.2.0/24 via "lo"; }
+protocol bfd { interface "$P2IF" { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 300 ms; multiplier 3; }; }
 protocol kernel { ipv4 { export filter { if source != RTS_BGP then reject; krt_prefsrc = 172.22.2.1; accept; }; }; }
 protocol bgp r {
     local 10.78.0.1 as 4242420003;
     neighbor 10.78.0.2 as 4242420001;
     hold time 9;
     connect retry time 2;
+    bfd on;
     ipv4 { import all; export where source = RTS_STATIC; };
 }
 protocol bgp rmd5 {
@@ -179,9 +182,11 @@ protocol bgp p1 from peer {
     ipv4 { extended next hop on; import all; export where source ~ [RTS_STATIC, RTS_BGP]; };
     ipv6 { import all; export where source ~ [RTS_STATIC, RTS_BGP]; };
 }
+protocol bfd { interface "$SIF" { min rx interval 100 ms; min tx interval 100 ms; idle tx interval 300 ms; multiplier 3; }; }
 protocol bgp p2 from peer {
     local 10.78.0.2;
     neighbor 10.78.0.1 as 4242420003;
+    bfd on;
     ipv4 { import all; export where source ~ [RTS_STATIC, RTS_BGP]; };
 }
 protocol bgp p2md5 from peer {
@@ -250,6 +255,13 @@ if wait_for "p2md5 Established inside srouter" 15 established p2md5 r_birdc; the
     pass "srouter's BIRD: p2md5 Established (TCP MD5, same key both sides)"
 fi
 check "p2's BIRD: rmd5 Established" established rmd5 p2_birdc
+
+# BFD (RFC 5880/5881) on the p2 session: UDP 3784 with TTL 255 both ways through srouter's stack.
+bfd_up() { "$@" show bfd sessions 2>/dev/null | grep -E "^10\.78\.0\.[12] " | grep -q " Up "; }
+if wait_for "BFD session with p2 Up inside srouter" 20 bfd_up r_birdc; then
+    pass "BFD session 10.78.0.1 Up in srouter's BIRD"
+fi
+check "BFD session 10.78.0.2 Up in p2's BIRD" bfd_up p2_birdc
 
 # MARK: - Routes: srouter's FIB, and each peer learns the other through srouter
 
@@ -348,14 +360,17 @@ check "the relay carried the tunnel and dropped some ($(grep -o 'stats.*' "$SRT_
 # MARK: - Fault: p2's wireguard-go and BIRD die; routes are withdrawn, then restored
 
 # wireguard-go dies first (SIGKILL; it comes back with its key but no peer yet), so BIRD's
-# Cease on SIGTERM is lost and srouter's BIRD finds out by its hold timer (9 s).
+# Cease on SIGTERM is lost: srouter's BIRD finds out by BFD (3 × 300 ms), long before its
+# hold timer (9 s).
 wg_peer_restart w2
 _srt_kill 3 "$P2_BIRD_PID"
-if wait_for "172.22.2.0/24 withdrawn from srouter's FIB (hold timer)" 20 \
+gone_at=$(_srt_now_ms)
+if wait_for "172.22.2.0/24 withdrawn from srouter's FIB" 20 \
     sh -c "! grep -q '^172.22.2.0/24' '$guest_dir/routes4'"; then
-    pass "p2 gone: srouter's BIRD drops p2's route from srouter's FIB"
+    pass "p2 gone: srouter's BIRD drops p2's route from srouter's FIB ($(($(_srt_now_ms) - gone_at)) ms)"
 fi
-check "srouter's BIRD saw p2's hold timer expire" grep -q "p2: Error: Hold timer expired" "${SROUTER_LOG[r]}"
+check "srouter's BIRD saw p2 go by BFD, not by its hold timer" \
+    sh -c "birdc -s '$guest_dir/bird.ctl' show protocols all p2 | grep -q 'BFD session down'"
 if wait_for "p1's kernel loses 172.22.2.0/24" 10 sh -c "! ip -n $NS_P1 route show 172.22.2.0/24 | grep -q ."; then
     pass "p2 gone: srouter's BIRD withdraws 172.22.2.0/24 from p1"
 fi
