@@ -84,6 +84,9 @@ public final class VirtualRouter {
     public func addDummy(name: String, addresses: [InterfaceAddress]) throws -> NetworkInterface {
         let interface = try stack.interfaces.add(name: name, kind: .dummy, mtu: 1500)
         for address in addresses { try stack.interfaces.addAddress(address, to: interface) }
+        logger.info("dummy interface", metadata: [
+            "interface": "\(interface.name)", "index": "\(interface.index)",
+            "addresses": "\(interface.addresses.map(\.description).joined(separator: ", "))"])
         return interface
     }
 

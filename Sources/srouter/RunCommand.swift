@@ -20,7 +20,9 @@ struct Run: ParsableCommand {
             exits. If srouter dies, every guest process is killed.
 
             Each --wg file is a wg-quick configuration: a WireGuard interface named \
-            after the file, whose UDP socket is the only one srouter opens outside.
+            after the file, whose UDP socket is the only one srouter opens outside. \
+            Each --dummy NAME=ADDRESS/LENGTH[,…] is a dummy interface holding the node's \
+            own addresses (srouter answers on them; what is routed to it is dropped).
 
             Exit status: CMD's; 127 if CMD is not found, 126 if it cannot be executed, \
             2 for a bad policy or WireGuard file, 125 if the sandbox or an interface \
@@ -36,6 +38,11 @@ struct Run: ParsableCommand {
         "A wg-quick configuration file: one WireGuard interface named after the file "
             + "(repeatable).", valueName: "file"))
     var wireGuardFiles: [String] = []
+
+    @Option(name: .customLong("dummy"), help: ArgumentHelp(
+        "A dummy interface holding the node's own addresses: NAME=ADDRESS/LENGTH[,ADDRESS/LENGTH…] "
+            + "(repeatable).", valueName: "spec"))
+    var dummyInterfaces: [String] = []
 
     @Option(name: .long, help: "How much to log on stderr.")
     var logLevel: Logger.Level = .notice
@@ -79,6 +86,19 @@ struct Run: ParsableCommand {
             }
         }
 
+        var dummies: [DummyInterfaceSpec] = []
+        for text in dummyInterfaces {
+            do {
+                let spec = try DummyInterfaceSpec(parsing: text)
+                if dummies.contains(where: { $0.name == spec.name }) || tunnels.contains(where: { $0.name == spec.name }) {
+                    fail("--dummy \(text): a second interface named \(spec.name)", status: 2)
+                }
+                dummies.append(spec)
+            } catch {
+                fail("\(error)", status: 2)
+            }
+        }
+
         let status: Int32
         do {
             let loop = try EventLoop()
@@ -103,6 +123,7 @@ struct Run: ParsableCommand {
                     directories: UAPIServer.candidateDirectories(environment: ProcessInfo.processInfo.environment),
                     loop: loop, logger: logger, handler: uapi.handle))
             }
+            for dummy in dummies { try router.addDummy(name: dummy.name, addresses: dummy.addresses) }
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),

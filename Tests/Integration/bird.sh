@@ -229,7 +229,10 @@ EOF
 chmod 0755 "$guest_dir/guest.sh" "$SRT_TMP"
 chmod 0644 "$SRT_TMP/$RIF.conf" "$SRT_TMP/$SIF.conf"
 install -m 0755 "$(command -v ping)" "$guest_dir/ping"
-srouter_start r --log-level info --wg "$SRT_TMP/$RIF.conf" --wg "$SRT_TMP/$SIF.conf" -- "$guest_dir/guest.sh"
+# The node's own addresses on a dummy interface, as a DN42 node holds them (inside 172.22.9.0/24
+# and fd22:9::/48, which BIRD announces).
+DUMMY=(--dummy "dn42=172.22.9.1/32,fd22:9::1/128")
+srouter_start r --log-level info "${DUMMY[@]}" --wg "$SRT_TMP/$RIF.conf" --wg "$SRT_TMP/$SIF.conf" -- "$guest_dir/guest.sh"
 
 r_birdc() { birdc -s "$guest_dir/bird.ctl" "$@"; }
 p1_birdc() { n1 birdc -s "$SRT_TMP/bird-p1.ctl" "$@"; }
@@ -287,6 +290,18 @@ fi
 if wait_for "p2's kernel: p1's 172.22.1.0/24 through srouter" 15 p_route "$NS_P2" 172.22.1.0/24 10.78.0.2; then
     pass "p2 learned p1's 172.22.1.0/24 through srouter's BIRD, via 10.78.0.2"
 fi
+
+# MARK: - Interfaces as BIRD's protocol device sees them (rtnetlink)
+
+check "BIRD's protocol device sees lo, both tunnels and the dummy interface" \
+    sh -c "birdc -s '$guest_dir/bird.ctl' show interfaces | grep -q '^lo ' && \
+        birdc -s '$guest_dir/bird.ctl' show interfaces | grep -q '^$RIF ' && \
+        birdc -s '$guest_dir/bird.ctl' show interfaces | grep -q '^$SIF ' && \
+        birdc -s '$guest_dir/bird.ctl' show interfaces | grep -q '^dn42 '"
+check "... with the dummy's addresses" sh -c "birdc -s '$guest_dir/bird.ctl' show interfaces | grep -A3 '^dn42 ' | grep -q '172.22.9.1/32'"
+check "p1 pings the node address 172.22.9.1 on srouter's dummy interface (BGP route to 172.22.9.0/24)" \
+    n1 ping -q -c 2 -i 0.3 -W 2 -I 172.22.1.1 172.22.9.1
+check "p1 pings fd22:9::1 on it too" n1 ping -6 -q -c 2 -i 0.3 -W 2 fd22:9::1
 
 # MARK: - Traffic: the guest to p1; p1 to p2 across srouter's FIB
 
@@ -411,7 +426,7 @@ check "srouter's TCP dropped p1md5's segments signed with the wrong key" \
 # MARK: - Fault: BIRD dies inside srouter; srouter exits with its status
 
 rm -f "$guest_dir/bird.pid"
-srouter_start r2 --log-level info --wg "$SRT_TMP/$RIF.conf" --wg "$SRT_TMP/$SIF.conf" -- "$guest_dir/guest.sh"
+srouter_start r2 --log-level info "${DUMMY[@]}" --wg "$SRT_TMP/$RIF.conf" --wg "$SRT_TMP/$SIF.conf" -- "$guest_dir/guest.sh"
 if wait_for "srouter again: p2 Established" 30 established p2 r_birdc; then
     pass "srouter started again with the same files: p2 Established"
 fi
