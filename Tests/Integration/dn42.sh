@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # dn42.sh — Guest/examples/dn42 as a DN42 operator copies it (issue 7, "Also"): the example's
-# bird.conf, peer file, wg-quick file and guest script run under srouter (uid 65534) with only
-# the keys and the peer's endpoint filled in, against a DN42 peer in p1 (wireguard-go + BIRD 2,
+# bird.conf, peer file, wg-quick file and run.sh run under srouter (uid 65534) with only the
+# keys and the peer's endpoint filled in, against a DN42 peer in p1 (wireguard-go + BIRD 2,
 # AS 4242421234, fe80::1234 on the tunnel, announcing 172.22.5.0/24 and fd42:5::/48).
 #
 #   ns $NS_P1                                        ns $NS_R (uid 65534)
-#   wireguard-go w1 fe80::1234 ──── WireGuard ────   srouter run --wg wg-example.conf -- sh guest.sh
-#   lo 172.22.5.1 fd42:5::1                          lo 172.20.0.1 fd00:1234:5678::1 (guest.sh)
+#   wireguard-go w1 fe80::1234 ──── WireGuard ────   ./run.sh: srouter run --dummy … --wg wg-example.conf -- bird
+#   lo 172.22.5.1 fd42:5::1                          dummy dn42 172.20.0.1 fd00:1234:5678::1
 #
 # Checks: the example parses; the session comes up over link-local; srouter's FIB gets the
 # peer's prefixes with the node address as source (krt_prefsrc); the peer learns the node's
@@ -59,7 +59,7 @@ bg_start p1 bird-p1 bird -f -c "$SRT_TMP/p1.conf" -s "$SRT_TMP/bird-p1.ctl" -P "
 
 # The node, run as the README says: from its directory, as uid 65534.
 (cd "$node" && exec env HOME="$node" XDG_RUNTIME_DIR="$node" BIRD_SOCKET="$node/bird.ctl" \
-    ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" "$SROUTER" run --log-level info --wg wg-example.conf -- sh guest.sh) \
+    SROUTER="$SROUTER" ip netns exec "$NS_R" "${SRT_AS_NOBODY[@]}" ./run.sh) \
     >"$SRT_TMP/srouter-node.log" 2>&1 &
 bg_track $!
 
