@@ -8,7 +8,7 @@ packages=(
     pkg-config libseccomp-dev libsodium-dev libcap-dev
     # tests and demo: real programs in the sandbox and on the far side (DESIGN §7, §8)
     iproute2 util-linux procps python3 iputils-ping iputils-tracepath traceroute bird2 wireguard-go
-    wireguard-tools iperf3 curl
+    wireguard-tools iperf3 curl socat
 )
 
 missing=()

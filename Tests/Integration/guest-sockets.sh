@@ -14,7 +14,7 @@
 # names and socket types); curl downloads from p1 (v4, v6) byte-exact; python3's
 # http.server in the guest serving p1's curl over both families (one dual-stack socket);
 # ping and ping -6 from the guest; iperf3 TCP both directions and UDP, guest as client and
-# as server.
+# as server; socat TCP (files byte-exact) and UDP, both ways.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 here=$(dirname "$(readlink -f "$0")")
@@ -126,5 +126,39 @@ wait_for "iperf3 server in the guest" 20 n1 sh -c 'ss -tn | grep -q . ; true'
 sleep 1
 check "iperf3 TCP p1 → guest's server" n1 iperf3 -c 10.77.0.2 -t 3
 srouter_stop iperf-server
+
+# 6. socat, TCP and UDP, both ways: files carried byte-exact, datagrams delivered.
+mkdir -m 0777 "$SRT_TMP/socat"
+nsexec "$NS_P1" timeout 30 socat -u TCP-LISTEN:7200,bind=10.77.0.1,reuseaddr "OPEN:$SRT_TMP/socat/from-guest,creat,trunc" &
+bg_track $!
+wait_for "socat TCP listener in p1" 10 n1 sh -c 'ss -ltn | grep -q "10.77.0.1:7200 "'
+run_guest socat-up 30 socat -u "FILE:$SRT_TMP/www/blob" TCP:10.77.0.1:7200
+wait_for "socat in p1 has the whole file" 10 sh -c "[ \"\$(sha256sum <'$SRT_TMP/socat/from-guest' | cut -d' ' -f1)\" = '$want' ]" || true
+check "socat TCP guest → p1: 3 MB byte-exact" \
+    sh -c "[ \"\$(sha256sum <'$SRT_TMP/socat/from-guest' | cut -d' ' -f1)\" = '$want' ]"
+srouter_start socat-server --log-level info --wg "$SRT_TMP/$RIF.conf" -- \
+    socat -u TCP6-LISTEN:7201,reuseaddr,ipv6only=0 "OPEN:$SRT_TMP/socat/from-p1,creat,trunc"
+# The listener takes one connection: p1's client retries until the guest's socat listens.
+check "socat TCP p1 → guest's listener" \
+    n1 timeout 20 socat -u "FILE:$SRT_TMP/www/blob" "TCP:[fd77::2]:7201,retry=40,interval=0.25"
+srouter_wait socat-server 10 || true
+check "socat TCP p1 → guest: 3 MB byte-exact (over IPv6)" \
+    sh -c "[ \"\$(sha256sum <'$SRT_TMP/socat/from-p1' | cut -d' ' -f1)\" = '$want' ]"
+srouter_stop socat-server
+nsexec "$NS_P1" timeout 20 socat -u UDP-RECV:7202,bind=10.77.0.1 "OPEN:$SRT_TMP/socat/udp-from-guest,creat,append" &
+bg_track $!
+wait_for "socat UDP receiver in p1" 10 n1 sh -c 'ss -lun | grep -q "10.77.0.1:7202 "'
+run_guest socat-udp-up 20 sh -c 'echo datagram-from-guest | socat -u - UDP-SENDTO:10.77.0.1:7202'
+if wait_for "the guest's datagram in p1" 10 grep -q datagram-from-guest "$SRT_TMP/socat/udp-from-guest"; then
+    pass "socat UDP guest → p1"
+fi
+srouter_start socat-udp-server --log-level info --wg "$SRT_TMP/$RIF.conf" -- \
+    timeout 15 socat -u UDP6-RECV:7203 "OPEN:$SRT_TMP/socat/udp-from-p1,creat,append"
+sleep 2
+for _ in 1 2 3; do n1 sh -c 'echo datagram-from-p1 | socat -u - UDP-SENDTO:10.77.0.2:7203'; sleep 0.3; done
+if wait_for "p1's datagram in the guest" 10 grep -q datagram-from-p1 "$SRT_TMP/socat/udp-from-p1"; then
+    pass "socat UDP p1 → guest (v4-mapped on a dual-stack socket)"
+fi
+srouter_stop socat-udp-server
 
 summary

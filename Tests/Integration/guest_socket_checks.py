@@ -39,7 +39,9 @@ def nonblocking_connect(family, address):
     code = s.connect_ex(address)
     if code != errno.EINPROGRESS:
         return False, f"connect returned {errno.errorcode.get(code, code)}, wanted EINPROGRESS"
-    # Readiness must be true: not writable at once (the handshake crosses a tunnel).
+    # Readiness must be true: writable only once the handshake is done. It crosses a tunnel,
+    # so it is almost always still pending here; if the socket is writable at once, the
+    # repeated connect must say it completed (0), never EALREADY.
     _, early, _ = select.select([], [s], [], 0)
     again = s.connect_ex(address)  # EALREADY while pending; 0 if it completed meanwhile
     _, writable, _ = select.select([], [s], [], 5)
@@ -50,8 +52,8 @@ def nonblocking_connect(family, address):
     third = s.connect_ex(address)
     peer = s.getpeername()
     s.close()
-    good = (not early and again in (errno.EALREADY, 0) and error == 0 and second in (0, errno.EISCONN)
-            and third == errno.EISCONN and peer[1] == address[1])
+    good = ((not early or again == 0) and again in (errno.EALREADY, 0) and error == 0
+            and second in (0, errno.EISCONN) and third == errno.EISCONN and peer[1] == address[1])
     return good, (f"early-writable={bool(early)} repeat={errno.errorcode.get(again, again)} so_error={error} "
                   f"after={second} then={errno.errorcode.get(third, third)} peer-port={peer[1]}")
 
