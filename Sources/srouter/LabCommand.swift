@@ -35,6 +35,11 @@ struct Lab: ParsableCommand {
                                              valueName: "DIR"))
     var examples: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep both routers running this many seconds after the steps, then stop them "
+            + "(Tests/Benchmarks/bird-steady-state.sh counts their trapped calls).", valueName: "SECONDS"))
+    var hold: Double = 0
+
     func run() throws {
         guard let bird = LabSupport.which("bird"), LabSupport.which("birdc") != nil else {
             LabSupport.say("srouter lab needs BIRD 2 (bird and birdc): apt-get install bird2")
@@ -56,6 +61,10 @@ struct Lab: ParsableCommand {
         let stopOnSignal = LabSupport.onTerminationSignal { lab.stop() }
         defer { withExtendedLifetime(stopOnSignal) { lab.stop() } }
         let succeeded = lab.runSteps(timeout: timeout)
+        if succeeded && hold > 0 {
+            LabSupport.say("  … holding both routers for \(Int(hold)) s")
+            Thread.sleep(forTimeInterval: hold)
+        }
         lab.stop()
         if succeeded {
             LabSupport.say("done: both routers stopped cleanly")

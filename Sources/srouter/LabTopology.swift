@@ -75,6 +75,7 @@ final class LabTopology: @unchecked Sendable {
             for (key, value) in fields { text = text.replacingOccurrences(of: "@\(key)@", with: value) }
             try LabSupport.write(text, to: "\(router.directory)/\(file)", mode: mode_t(mode))
         }
+        try LabSupport.write("", to: "\(router.directory)/watch", mode: 0o644)
         if let ping = LabSupport.which("ping") {
             // Debian's ping carries cap_net_raw, which no_new_privs refuses to execute: a copy
             // without it uses ICMP datagram sockets, as an unprivileged ping does.
@@ -88,7 +89,8 @@ final class LabTopology: @unchecked Sendable {
         for router in routers {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: srouter)
-            process.arguments = ["run", "--log-level", "info", "--wg", "\(router.directory)/\(router.interface).conf",
+            // debug: srouter's exit line counts the guest's trapped calls.
+            process.arguments = ["run", "--log-level", "debug", "--wg", "\(router.directory)/\(router.interface).conf",
                                  "--", "sh", "\(router.directory)/guest.sh"]
             process.currentDirectoryURL = URL(fileURLWithPath: router.directory)
             let log = "\(router.directory)/srouter.log"
@@ -125,6 +127,7 @@ final class LabTopology: @unchecked Sendable {
             }
         }) else { return false }
         for router in routers {
+            try? FileManager.default.removeItem(atPath: "\(router.directory)/watch")
             for line in LabSupport.read("\(router.directory)/routes").split(separator: "\n") {
                 LabSupport.say("    \(router.name)'s FIB: \(line.trimmingCharacters(in: .whitespaces))")
             }

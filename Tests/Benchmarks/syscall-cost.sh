@@ -6,8 +6,10 @@
 #   Tests/Benchmarks/syscall-cost.sh [-n ITERATIONS] [-r REPEAT] [-c release|debug]
 #
 # getppid and socket-unix are never trapped (the filter lets them through: their ratio is the
-# filter's own cost); getsockname-unix and socket-inet are trapped, and their ratio is the
-# price of one seccomp user-notification round trip on this machine.
+# filter's own cost); getsockname-unix, socket-inet and setsockopt-inet are trapped, and their
+# ratio is the price of one seccomp user-notification round trip on this machine;
+# tcp-connect-accept is a whole loopback TCP handshake (socket, connect, accept trapped;
+# srouter's own TCP against the kernel's).
 set -euo pipefail
 iterations=2000
 repeat=5
@@ -42,11 +44,14 @@ stats() {
 
 echo "| call | native ns (min–max) | under srouter ns (min–max) | ratio | trapped |"
 echo "|---|---|---|---|---|"
-for name in getppid socket-unix getsockname-unix socket-inet; do
+for name in getppid socket-unix getsockname-unix socket-inet setsockopt-inet tcp-connect-accept; do
     read -r nm nlo nhi <<<"$(stats "$work/native" "$name")"
     read -r sm slo shi <<<"$(stats "$work/sandboxed" "$name")"
     trapped=no
-    [[ $name == getsockname-unix || $name == socket-inet ]] && trapped=yes
+    case $name in
+        getsockname-unix | socket-inet | setsockopt-inet) trapped=yes ;;
+        tcp-connect-accept) trapped="yes (socket, connect, accept)" ;;
+    esac
     ratio=$(awk -v a="$sm" -v b="$nm" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
     echo "| $name | $nm ($nlo–$nhi) | $sm ($slo–$shi) | ${ratio}× | $trapped |"
 done

@@ -10,7 +10,7 @@ if "$SRT_ROOT/Tests/Benchmarks/syscall-cost.sh" -n 50 -r 1 -c debug >"$out" 2>&1
 else
     fail "syscall-cost.sh: $(tail -n 5 "$out")"
 fi
-for call in getppid socket-unix getsockname-unix socket-inet; do
+for call in getppid socket-unix getsockname-unix socket-inet setsockopt-inet tcp-connect-accept; do
     check "syscall-cost.sh reports $call with a ratio" grep -qE "^\| $call \| [0-9]+ .*\| [0-9.]+× \|" "$out"
 done
 
@@ -32,4 +32,11 @@ fi
 for pattern in bird batched; do
     check "netlink-routes.sh reports $pattern writes with a ratio" grep -qE "^\| v4 \| $pattern \| 40 \| [0-9]+ \| [0-9]+ \| [0-9.]+× \|" "$out"
 done
+out=$SRT_TMP/bird-steady-state.md
+if "$SRT_ROOT/Tests/Benchmarks/bird-steady-state.sh" -s 0 -l 2 -c debug >"$out" 2>&1; then
+    pass "bird-steady-state.sh runs"
+else
+    fail "bird-steady-state.sh: $(tail -n 5 "$out")"
+fi
+check "bird-steady-state.sh counts BIRD's trapped calls per minute" grep -qE "^\| all \| [0-9]+ \| [0-9]+ \| -?[0-9]+ \|" "$out"
 summary

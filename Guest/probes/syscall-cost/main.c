@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +84,43 @@ static void call_socket_inet(void)
         note_failure();
     else
         close(fd);
+}
+
+/// The AF_INET TCP socket that setsockopt-inet sets an option on.
+static int inet_socket = -1;
+
+/// setsockopt-inet: SO_REUSEADDR on a served TCP socket, trapped and answered.
+static void call_setsockopt_inet(void)
+{
+    int one = 1;
+    if (setsockopt(inet_socket, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        note_failure();
+}
+
+/// The TCP listener on 127.0.0.1 that tcp-connect-accept connects to, and its address.
+static int listener = -1;
+static struct sockaddr_in listener_address;
+
+/// tcp-connect-accept: socket + blocking connect to 127.0.0.1 + accept + both closes: a whole
+/// loopback TCP handshake, whose socket, connect and accept are trapped under srouter.
+static void call_tcp_connect_accept(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        note_failure();
+        return;
+    }
+    if (connect(fd, (struct sockaddr *)&listener_address, sizeof listener_address) < 0) {
+        note_failure();
+        close(fd);
+        return;
+    }
+    int accepted = accept(listener, NULL, NULL);
+    if (accepted < 0)
+        note_failure();
+    else
+        close(accepted);
+    close(fd);
 }
 
 /// Nanoseconds on CLOCK_MONOTONIC.
@@ -142,12 +181,25 @@ int main(int argc, char **argv)
         return 1;
     }
     unix_end = sv[0];
+    inet_socket = socket(AF_INET, SOCK_STREAM, 0);
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    listener_address = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t address_length = sizeof listener_address;
+    if (inet_socket < 0 || listener < 0 ||
+        bind(listener, (struct sockaddr *)&listener_address, sizeof listener_address) < 0 ||
+        listen(listener, 64) < 0 ||
+        getsockname(listener, (struct sockaddr *)&listener_address, &address_length) < 0) {
+        fprintf(stderr, "probe-syscall-cost: a TCP listener on 127.0.0.1: %s\n", errname(errno));
+        return 1;
+    }
 
     struct measurement m[] = {
         { .name = "getppid", .call = call_getppid },
         { .name = "socket-unix", .call = call_socket_unix },
         { .name = "getsockname-unix", .call = call_getsockname_unix },
         { .name = "socket-inet", .call = call_socket_inet },
+        { .name = "setsockopt-inet", .call = call_setsockopt_inet },
+        { .name = "tcp-connect-accept", .call = call_tcp_connect_accept },
     };
     size_t count = sizeof m / sizeof m[0];
     for (size_t i = 0; i < count; i++)
