@@ -32,6 +32,16 @@ fi
 for pattern in bird batched; do
     check "netlink-routes.sh reports $pattern writes with a ratio" grep -qE "^\| v4 \| $pattern \| 40 \| [0-9]+ \| [0-9]+ \| [0-9.]+× \|" "$out"
 done
+out=$SRT_TMP/iperf3.md
+if "$SRT_ROOT/Tests/Benchmarks/iperf3.sh" -t 1 -r 1 >"$out" 2>&1; then
+    pass "iperf3.sh runs"
+else
+    fail "iperf3.sh: $(tail -n 5 "$out")"
+fi
+for direction in "guest → p1" "p1 → guest"; do
+    check "iperf3.sh reports $direction beside Linux with a ratio" grep -qE "^\| $direction \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|" "$out"
+done
+
 out=$SRT_TMP/bird-steady-state.md
 if "$SRT_ROOT/Tests/Benchmarks/bird-steady-state.sh" -s 0 -l 2 -c debug >"$out" 2>&1; then
     pass "bird-steady-state.sh runs"
