@@ -104,22 +104,26 @@ int64_t srouter_inode_of(int fd) {
     return (int64_t)st.st_ino;
 }
 
-int srouter_unix_socket_exists(uint64_t inode) {
-    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0) return -errno;
+// Sends a SOCK_DIAG_BY_FAMILY request for the AF_UNIX socket with `inode` on `fd`
+// (`show`: the UDIAG_SHOW_* attributes wanted); 0 or -errno.
+static int unix_diag_ask(int fd, uint64_t inode, uint32_t show, uint32_t sequence) {
     struct {
         struct nlmsghdr header;
         struct unix_diag_req request;
     } message = {
         .header = {.nlmsg_len = sizeof message, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                   .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
-        .request = {.sdiag_family = AF_UNIX, .udiag_ino = (uint32_t)inode,
+                   .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = sequence},
+        .request = {.sdiag_family = AF_UNIX, .udiag_ino = (uint32_t)inode, .udiag_show = show,
                     .udiag_cookie = {~0U, ~0U}},
     };
-    int result;
-    if (send(fd, &message, sizeof message, 0) < 0) {
-        result = -errno;
-    } else {
+    return send(fd, &message, sizeof message, 0) < 0 ? -errno : 0;
+}
+
+int srouter_unix_socket_exists(uint64_t inode) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -errno;
+    int result = unix_diag_ask(fd, inode, 0, 1);
+    if (result == 0) {
         union { struct nlmsghdr header; char bytes[1024]; } answer;
         ssize_t n = recv(fd, &answer, sizeof answer, 0);
         if (n < (ssize_t)sizeof(struct nlmsghdr)) {
@@ -143,16 +147,8 @@ int srouter_unix_send_memory(uint64_t inode, uint32_t *allocated, uint32_t *limi
         fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         if (fd < 0) return -errno;
     }
-    struct {
-        struct nlmsghdr header;
-        struct unix_diag_req request;
-    } message = {
-        .header = {.nlmsg_len = sizeof message, .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                   .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++sequence},
-        .request = {.sdiag_family = AF_UNIX, .udiag_ino = (uint32_t)inode,
-                    .udiag_show = UDIAG_SHOW_MEMINFO, .udiag_cookie = {~0U, ~0U}},
-    };
-    if (send(fd, &message, sizeof message, 0) < 0) return -errno;
+    int asked = unix_diag_ask(fd, inode, UDIAG_SHOW_MEMINFO, ++sequence);
+    if (asked < 0) return asked;
     union { struct nlmsghdr header; char bytes[1024]; } answer;
     for (;;) {
         ssize_t n = recv(fd, &answer, sizeof answer, 0);
