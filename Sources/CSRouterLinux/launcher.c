@@ -108,6 +108,7 @@ static _Noreturn void run_launcher(const struct srouter_launch_spec *spec, pid_t
     // inherited that, but srouter must take the listener from it with pidfd_getfd.
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fail(spec, SROUTER_STAGE_CAPS, errno);
 
+    pid_t self = getpid();  // before the filters: getpid is not a launcher call
     // Two stacked filters: the kernel applies the most restrictive verdict of the two
     // (ERRNO over USER_NOTIF over ALLOW), so the refusals hold whatever the policy allows.
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec->refusals) != 0)
@@ -117,7 +118,7 @@ static _Noreturn void run_launcher(const struct srouter_launch_spec *spec, pid_t
     if (listener < 0) fail(spec, SROUTER_STAGE_SECCOMP, errno);
 
     // From here on every call passes through the filter (see the header comment).
-    write_record(spec->status_fd, SROUTER_LAUNCH_READY, 0, (int32_t)getpid(), (int32_t)listener);
+    write_record(spec->status_fd, SROUTER_LAUNCH_READY, 0, (int32_t)self, (int32_t)listener);
     char ack = 0;
     ssize_t n;
     do {

@@ -29,8 +29,23 @@ public struct FilterCompiler {
     /// The profile being compiled.
     public let profile: SeccompProfile
 
+    /// Whether this is `learning()`'s filter, whose default action is SCMP_ACT_NOTIFY.
+    private var learning = false
+
     /// Prepares to compile `profile`.
     public init(profile: SeccompProfile) { self.profile = profile }
+
+    /// The filter of `srouter run --learn`: every call the guest makes traps (the default
+    /// action is SCMP_ACT_NOTIFY) so a `PolicyLearner` can record it and let it run, except
+    /// the launcher's own calls after its filter is in, which must run before srouter holds
+    /// the listener. The refusal filter and the served network calls are as always.
+    public static func learning() -> FilterCompiler {
+        var compiler = FilterCompiler(profile: SeccompProfile(
+            defaultAction: .notify, architectures: [],
+            rules: [SeccompRule(names: SandboxInvariants.launcherSyscalls, action: .allow, path: "learning")]))
+        compiler.learning = true
+        return compiler
+    }
 
     /// Checks the profile against what srouter needs; returns the warnings.
     public func validate() throws -> [String] {
@@ -41,7 +56,7 @@ public struct FilterCompiler {
     public func compile() throws -> CompiledFilter {
         var warnings: [String] = []
         try checkLauncherCalls()
-        try checkNotifyTargets()
+        if !learning { try checkNotifyTargets() }
 
         let policyProgram = try withContext(defaultAction: profile.defaultAction) { ctx in
             let foreign = profile.architectures.filter { $0 != nativeArchitectureName }

@@ -63,6 +63,9 @@ public final class NotificationLoop {
     public private(set) var counts: [Int32: Int] = [:]
     /// Answers dropped because the guest thread had gone (signal, exit).
     public private(set) var withdrawn = 0
+    /// Serves calls no handler is routed for. Unset, such a call is a filter/loop mismatch
+    /// and is refused with ENOSYS; `srouter run --learn` sets a `PolicyLearner` here.
+    public var fallbackHandler: SyscallHandler?
 
     /// Serves `listener` with `handlers` keyed by system call number.
     public init(listener: Int32, logger: Logger) {
@@ -136,7 +139,7 @@ public final class NotificationLoop {
             arguments: [args.0, args.1, args.2, args.3, args.4, args.5])
         counts[notification.number, default: 0] += 1
         guard request.data.arch == srouter_audit_arch_native,
-              let handler = handlers[notification.number] else {
+              let handler = handlers[notification.number] ?? fallbackHandler else {
             // The filter only notifies native calls that srouter routes; anything else is a
             // mismatch between filter and loop. Fail safe: refuse it.
             logger.warning("unexpected trapped call", metadata: [

@@ -24,6 +24,10 @@ struct Run: ParsableCommand {
             Each --dummy NAME=ADDRESS/LENGTH[,…] is a dummy interface holding the node's \
             own addresses (srouter answers on them; what is routed to it is dropped).
 
+            --learn FILE runs the guest with every system call allowed (srouter's \
+            refusals aside) and recorded, then writes the minimal seccomp profile that \
+            runs the same workload when given back as --policy FILE.
+
             --config FILE reads the same settings from a file ([Router] WireGuard, \
             Policy, LogLevel; [Dummy] Name, Address; see README). Options on the command \
             line add to it; --policy and --log-level given there win.
@@ -42,6 +46,11 @@ struct Run: ParsableCommand {
         "An OCI/Docker seccomp profile for the guest (default: the built-in one; see "
             + "'srouter policy default').", valueName: "file"))
     var policy: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Record the guest's system calls and write a minimal seccomp profile for --policy.",
+        valueName: "file"))
+    var learn: String?
 
     @Option(name: .customLong("wg"), help: ArgumentHelp(
         "A wg-quick configuration file: one WireGuard interface named after the file "
@@ -63,6 +72,9 @@ struct Run: ParsableCommand {
     func validate() throws {
         if command.isEmpty {
             throw ValidationError("missing the guest command: srouter run [options] -- CMD [ARGS…]")
+        }
+        if learn != nil && policy != nil {
+            throw ValidationError("--learn records a new policy: it cannot run under --policy")
         }
     }
 
@@ -87,10 +99,14 @@ struct Run: ParsableCommand {
         }
         let logger = makeLogger(level: level)
         let policy = self.policy ?? settings.policy
+        if learn != nil, let policy {
+            fail("--learn records a new policy: it cannot run under \(policy) (from \(config ?? "--policy"))", status: 2)
+        }
+        let learner = learn.map { _ in PolicyLearner() }
         let filter: CompiledFilter
         do {
             let profile = try PolicyLoader.load(path: policy)
-            filter = try FilterCompiler(profile: profile).compile()
+            filter = try (learner == nil ? FilterCompiler(profile: profile) : FilterCompiler.learning()).compile()
             for warning in filter.warnings {
                 logger.notice("policy: \(warning)", metadata: policy.map { ["file": "\($0)"] } ?? [:])
             }
@@ -167,6 +183,7 @@ struct Run: ParsableCommand {
                         interfaces: router.stack.interfaces, routing: router.routing,
                         clock: { UInt32(truncatingIfNeeded: (EventLoop.monotonicNow() - started) / 10_000_000) })
                     sockets.install(on: notifications)
+                    notifications.fallbackHandler = learner
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
                     let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)
                     // The guest's own changes (rtnetlink) show in the ioctls' answers too.
@@ -184,6 +201,16 @@ struct Run: ParsableCommand {
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()
+            if let learn, let learner {
+                let names = PolicyLearner.allowedCalls(observed: Array(learner.seen.keys) + Array(supervisor.trappedCalls.keys))
+                do {
+                    try PolicyLearner.profileJSON(allowing: names).write(toFile: learn, atomically: true, encoding: .utf8)
+                } catch {
+                    fail("--learn \(learn): cannot write the profile: \(error.localizedDescription)", status: 125)
+                }
+                logger.notice("learned a policy", metadata: [
+                    "file": "\(learn)", "syscalls": "\(names.count)", "guest-status": "\(status)"])
+            }
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
         } catch {

@@ -1,0 +1,56 @@
+import Foundation
+
+/// `srouter run --learn FILE`: records the system calls a guest makes and writes the minimal
+/// OCI/Docker seccomp profile that lets the same workload run when given back as `--policy`.
+///
+/// Under `FilterCompiler.learning()` every call traps; the learner, installed as the
+/// notification loop's fallback, notes each call's name and lets the kernel run it
+/// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE` — safe here because the refusal filter, stacked
+/// beneath, has already refused what srouter never allows). The profile allows:
+/// - every call seen (the network calls srouter serves included, for the reader: whatever a
+///   profile says of them, srouter serves them);
+/// - the launcher's calls (`SandboxInvariants.launcherSyscalls`), which run before srouter
+///   holds the listener and so are never seen;
+/// - the partly served calls (socket, socketpair, sendto, recvfrom, ioctl), whose native
+///   part (AF_UNIX sockets, send/recv on a connected socket, non-socket ioctls) the policy
+///   decides but the learning filter cannot observe;
+/// - `restart_syscall`, which the kernel itself issues after a signal interrupts a sleep.
+/// Everything else gets EPERM (`SCMP_ACT_ERRNO`, as Docker's default profile answers).
+public final class PolicyLearner: SyscallHandler {
+    /// The names of the calls seen, with their counts.
+    public private(set) var seen: [String: Int] = [:]
+
+    /// A learner that has seen nothing.
+    public init() {}
+
+    /// Records the call and lets it run natively.
+    public func handle(_ notification: SyscallNotification, loop: NotificationLoop) -> SyscallAnswer {
+        seen[SyscallTable.name(of: notification.number), default: 0] += 1
+        return .continueNatively
+    }
+
+    /// The calls the learned profile allows: `observed` (every trapped call's name, served
+    /// ones included) plus those the learner cannot observe, sorted.
+    public static func allowedCalls(observed: some Sequence<String>) -> [String] {
+        let always = SandboxInvariants.launcherSyscalls + SandboxInvariants.partlyServedSyscalls
+            + ["restart_syscall"]
+        return Set(observed).union(always).filter { SyscallTable.number(of: $0) != nil }.sorted()
+    }
+
+    /// The profile's JSON text: default EPERM, the native architecture, one allow rule.
+    public static func profileJSON(allowing names: [String]) -> String {
+        #if arch(x86_64)
+        let architecture = "SCMP_ARCH_X86_64"
+        #else
+        let architecture = "SCMP_ARCH_AARCH64"
+        #endif
+        let profile: [String: Any] = [
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 1,
+            "architectures": [architecture],
+            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]],
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: profile, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
