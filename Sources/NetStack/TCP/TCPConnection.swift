@@ -86,6 +86,8 @@ public final class TCPConnection {
     var keepAliveDeadline: StackInstant?
     var persistDeadline: StackInstant?
     var timeWaitDeadline: StackInstant?
+    /// The deadline the layer's timer queue holds for this connection (`TCPTimerQueue`).
+    var scheduledDeadline: StackInstant?
     /// Consecutive retransmission timeouts without progress.
     var retransmissions = 0
     /// Unanswered keepalive or zero-window probes.

@@ -32,6 +32,8 @@ public final class TCPLayer {
     private var listenerOfHalfOpen: [ObjectIdentifier: TCPListener] = [:]
     /// Connections a poll must visit: new output or a timer.
     private var active: [ObjectIdentifier: TCPConnection] = [:]
+    /// Every connection's next timer.
+    private var timers = TCPTimerQueue()
     /// RSTs for segments that found nothing, waiting for the next poll.
     /// Each with the interface a link-scoped peer's segment arrived on (its RST leaves there).
     private var pendingResets: [(TCPRepr, IPAddress, IPAddress, Int?)] = []
@@ -269,6 +271,7 @@ public final class TCPLayer {
         let id = ObjectIdentifier(connection)
         if connections[connection.tuple] === connection { connections[connection.tuple] = nil }
         active[id] = nil
+        timers.cancel(connection)
         if let listener = listenerOfHalfOpen.removeValue(forKey: id) {
             listener.halfOpen.removeAll { $0 === connection }
         }
@@ -304,10 +307,7 @@ public final class TCPLayer {
         pendingResets.removeAll(keepingCapacity: true)
         var visit = active
         active.removeAll(keepingCapacity: true)
-        for (tuple, connection) in connections where connection.isDue(now) {
-            _ = tuple
-            visit[ObjectIdentifier(connection)] = connection
-        }
+        timers.takeDue(now) { visit[ObjectIdentifier($0)] = $0 }
         for (_, connection) in visit {
             if connection.abortPending {
                 connection.abortPending = false
@@ -317,17 +317,16 @@ public final class TCPLayer {
             }
             // Closed connections leave the table at once, so the four-tuple is free again;
             // the socket that owns one keeps reading its final state and error.
-            if connection.state == .closed { forget(connection) }
+            if connection.state == .closed { forget(connection) } else { timers.reschedule(connection) }
         }
     }
 
-    /// The earliest timer among all connections.
+    /// The earliest timer among all connections. Every change to a connection's timers
+    /// passes through a poll (input and user calls mark it active), which reschedules it.
     public var nextDeadline: StackInstant? {
-        connections.values.compactMap(\.nextDeadline).min()
+        timers.earliest()
     }
-}
 
-extension TCPConnection {
-    /// Whether a timer is due.
-    func isDue(_ now: StackInstant) -> Bool { nextDeadline.map { $0 <= now } ?? false }
+    /// Timer entries held, stale ones included (tests check the bound).
+    var timerEntryCount: Int { timers.entryCount }
 }
