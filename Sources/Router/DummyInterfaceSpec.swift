@@ -24,25 +24,35 @@ public struct DummyInterfaceSpec: Equatable, Sendable {
         guard parts.count == 2 else {
             throw ParseError(description: "--dummy \(text): expected NAME=ADDRESS/LENGTH[,ADDRESS/LENGTH…]")
         }
-        let name = String(parts[0])
+        do {
+            try self.init(name: String(parts[0]), addresses: String(parts[1]))
+        } catch {
+            throw ParseError(description: "--dummy \(text): \(error.description)")
+        }
+    }
+
+    /// A dummy interface from its name and a comma-separated address list (`ADDRESS/LENGTH`,
+    /// a bare address being a host address), as a configuration file's `[Dummy]` section
+    /// gives them. The error names the part at fault, without a prefix.
+    public init(name: String, addresses list: String) throws(ParseError) {
         guard !name.isEmpty, name.utf8.count <= 15, name != ".", name != "..",
               !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
-            throw ParseError(description: "--dummy \(text): '\(name)' is not an interface name (1–15 characters, no '/', ':' or spaces)")
+            throw ParseError(description: "'\(name)' is not an interface name (1–15 characters, no '/', ':' or spaces)")
         }
         var addresses: [InterfaceAddress] = []
-        for item in parts[1].split(separator: ",").map({ String($0.filter { !$0.isWhitespace }) }) where !item.isEmpty {
+        for item in list.split(separator: ",").map({ String($0.filter { !$0.isWhitespace }) }) where !item.isEmpty {
             let pieces = item.split(separator: "/", maxSplits: 1)
             guard let address = IPAddress(String(pieces[0])) else {
-                throw ParseError(description: "--dummy \(text): '\(item)' is not an address")
+                throw ParseError(description: "'\(item)' is not an address")
             }
             let length = pieces.count == 2 ? Int(pieces[1]) : address.bitWidth
             guard let length, length >= 0, length <= address.bitWidth else {
-                throw ParseError(description: "--dummy \(text): '\(item)' has no valid prefix length")
+                throw ParseError(description: "'\(item)' has no valid prefix length")
             }
             addresses.append(InterfaceAddress(address: address, prefixLength: length))
         }
         guard !addresses.isEmpty else {
-            throw ParseError(description: "--dummy \(text): no address (NAME=ADDRESS/LENGTH[,…])")
+            throw ParseError(description: "no address (ADDRESS/LENGTH[,…])")
         }
         self.name = name
         self.addresses = addresses

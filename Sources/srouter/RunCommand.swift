@@ -24,10 +24,19 @@ struct Run: ParsableCommand {
             Each --dummy NAME=ADDRESS/LENGTH[,…] is a dummy interface holding the node's \
             own addresses (srouter answers on them; what is routed to it is dropped).
 
+            --config FILE reads the same settings from a file ([Router] WireGuard, \
+            Policy, LogLevel; [Dummy] Name, Address; see README). Options on the command \
+            line add to it; --policy and --log-level given there win.
+
             Exit status: CMD's; 127 if CMD is not found, 126 if it cannot be executed, \
             2 for a bad policy or WireGuard file, 125 if the sandbox or an interface \
             cannot be set up.
             """)
+
+    @Option(name: .long, help: ArgumentHelp(
+        "srouter's configuration file (as a container mounts at /etc/srouter/srouter.conf).",
+        valueName: "file"))
+    var config: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "An OCI/Docker seccomp profile for the guest (default: the built-in one; see "
@@ -44,8 +53,8 @@ struct Run: ParsableCommand {
             + "(repeatable).", valueName: "spec"))
     var dummyInterfaces: [String] = []
 
-    @Option(name: .long, help: "How much to log on stderr.")
-    var logLevel: Logger.Level = .notice
+    @Option(name: .long, help: "How much to log on stderr (default: notice).")
+    var logLevel: Logger.Level?
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp(
         "The guest command and its arguments, after '--'.", valueName: "cmd"))
@@ -59,7 +68,25 @@ struct Run: ParsableCommand {
 
     func run() throws {
         Supervisor.blockSignals()
-        let logger = makeLogger(level: logLevel)
+        var settings = RouterConfiguration()
+        if let config {
+            do {
+                settings = try RouterConfiguration.load(path: config)
+            } catch {
+                fail("invalid configuration: \(error)", status: 2)
+            }
+        }
+        var level = logLevel ?? .notice
+        if logLevel == nil, let name = settings.logLevel {
+            guard let parsed = Logger.Level(rawValue: name) else {
+                let place = "\(config ?? ""):\(settings.logLevelLine)"
+                fail("invalid configuration: \(place): LogLevel: '\(name)' is not one of "
+                     + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "), status: 2)
+            }
+            level = parsed
+        }
+        let logger = makeLogger(level: level)
+        let policy = self.policy ?? settings.policy
         let filter: CompiledFilter
         do {
             let profile = try PolicyLoader.load(path: policy)
@@ -73,7 +100,7 @@ struct Run: ParsableCommand {
         }
 
         var tunnels: [WgQuickFile] = []
-        for file in wireGuardFiles {
+        for file in settings.wireGuardFiles + wireGuardFiles {
             do {
                 let parsed = try WgQuickFile.load(path: file)
                 for warning in parsed.warnings { logger.notice("\(warning)") }
@@ -87,6 +114,12 @@ struct Run: ParsableCommand {
         }
 
         var dummies: [DummyInterfaceSpec] = []
+        for spec in settings.dummies {
+            if tunnels.contains(where: { $0.name == spec.name }) {
+                fail("\(config ?? ""): [Dummy] \(spec.name): a second interface named \(spec.name)", status: 2)
+            }
+            dummies.append(spec)
+        }
         for text in dummyInterfaces {
             do {
                 let spec = try DummyInterfaceSpec(parsing: text)

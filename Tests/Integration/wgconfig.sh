@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # wgconfig.sh — `srouter run --wg` refuses bad input before starting anything: a bad
-# wg-quick file (exit 2, file:line: key: reason), a port already taken (exit 125).
+# wg-quick file (exit 2, file:line: key: reason), a port already taken (exit 125); and
+# `srouter run --config FILE` brings up what its file names, or names the line at fault.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -45,4 +46,42 @@ rc=0
 nr as_nobody "$SROUTER" run --wg "$conf" -- true >"$SRT_TMP/out" 2>&1 || rc=$?
 check "a taken listen port exits 125" test "$rc" = 125
 check "... saying which address" grep -q "bind(\[::\]:51951): Address already in use" "$SRT_TMP/out"
+# MARK: --config: srouter.conf with a glob of wg-quick files and a [Dummy] section
+cfg=$SRT_TMP/etc-srouter
+mkdir -p "$cfg/wg"
+cat >"$cfg/wg/tun7.conf" <<EOF
+[Interface]
+PrivateKey = $("$SROUTER" genkey)
+Address = 10.97.0.1/24, fe80::97/64
+EOF
+cat >"$cfg/srouter.conf" <<EOF
+# the container's /etc/srouter/srouter.conf
+[Router]
+WireGuard = wg/*.conf
+LogLevel = info
+
+[Dummy]
+Name = node
+Address = 172.20.97.1/32, fd42:97::1/128
+EOF
+chmod -R a+rX "$cfg"
+rc=0
+nr as_nobody "$SROUTER" run --config "$cfg/srouter.conf" -- ip -br addr >"$SRT_TMP/out" 2>"$SRT_TMP/err" || rc=$?
+check "--config: the guest runs (exit 0)" test "$rc" = 0
+check "--config: the glob's tunnel is an interface with its address" grep -qE "^tun7 .*10\.97\.0\.1/24" "$SRT_TMP/out"
+check "--config: the [Dummy] interface holds both addresses" grep -qE "^node .*172\.20\.97\.1/32 fd42:97::1/128" "$SRT_TMP/out"
+check "--config: LogLevel = info took effect" grep -q "^srouter: info: guest started" "$SRT_TMP/err"
+
+cat >"$cfg/bad.conf" <<EOF
+[Router]
+WireGuard = wg/*.conf
+Policy = policy.json
+Policy = other.json
+EOF
+chmod a+r "$cfg/bad.conf"
+rc=0
+nr as_nobody "$SROUTER" run --config "$cfg/bad.conf" -- touch "$SRT_TMP/w/config-started" >"$SRT_TMP/out" 2>&1 || rc=$?
+check "a bad --config file exits 2" test "$rc" = 2
+check "... naming file, line and key" grep -q "$cfg/bad.conf:4: Policy: given twice" "$SRT_TMP/out"
+check "... and nothing was started" test ! -e "$SRT_TMP/w/config-started"
 summary

@@ -68,21 +68,7 @@ public struct WgQuickFile: Equatable, Sendable {
     public var warnings: [String] = []
 
     /// A problem in a file: `FILE:LINE: KEY: MESSAGE`.
-    public struct ParseError: Error, Equatable, CustomStringConvertible {
-        /// The file.
-        public var file: String
-        /// The 1-based line (0: the file as a whole).
-        public var line: Int
-        /// The key, if the problem is a key's value.
-        public var key: String?
-        /// What is wrong.
-        public var message: String
-
-        public var description: String {
-            let place = line > 0 ? "\(file):\(line)" : file
-            return [place, key, message].compactMap { $0 }.joined(separator: ": ")
-        }
-    }
+    public typealias ParseError = ConfigurationFileError
 
     /// Reads and parses `path`; the interface is named after the file.
     public static func load(path: String) throws -> WgQuickFile {
@@ -124,16 +110,11 @@ private struct Parser {
 
     mutating func parse(_ text: String, name: String) throws -> WgQuickFile {
         result.name = name
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let number = index + 1
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            if trimmed.hasPrefix("[") {
-                guard trimmed.hasSuffix("]") else { throw error(number, nil, "a section header needs a closing ]") }
+        for item in try ConfigurationLine.split(text, file: file) {
+            guard case .setting(let key, let value, let number) = item else {
+                guard case .section(let written, let number) = item else { continue }
                 try finishPeer()
-                let name = trimmed.dropFirst().dropLast().trimmingCharacters(in: .whitespaces).lowercased()
+                let name = written.lowercased()
                 switch name {
                 case "interface":
                     guard interfaceLine == 0 else { throw error(number, nil, "a second [Interface] section") }
@@ -142,16 +123,11 @@ private struct Parser {
                     peer = WgQuickFile.Peer(publicKey: .zero, line: number)
                     peerHasKey = false
                 default:
-                    throw error(number, nil, "unknown section [\(trimmed.dropFirst().dropLast())] (expected [Interface] or [Peer])")
+                    throw error(number, nil, "unknown section [\(written)] (expected [Interface] or [Peer])")
                 }
                 section = name
                 continue
             }
-            guard let equals = trimmed.firstIndex(of: "=") else {
-                throw error(number, nil, "expected Key = Value")
-            }
-            let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard let section else { throw error(number, key, "outside any section") }
             if section == "interface" {
                 try interfaceKey(key, value, line: number)
