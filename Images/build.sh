@@ -92,7 +92,7 @@ tarball=$cache/base-$suite-$key.tar
 
 mkdir -p "$cache/debs"
 exec 9>"$cache/lock"
-flock -w 1200 9 || die "another build.sh holds $cache/lock"
+flock -w 600 9 || die "another build.sh holds $cache/lock"
 
 # MARK: - Cleanup
 
