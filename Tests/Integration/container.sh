@@ -24,6 +24,9 @@
 # learned both ways; pings from p1 to the container's dummy addresses and across it to p2;
 # PID 1 reaps an orphan and forwards SIGHUP to BIRD (which reconfigures, sessions kept);
 # `podman stop` ends it within its timeout with BIRD's clean shutdown (exit 0, peers see a Cease).
+#
+# Environment: SRT_IMAGE_BUILD_TIMEOUT (seconds Images/build.sh may take, default 420),
+# CONTAINERS_CONF (default Images/containers.conf), and lib.sh's.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -40,18 +43,20 @@ done
 
 # The image is this run's own (removed at cleanup); the base image stays cached in podman's
 # storage and /var/tmp for the next run.
-on_cleanup podman rmi --force "$IMAGE"
+on_cleanup timeout 60 podman rmi --force "$IMAGE"
 build_started=$SECONDS
 # In the background, so that a signal (run.sh's time limit) reaches this script at once and
-# its cleanup stops the build too.
-"$SRT_ROOT/Images/build.sh" --tag "$IMAGE" >"$SRT_TMP/build.log" 2>&1 &
+# its cleanup stops the build too; bounded (a cold build takes a minute or two here: a release
+# build of srouter beside debootstrap).
+timeout -k 10 "${SRT_IMAGE_BUILD_TIMEOUT:-420}" "$SRT_ROOT/Images/build.sh" --tag "$IMAGE" >"$SRT_TMP/build.log" 2>&1 &
 bg_track $!
-if wait $!; then
-    sed 's/^/    /' "$SRT_TMP/build.log"
+build_rc=0
+wait $! || build_rc=$?
+sed 's/^/    /' "$SRT_TMP/build.log"
+if ((build_rc == 0)); then
     pass "Images/build.sh built $IMAGE in $((SECONDS - build_started)) s ($(grep -o 'done: .*' "$SRT_TMP/build.log"))"
 else
-    sed 's/^/    /' "$SRT_TMP/build.log"
-    fail "Images/build.sh failed"
+    fail "Images/build.sh failed (exit $build_rc$( ((build_rc == 124)) && echo ": timed out"))"
     summary
 fi
 image_config() { podman image inspect --format "{{json .Config.$1}}" "$IMAGE"; }
@@ -183,8 +188,8 @@ chmod 0600 "$etc/srouter/wg/"*.conf
 
 # MARK: - Run it
 
-on_cleanup podman rm --force --time 2 "$CNAME"
-podman run --detach --name "$CNAME" \
+on_cleanup timeout 60 podman rm --force --time 2 "$CNAME"
+timeout 60 podman run --detach --name "$CNAME" \
     --cap-drop=ALL --security-opt no-new-privileges --user 65534:65534 \
     --network "ns:/run/netns/$NS_R" \
     --volume "$etc/srouter:/etc/srouter:ro" --volume "$etc/bird:/etc/bird:ro" \
