@@ -18,9 +18,9 @@
 #
 # BGP: p1 ↔ r over fe80::1 ↔ fe80::2 (direct, extended next hop); p2 ↔ r over 10.78.0.1 ↔ 10.78.0.2.
 #
-# Checks: the image builds and says what it runs; in the container PID 1 is srouter, no
-# process has a capability, no_new_privs is set, there is no /dev/net/tun and /etc/srouter is
-# read-only; both sessions Established; the stock `wg show` inside sees the handshakes; routes
+# Checks: the image builds and says what it runs; with nothing mounted it exits 2 naming the
+# missing file; in the container PID 1 is srouter, no process has a capability, no_new_privs
+# is set, there is no /dev/net/tun and /etc/srouter is read-only; both sessions Established; the stock `wg show` inside sees the handshakes; routes
 # learned both ways; pings from p1 to the container's dummy addresses and across it to p2;
 # PID 1 reaps an orphan and forwards SIGHUP to BIRD (which reconfigures, sessions kept);
 # `podman stop` ends it within its timeout with BIRD's clean shutdown (exit 0, peers see a Cease).
@@ -64,6 +64,13 @@ check "ENTRYPOINT is srouter run --config /etc/srouter/srouter.conf" \
     test "$(image_config Entrypoint)" = '["/usr/local/bin/srouter","run","--config","/etc/srouter/srouter.conf","--"]'
 check "CMD is bird -f -c /etc/bird/bird.conf" test "$(image_config Cmd)" = '["bird","-f","-c","/etc/bird/bird.conf"]'
 check "the image runs as 65534:65534" test "$(image_config User)" = '"65534:65534"'
+
+# Nothing mounted: srouter refuses to start a router without its configuration.
+timeout 30 podman run --rm --network none --cap-drop=ALL --security-opt no-new-privileges --user 65534:65534 \
+    "$IMAGE" >"$SRT_TMP/unconfigured.out" 2>&1 && unconfigured_rc=0 || unconfigured_rc=$?
+check "with nothing mounted the container exits 2 at once (got $unconfigured_rc)" test "$unconfigured_rc" = 2
+check "... naming the missing file: $(head -n 1 "$SRT_TMP/unconfigured.out")" \
+    grep -q '/etc/srouter/srouter.conf' "$SRT_TMP/unconfigured.out"
 
 # MARK: - The peers: wireguard-go and BIRD 2 in p1 and p2, as in bird.sh
 
