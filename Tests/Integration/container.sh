@@ -228,7 +228,7 @@ cx sh -c 'for s in /proc/[0-9]*/status; do printf "%s " "$s"; grep -E "^(Name|Ca
     >"$SRT_TMP/caps.txt"
 sed 's/^/    /' "$SRT_TMP/caps.txt"
 check "the container runs bird" grep -q 'Name: bird ' "$SRT_TMP/caps.txt"
-check "no process in the container has a capability (CapInh/Prm/Eff/Bnd/Amb all 0)" \
+check "no process in the container has a capability (CapInh/Prm/Eff/Bnd/Amb all 0) and each has no_new_privs" \
     sh -c "! grep -vE '^\S+ Name: \S+ CapInh: 0+ CapPrm: 0+ CapEff: 0+ CapBnd: 0+ CapAmb: 0+ NoNewPrivs: 1 \$' '$SRT_TMP/caps.txt'"
 check "no /dev/net/tun in the container" cx sh -c '! test -e /dev/net/tun'
 check "/etc/srouter is mounted read-only" cx sh -c '! touch /etc/srouter/probe 2>/dev/null'
