@@ -9,6 +9,8 @@ packages=(
     # tests and demo: real programs in the sandbox and on the far side (DESIGN §7, §8)
     iproute2 util-linux procps python3 iputils-ping iputils-tracepath traceroute bird2 wireguard-go
     wireguard-tools iperf3 curl socat
+    # the container image (Images/build.sh, Tests/Integration/container.sh; DESIGN §8: runc, not crun)
+    podman runc debootstrap
 )
 
 missing=()

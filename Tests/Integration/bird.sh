@@ -237,27 +237,22 @@ srouter_start r --log-level info "${DUMMY[@]}" --wg "$SRT_TMP/$RIF.conf" --wg "$
 r_birdc() { birdc -s "$guest_dir/bird.ctl" "$@"; }
 p1_birdc() { n1 birdc -s "$SRT_TMP/bird-p1.ctl" "$@"; }
 p2_birdc() { n2 birdc -s "$SRT_TMP/bird-p2.ctl" "$@"; }
-# established PROTOCOL BIRDC…: that BIRD's BGP protocol PROTOCOL is Established.
-established() { local proto=$1; shift; "$@" show protocols "$proto" 2>/dev/null | grep -qE "^$proto +BGP .* Established"; }
-not_established() { local proto=$1; shift; "$@" show protocols "$proto" | grep -E "^$proto +BGP" | grep -vq Established; }
 in_fib4() { grep -q "^$1" "$guest_dir/routes4"; }
-# p_route NS PREFIX GATEWAY: the peer's kernel has PREFIX from BIRD via GATEWAY.
-p_route() { ip -n "$1" route show "$2" | grep -q "via $3 .*proto bird"; }
 
 # MARK: - The sessions
 
-if wait_for "p1 Established inside srouter" 40 established p1 r_birdc; then
+if wait_for "p1 Established inside srouter" 40 bird_established p1 r_birdc; then
     pass "srouter's BIRD: p1 Established (IPv6 link-local, direct, ttl security on both sides)"
 fi
-check "p1's BIRD: r Established" established r p1_birdc
-if wait_for "p2 Established inside srouter" 15 established p2 r_birdc; then
+check "p1's BIRD: r Established" bird_established r p1_birdc
+if wait_for "p2 Established inside srouter" 15 bird_established p2 r_birdc; then
     pass "srouter's BIRD: p2 Established (IPv4 tunnel addresses)"
 fi
-check "p2's BIRD: r Established" established r p2_birdc
-if wait_for "p2md5 Established inside srouter" 15 established p2md5 r_birdc; then
+check "p2's BIRD: r Established" bird_established r p2_birdc
+if wait_for "p2md5 Established inside srouter" 15 bird_established p2md5 r_birdc; then
     pass "srouter's BIRD: p2md5 Established (TCP MD5, same key both sides)"
 fi
-check "p2's BIRD: rmd5 Established" established rmd5 p2_birdc
+check "p2's BIRD: rmd5 Established" bird_established rmd5 p2_birdc
 
 # BFD (RFC 5880/5881) on the p2 session: UDP 3784 with TTL 255 both ways through srouter's stack.
 bfd_up() { "$@" show bfd sessions 2>/dev/null | grep -E "^10\.78\.0\.[12] " | grep -q " Up "; }
@@ -281,13 +276,13 @@ if wait_for "172.22.2.0/24 in srouter's FIB via 10.78.0.1" 15 \
     grep -q "^172.22.2.0/24 via 10.78.0.1 dev $SIF proto bird" "$guest_dir/routes4"; then
     pass "protocol kernel installed p2's 172.22.2.0/24 via 10.78.0.1 in srouter's FIB"
 fi
-if wait_for "p1's kernel: 172.22.9.0/24 from BGP" 15 p_route "$NS_P1" 172.22.9.0/24 "inet6 fe80::2"; then
+if wait_for "p1's kernel: 172.22.9.0/24 from BGP" 15 kernel_bird_route "$NS_P1" 172.22.9.0/24 "inet6 fe80::2"; then
     pass "p1's BIRD learned srouter's 172.22.9.0/24 and installed it via inet6 fe80::2"
 fi
-if wait_for "p1's kernel: p2's 172.22.2.0/24 through srouter" 15 p_route "$NS_P1" 172.22.2.0/24 "inet6 fe80::2"; then
+if wait_for "p1's kernel: p2's 172.22.2.0/24 through srouter" 15 kernel_bird_route "$NS_P1" 172.22.2.0/24 "inet6 fe80::2"; then
     pass "p1 learned p2's 172.22.2.0/24 through srouter's BIRD (AS path $(p1_birdc show route 172.22.2.0/24 all | grep -o 'BGP.as_path: .*' | head -n 1))"
 fi
-if wait_for "p2's kernel: p1's 172.22.1.0/24 through srouter" 15 p_route "$NS_P2" 172.22.1.0/24 10.78.0.2; then
+if wait_for "p2's kernel: p1's 172.22.1.0/24 through srouter" 15 kernel_bird_route "$NS_P2" 172.22.1.0/24 10.78.0.2; then
     pass "p2 learned p1's 172.22.1.0/24 through srouter's BIRD, via 10.78.0.2"
 fi
 
@@ -332,15 +327,15 @@ md5_failures() { n1 nstat -az TcpExtTCPMD5Failure | awk '/TcpExtTCPMD5Failure/ {
 if wait_for "p1's kernel rejects srouter's signatures (wrong key)" 15 sh -c "[ \"\$(ip netns exec $NS_P1 nstat -az TcpExtTCPMD5Failure | awk '/TcpExtTCPMD5Failure/ { print \$2 }')\" -gt 0 ]"; then
     pass "srouter signs p1md5's segments; p1's kernel rejects them with its other key ($(md5_failures) failures)"
 fi
-check "p1md5 (MD5, different keys) is not Established in srouter's BIRD" not_established p1md5 r_birdc
-check "... nor in p1's BIRD" not_established rmd5 p1_birdc
+check "p1md5 (MD5, different keys) is not Established in srouter's BIRD" bird_not_established p1md5 r_birdc
+check "... nor in p1's BIRD" bird_not_established rmd5 p1_birdc
 # srouter's BIRD sets IPV6_MINHOPCOUNT 255 on its sockets and sends with hop limit 255;
 # p2's BIRD sends with 1 (direct eBGP), so srouter drops p2's segments once the option is set.
 # (p2's side may still reach Established for a moment: as on Linux, an OPEN that arrives
 # before BIRD's accept() sets the option gets through, srouter's BIRD answers KEEPALIVE, and
 # then it never hears p2's, until its hold timer expires.)
 check "p2gtsm (ttl security in srouter only; p2 sends hop limit 1) is not Established in srouter's BIRD" \
-    not_established p2gtsm r_birdc
+    bird_not_established p2gtsm r_birdc
 
 # MARK: - 5% loss on p1's underlay: the sessions stay up
 
@@ -393,17 +388,17 @@ check "p1 → 172.22.2.1 fails while p2 is gone" sh -c "! ip netns exec $NS_P1 p
 p2_addresses
 bg_start p2 bird-p2-again bird -f -c "$SRT_TMP/p2.conf" -s "$SRT_TMP/bird-p2.ctl" -P "$SRT_TMP/bird-p2.pid"
 P2_BIRD_PID=$BG_PID
-if wait_for "p2 Established again inside srouter" 30 established p2 r_birdc; then
+if wait_for "p2 Established again inside srouter" 30 bird_established p2 r_birdc; then
     pass "p2's wireguard-go and BIRD restarted: the session returns"
 fi
 if wait_for "172.22.2.0/24 back in srouter's FIB" 15 \
     grep -q "^172.22.2.0/24 via 10.78.0.1 dev $SIF proto bird" "$guest_dir/routes4"; then
     pass "p2's route restored in srouter's FIB"
 fi
-if wait_for "p1's kernel: 172.22.2.0/24 again" 15 p_route "$NS_P1" 172.22.2.0/24 "inet6 fe80::2"; then
+if wait_for "p1's kernel: 172.22.2.0/24 again" 15 kernel_bird_route "$NS_P1" 172.22.2.0/24 "inet6 fe80::2"; then
     pass "p2's route restored in p1"
 fi
-if wait_for "p2's kernel: 172.22.1.0/24 again" 15 p_route "$NS_P2" 172.22.1.0/24 10.78.0.2; then
+if wait_for "p2's kernel: 172.22.1.0/24 again" 15 kernel_bird_route "$NS_P2" 172.22.1.0/24 10.78.0.2; then
     pass "p1's route restored in p2"
 fi
 check "p1 → 172.22.2.1 through srouter again" n1 ping -q -c 2 -i 0.3 -W 2 172.22.2.1
@@ -427,7 +422,7 @@ check "srouter's TCP dropped p1md5's segments signed with the wrong key" \
 
 rm -f "$guest_dir/bird.pid"
 srouter_start r2 --log-level info "${DUMMY[@]}" --wg "$SRT_TMP/$RIF.conf" --wg "$SRT_TMP/$SIF.conf" -- "$guest_dir/guest.sh"
-if wait_for "srouter again: p2 Established" 30 established p2 r_birdc; then
+if wait_for "srouter again: p2 Established" 30 bird_established p2 r_birdc; then
     pass "srouter started again with the same files: p2 Established"
 fi
 bird_pid=$(cat "$guest_dir/bird.pid")

@@ -112,6 +112,7 @@ SRT_NETNS=()       # namespaces created, in order
 SRT_BG_PIDS=()     # bg_track'ed pids
 declare -gA WG_IF=() WG_NS=() WG_PID=() WG_PUB=() WG_PORT=()
 declare -gA SROUTER_PID=() SROUTER_LOG=() SROUTER_RC=() SROUTER_DIR=()
+SRT_CLEANUP_CMDS=() # on_cleanup'ed commands, quoted
 BG_PID=""
 _SRT_SUMMARY_DONE=0
 _SRT_CLEANED=0
@@ -562,15 +563,47 @@ print(data.decode(), end="")
 PY
 }
 
+# MARK: - BIRD
+
+# bird_established PROTOCOL BIRDC…: the BGP protocol PROTOCOL of the BIRD that `BIRDC show
+# protocols` asks (birdc with its -s, run where it must be) is Established.
+bird_established() {
+	local proto=$1
+	shift
+	"$@" show protocols "$proto" 2>/dev/null | grep -qE "^$proto +BGP .* Established"
+}
+
+# bird_not_established PROTOCOL BIRDC…: that BIRD answers, and PROTOCOL is not Established.
+bird_not_established() {
+	local proto=$1
+	shift
+	"$@" show protocols "$proto" | grep -E "^$proto +BGP" | grep -vq Established
+}
+
+# kernel_bird_route NS PREFIX GATEWAY: the kernel of namespace NS has PREFIX (IPv4 or IPv6)
+# from BIRD via GATEWAY ("10.78.0.2", "fe80::2", or "inet6 fe80::2" for IPv4 over IPv6).
+kernel_bird_route() {
+	local family=-4
+	[[ $2 == *:* ]] && family=-6
+	ip -n "$1" "$family" route show "$2" | grep -q "via $3 .*proto bird"
+}
+
 # MARK: - Cleanup
 
-# cleanup: stop every srouter, tracked process and wireguard-go; kill anything still in our
-# namespaces; delete them, the UAPI sockets and $SRT_TMP. Idempotent; never fails.
+# on_cleanup CMD…: have cleanup run CMD first (before it stops processes and deletes the
+# namespaces), the last registered first: what a test made outside this library, such as a
+# container. CMD's failure is ignored.
+on_cleanup() { SRT_CLEANUP_CMDS=("$(printf '%q ' "$@")" "${SRT_CLEANUP_CMDS[@]}"); }
+
+# cleanup: run the on_cleanup commands; stop every srouter, tracked process and wireguard-go;
+# kill anything still in our namespaces; delete them, the UAPI sockets and $SRT_TMP.
+# Idempotent; never fails.
 cleanup() {
 	((_SRT_CLEANED)) && return 0
 	_SRT_CLEANED=1
 	set +e
 	local name ns pids=() p
+	for p in "${SRT_CLEANUP_CMDS[@]}"; do eval "$p"; done
 	for name in "${!SROUTER_PID[@]}"; do srouter_stop "$name" 5; done
 	_srt_kill 3 "${SRT_BG_PIDS[@]}"
 	for name in "${!WG_PID[@]}"; do pids+=("${WG_PID[$name]}"); done
