@@ -99,6 +99,9 @@ let package = Package(
             name: "wireguard-benchmark", dependencies: ["WireGuard", "Wire", "CSodium", "MallocCounter"],
             path: "Tests/Benchmarks/WireGuardBenchmark"),
         .executableTarget(
+            name: "stack-benchmark", dependencies: ["NetStack", "Wire", "MallocCounter"],
+            path: "Tests/Benchmarks/StackBenchmark"),
+        .executableTarget(
             name: "fib-benchmark", dependencies: ["NetStack", "Wire", "MallocCounter"],
             path: "Tests/Benchmarks/FIBBenchmark"),
 

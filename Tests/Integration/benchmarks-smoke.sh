@@ -42,6 +42,16 @@ for direction in "guest → p1" "p1 → guest"; do
     check "iperf3.sh reports $direction beside Linux with a ratio" grep -qE "^\| $direction \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|" "$out"
 done
 
+out=$SRT_TMP/stack.md
+if "$SRT_ROOT/Tests/Benchmarks/stack.sh" -m 1 -n 2000 -r 1 -c debug >"$out" 2>&1; then
+    pass "stack.sh runs"
+else
+    fail "stack.sh: $(tail -n 5 "$out")"
+fi
+check "stack.sh reports forwarding and allocations per packet" grep -qE "^\| heap allocations per forwarded packet, 64 B \| [0-9.]+ " "$out"
+check "stack.sh compares TCP between two stacks with the kernel's" grep -qE "^\| TCP between two stacks.*\| [0-9.]+ \(.*\| [0-9.]+ \(.*×" "$out"
+check "stack.sh forwarded every packet" grep -q "all forwarded" "$out"
+
 out=$SRT_TMP/bird-steady-state.md
 if "$SRT_ROOT/Tests/Benchmarks/bird-steady-state.sh" -s 0 -l 2 -c debug >"$out" 2>&1; then
     pass "bird-steady-state.sh runs"

@@ -21,7 +21,7 @@ extension NetworkStack {
         }
         let trimmed = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<packet.payloadEnd])
         if interfaces.isLocal(.v4(destination)) || destination.value == 0xffff_ffff
-            || datagrams.isJoined(.v4(destination), interfaceIndex: interface.index) {
+            || (destination.value >> 28 == 0xe && datagrams.isJoined(.v4(destination), interfaceIndex: interface.index)) {
             deliverIPv4(packet, on: interface, now: now)
         } else {
             forwardIPv4(trimmed, packet: packet, from: interface, now: now)
