@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# bird-kernel.sh — BIRD 2's kernel protocol (learn, export, withdraw, flush on stop) on
+# srouter's FIB, beside the same on Linux's: Linux is the specification.
+#
+#   ns $NS_R, native:   veth `node` 172.20.50.1/32, fd42:50::1/128 — bird + ip as root
+#   ns $NS_R, srouter:  srouter run --dummy node=… (uid 65534) -- sh bird-kernel.sh
+#
+# Guest/probes/bird-kernel/bird-kernel.sh prints a line per check; both runs must print the
+# same lines, and none may start with NOT.
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
+
+topology_up
+probe=$SRT_ROOT/Guest/probes/bird-kernel/bird-kernel.sh
+native=$SRT_TMP/native.d guest=$SRT_TMP/guest.d
+mkdir -p "$native" "$guest"
+chmod 0777 "$guest"
+chmod 0755 "$SRT_TMP"
+
+nr ip link add node type veth peer name node-peer
+nr ip link set node up
+nr ip link set node-peer up
+nr ip addr add 172.20.50.1/32 dev node
+nr ip addr add fd42:50::1/128 dev node nodad
+nr timeout 60 sh "$probe" "$native" >"$SRT_TMP/native.out" 2>&1 || true
+nr ip link del node
+
+nr as_nobody env HOME="$guest" timeout 60 "$SROUTER" run --dummy node=172.20.50.1/32,fd42:50::1/128 \
+    -- sh "$probe" "$guest" >"$SRT_TMP/guest.out" 2>"$SRT_TMP/guest.err" || true
+
+check "the probe ran all 11 checks natively" test "$(wc -l <"$SRT_TMP/native.out")" = 11
+while IFS= read -r line; do
+    check "Linux: $line" test "${line#NOT }" = "$line"
+done <"$SRT_TMP/native.out"
+while IFS= read -r line; do
+    check "srouter: $line" test "${line#NOT }" = "$line"
+done <"$SRT_TMP/guest.out"
+check "srouter and Linux print the same $(wc -l <"$SRT_TMP/native.out") lines" diff -u "$SRT_TMP/native.out" "$SRT_TMP/guest.out"
+check "BIRD under srouter logged no netlink error" bash -c "! grep -iE 'netlink.*(error|invalid)|KRT: .*error' '$guest/bird.err'"
+summary
