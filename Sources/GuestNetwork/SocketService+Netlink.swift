@@ -262,9 +262,12 @@ extension SocketService {
     /// Hands one request datagram to the server and queues its answers.
     func serveNetlinkRequest(_ socket: GuestNetlinkSocket, _ data: [UInt8]) {
         guard let server = netlinkServer else { return }
+        let start = EventLoop.monotonicNow()
         let replies = data.withUnsafeBytes { server.handle($0, settings: socket.settings) }
         for reply in replies { socket.pending.append((reply, NetlinkOrigin(portID: 0, group: 0))) }
         pumpNetlink(socket)
+        netlinkWork.requests += 1
+        netlinkWork.nanoseconds += EventLoop.monotonicNow() - start
     }
 
     /// Delivers a notification to every socket subscribed to `group`; one whose receive

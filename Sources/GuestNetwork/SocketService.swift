@@ -54,6 +54,10 @@ public final class SocketService: SyscallHandler {
     }
     /// The guest's netlink sockets by the inode of the guest's file.
     var netlinkSockets: [UInt64: GuestNetlinkSocket] = [:]
+    /// srouter's own work on rtnetlink requests — parsing, the FIB change, the answers and
+    /// notifications queued — apart from the trapped calls that carry them (issue 6 asks
+    /// for the two side by side). Logged at exit.
+    public internal(set) var netlinkWork = (requests: 0, nanoseconds: UInt64(0))
     /// Netlink sockets by port id.
     var netlinkPorts: [UInt32: GuestNetlinkSocket] = [:]
     /// The next port id `netlink_autobind` tries when the process id is taken.

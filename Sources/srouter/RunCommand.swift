@@ -201,6 +201,11 @@ struct Run: ParsableCommand {
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()
+            for case let sockets as SocketService in services where sockets.netlinkWork.requests > 0 {
+                let work = sockets.netlinkWork
+                logger.info("rtnetlink totals", metadata: [
+                    "datagrams": "\(work.requests)", "work-ns": "\(work.nanoseconds)"])
+            }
             if let learn, let learner {
                 let names = PolicyLearner.allowedCalls(observed: Array(learner.seen.keys) + Array(supervisor.trappedCalls.keys))
                 do {

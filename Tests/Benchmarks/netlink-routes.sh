@@ -10,6 +10,8 @@
 # Under srouter each sendmsg and each recvmsg is a trapped call (DESIGN §3: the filter cannot
 # read a msghdr), so BIRD's pattern costs two traps per route and the batched one about one
 # (each ACK is a datagram of its own, as on Linux); the trap's price is syscall-cost.sh's.
+# A second table splits a route change in BIRD's pattern into srouter's own work (parsing,
+# the FIB change, answers and notifications, as srouter logs it at exit) and the rest.
 set -euo pipefail
 routes=1000
 repeat=3
@@ -40,7 +42,11 @@ for ((i = 0; i < repeat; i++)); do
         flag=""
         [[ $family == 6 ]] && flag=-6
         ip netns exec "$ns" "$probe" -n "$routes" $flag | sed "s/^/v$family native /" >>"$work/results"
-        "$bin/srouter" run -- "$probe" -n "$routes" $flag | sed "s/^/v$family srouter /" >>"$work/results"
+        "$bin/srouter" run --log-level info -- "$probe" -n "$routes" $flag 2>"$work/srouter.log" |
+            sed "s/^/v$family srouter /" >>"$work/results"
+        # srouter's own work on the requests, apart from the traps: both patterns add and
+        # delete ROUTES routes, 4 × ROUTES route changes in all.
+        grep -o 'work-ns=[0-9]*' "$work/srouter.log" | sed "s/work-ns=/v$family /" >>"$work/work"
     done
 done
 
@@ -59,4 +65,14 @@ for family in v4 v6; do
         ratio=$(awk -v a="$sandboxed" -v b="$native" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
         echo "| $family | $pattern | $routes | $native | $sandboxed | ${ratio}× |"
     done
+done
+echo
+echo "| family | µs per route change in BIRD's pattern | srouter's own work (parse, FIB, answers) | the rest: 2 trapped calls and copies |"
+echo "|---|---|---|---|"
+for family in v4 v6; do
+    per=$(awk -v f="$family" -v n="$routes" '$1 == f { print $2 / (4 * n) / 1000 }' "$work/work" | sort -g |
+        awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] }')
+    whole=$(awk -v r="$(median "$family" srouter bird)" 'BEGIN { printf "%.1f", (r > 0 ? 1e6 / r : 0) }')
+    rest=$(awk -v a="$whole" -v b="$per" 'BEGIN { printf "%.1f", a - b }')
+    echo "| $family | $whole | $per | $rest |"
 done

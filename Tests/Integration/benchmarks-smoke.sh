@@ -32,6 +32,8 @@ fi
 for pattern in bird batched; do
     check "netlink-routes.sh reports $pattern writes with a ratio" grep -qE "^\| v4 \| $pattern \| 40 \| [0-9]+ \| [0-9]+ \| [0-9.]+× \|" "$out"
 done
+check "netlink-routes.sh splits a route change into srouter's own work and the rest" \
+    grep -qE "^\| v4 \| [0-9.]+ \| [0-9.]+ \| -?[0-9.]+ \|$" "$out"
 out=$SRT_TMP/iperf3.md
 if "$SRT_ROOT/Tests/Benchmarks/iperf3.sh" -t 1 -r 1 >"$out" 2>&1; then
     pass "iperf3.sh runs"

@@ -349,7 +349,7 @@ n1 python3 "$SRT_LIB_DIR/lossy_relay.py" 127.0.0.1 51821 "$R1_V4" 51900 0.05 0 0
 RELAY_PID=$!
 bg_track "$RELAY_PID"
 wait_for "lossy relay in p1" 5 grep -q ready "$SRT_TMP/relay.log"
-n1 wg set "$P1IF" peer "$R_PUB" endpoint 127.0.0.1:51821
+relay_engage "$SRT_TMP/relay.log" 10.77.0.2
 n2 python3 "$SRT_LIB_DIR/tcp_peer.py" serve 6002 172.22.2.1 >"$SRT_TMP/serve-lossy.log" 2>&1 &
 bg_track $!
 wait_for "second TCP listener in p2" 5 grep -q listening "$SRT_TMP/serve-lossy.log"

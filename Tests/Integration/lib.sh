@@ -542,6 +542,24 @@ EOF
 	wait_for "handshake between srouter and wireguard-go" 15 _srt_handshake_seen
 }
 
+# relay_engage RELAY_LOG PING_TARGET: point wireguard-go peer w1's endpoint for srouter at
+# the lossy relay (127.0.0.1:51821) until the relay has carried traffic both ways, i.e.
+# srouter roamed to it. wireguard-go roams too: a packet srouter sent straight to p1 before it
+# saw the relay would pull w1 back, so the endpoint is set again, up to 5 times.
+relay_engage() {
+	local log=$1 target=$2 try poll
+	for try in 1 2 3 4 5; do
+		n1 wg set "$P1IF" peer "$R_PUB" endpoint 127.0.0.1:51821 || return 1
+		n1 ping -q -c 2 -i 0.2 -W 1 "$target" >/dev/null 2>&1 || true
+		for poll in $(seq 1 15); do
+			grep -q "both ways" "$log" && return 0
+			sleep 0.2
+		done
+	done
+	_srt_fail_return "the relay never carried traffic both ways"
+	return 1
+}
+
 _srt_handshake_seen() { [[ $(n1 wg show "$P1IF" latest-handshakes | awk '{print $2}') != 0 ]]; }
 
 # uapi_get: srouter's answer to `get=1` on $UAPI_SOCK (uid 65534 cannot write

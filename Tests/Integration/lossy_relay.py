@@ -6,8 +6,9 @@
 Datagrams from the first client of LISTEN go to TARGET from an ephemeral port; replies go
 back to that client. Each datagram, either way, is dropped with probability LOSS, held back
 behind the next few datagrams (or 5 ms) with probability REORDER, and sent twice with
-probability DUPLICATE. Prints "ready" once bound; runs until killed, and on SIGTERM prints
-"stats in=N dropped=N reordered=N duplicated=N" first.
+probability DUPLICATE. Prints "ready" once bound, "both ways" once a reply from TARGET has
+gone back to the client (the far end has roamed to the relay); runs until killed, and on
+SIGTERM prints "stats in=N dropped=N reordered=N duplicated=N" first.
 """
 import random
 import select
@@ -26,6 +27,7 @@ def main():
     back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     back.bind(("0.0.0.0", 0))
     client = None
+    answered = False
     held = []  # (release time, socket, data, address)
     print("ready", flush=True)
     stats = {"in": 0, "dropped": 0, "reordered": 0, "duplicated": 0}
@@ -59,6 +61,9 @@ def main():
                 client = source
                 forward(back, data, (target_host, target_port))
             elif client is not None:
+                if not answered:
+                    answered = True
+                    print("both ways", flush=True)
                 forward(front, data, client)
         now = time.monotonic()
         due = [h for h in held if h[0] <= now]

@@ -79,7 +79,7 @@ wait_for "stack-peer ready" 10 grep -q "stack-peer ready" "${SROUTER_LOG[lossy]}
 n1 python3 "$SRT_LIB_DIR/lossy_relay.py" 127.0.0.1 51821 "$R1_V4" 51900 0.02 0.05 0.01 7 >"$SRT_TMP/relay.log" 2>&1 &
 bg_track $!
 wait_for "lossy relay" 5 grep -q ready "$SRT_TMP/relay.log"
-n1 wg set "$P1IF" peer "$R_PUB" endpoint 127.0.0.1:51821
+relay_engage "$SRT_TMP/relay.log" 10.77.0.2
 check "ping through the lossy relay" n1 ping -c 5 -i 0.2 -W 2 10.77.0.2
 check "Linux → srouter, loss 2% + reorder 5% + duplicate 1% both ways: $LOSSY_BYTES bytes intact" \
     n1 timeout 600 python3 "$PEER" send 10.77.0.2 5001 "$LOSSY_BYTES"
