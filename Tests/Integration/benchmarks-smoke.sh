@@ -54,6 +54,15 @@ check "stack.sh reports forwarding and allocations per packet" grep -qE "^\| hea
 check "stack.sh compares TCP between two stacks with the kernel's" grep -qE "^\| TCP between two stacks.*\| [0-9.]+ \(.*\| [0-9.]+ \(.*×" "$out"
 check "stack.sh forwarded every packet" grep -q "all forwarded" "$out"
 
+out=$SRT_TMP/startup.md
+if "$SRT_ROOT/Tests/Benchmarks/startup.sh" -r 1 >"$out" 2>&1; then
+    pass "startup.sh runs"
+else
+    fail "startup.sh: $(tail -n 5 "$out")"
+fi
+check "startup.sh reports start to BGP Established beside Linux with a ratio" \
+    grep -qE "^\| start to BGP Established, ms \| [0-9]+ \(.*\| [0-9]+ \(.*\| [0-9.]+× \|" "$out"
+
 out=$SRT_TMP/bird-steady-state.md
 if "$SRT_ROOT/Tests/Benchmarks/bird-steady-state.sh" -s 0 -l 2 -c debug >"$out" 2>&1; then
     pass "bird-steady-state.sh runs"
