@@ -63,6 +63,17 @@ fi
 check "startup.sh reports start to BGP Established beside Linux with a ratio" \
     grep -qE "^\| start to BGP Established, ms \| [0-9]+ \(.*\| [0-9]+ \(.*\| [0-9.]+× \|" "$out"
 
+out=$SRT_TMP/forwarding.md
+if "$SRT_ROOT/Tests/Benchmarks/forwarding.sh" -t 1 -r 1 -b 20 >"$out" 2>&1; then
+    pass "forwarding.sh runs"
+else
+    fail "forwarding.sh: $(tail -n 5 "$out")"
+fi
+for size in 64 1400; do
+    check "forwarding.sh reports $size B packets/s beside a Linux router with a ratio" \
+        grep -qE "^\| forwarded p1 → p2, $size B UDP, packets/s \| [1-9][0-9]* \(.*\| [1-9][0-9]* \(.*\| [0-9.]+× \|" "$out"
+done
+
 out=$SRT_TMP/bird-steady-state.md
 if "$SRT_ROOT/Tests/Benchmarks/bird-steady-state.sh" -s 0 -l 2 -c debug >"$out" 2>&1; then
     pass "bird-steady-state.sh runs"
