@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# run.sh — every benchmark, one report (issue 9). As root (most figures need network
+# namespaces):
+#
+#   Tests/Benchmarks/run.sh [--smoke] [-o FILE]
+#
+# Runs each benchmark with its baseline in the same run and writes one markdown report
+# (default: benchmarks-report.md in the current directory): per figure the goal, the command
+# that produced it, and its table — srouter's value, the baseline's, the ratio; medians of
+# at least 3 repetitions with min and max where the benchmark repeats. --smoke runs each in
+# a tiny mode (one repetition, small sizes) to check that the harness works; its figures mean
+# nothing. Progress goes to stderr. A benchmark that fails is reported as failed in the
+# report, and run.sh exits 1 at the end.
+set -uo pipefail
+root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+bench=$root/Tests/Benchmarks
+smoke=0 out=benchmarks-report.md
+while (($#)); do
+    case $1 in
+    --smoke) smoke=1 ;;
+    -o) out=$2; shift ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+config=release
+((smoke)) && config=debug
+
+failed=0
+# figure ID TITLE GOAL FULL-COMMAND… -- SMOKE-COMMAND…: run one benchmark into the report.
+figure() {
+    local id=$1 title=$2 goal=$3 full=() quick=() seen=0 part started log status
+    shift 3
+    for part in "$@"; do
+        if [[ $part == -- ]]; then seen=1; continue; fi
+        if ((seen)); then quick+=("$part"); else full+=("$part"); fi
+    done
+    local command=("${full[@]}")
+    ((smoke)) && command=("${quick[@]}")
+    echo "run.sh: $id $title: ${command[*]}" >&2
+    log=$(mktemp)
+    started=$SECONDS
+    (cd "$root" && "${command[@]}") >"$log" 2>"$log.err"
+    status=$?
+    {
+        echo "## $id — $title"
+        echo
+        echo "Goal: $goal. Command: \`${command[*]}\` ($((SECONDS - started)) s)."
+        echo
+        if ((status == 0)); then
+            grep -E '^\||^[0-9]+ (runs|repetitions)|^The kernel|^[0-9]+ packets' "$log"
+        else
+            echo "**Failed** (exit $status):"
+            echo
+            echo '```'
+            tail -n 15 "$log.err" "$log"
+            echo '```'
+        fi
+        echo
+    } >>"$out"
+    ((status == 0)) || failed=1
+    rm -f "$log" "$log.err"
+}
+
+{
+    echo "# srouter benchmarks"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, commit" \
+        "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$( ((smoke)) && echo ', SMOKE MODE: figures mean nothing')."
+    echo "Only ratios taken in one run mean much on these machines."
+    echo
+} >"$out"
+
+figure P1 "TCP throughput: a guest's iperf3 through srouter to Linux behind wireguard-go" "≥ 1.0" \
+    "$bench/iperf3.sh" -t 5 -r 3 -- "$bench/iperf3.sh" -t 1 -r 1
+figure P2 "Forwarding p1 → srouter → p2" "≥ 1.0 pps" \
+    "$bench/forwarding.sh" -t 5 -r 3 -- "$bench/forwarding.sh" -t 1 -r 1 -b 20
+figure P3 "Control-call cost" "≤ 1.2× the bare trapped round trip" \
+    "$bench/syscall-cost.sh" -n 2000 -r 3 -c "$config" -- "$bench/syscall-cost.sh" -n 50 -r 1 -c "$config"
+figure P4 "Route install through rtnetlink (BIRD's pattern and batched)" "≤ 1 trap per route, ≤ 1.2× the trap floor" \
+    "$bench/netlink-routes.sh" -n 10000 -r 3 -c "$config" -- "$bench/netlink-routes.sh" -n 40 -r 1 -c "$config"
+figure P5 "FIB lookups" "≥ 100M IPv4 lookups/s, ≤ 150 B/route" \
+    swift run -c "$config" fib-benchmark -- swift run -c "$config" fib-benchmark --ipv4 2000 --ipv6 500 --lookups 20000 --reps 3
+figure P6 "WireGuard transport crypto" "≥ 0.8 of raw libsodium" \
+    swift run -c "$config" wireguard-benchmark -- swift run -c "$config" wireguard-benchmark --packets 200 --handshakes 5
+figure P7 "Start-up to BGP Established" "≤ 1.5×" \
+    "$bench/startup.sh" -r 3 -- "$bench/startup.sh" -r 1
+figure S1 "The stack in one process: forwarding, allocations, TCP between two stacks" "0 allocations per packet" \
+    "$bench/stack.sh" -c "$config" -- "$bench/stack.sh" -m 1 -n 2000 -r 1 -c "$config"
+figure S2 "BIRD's trapped calls per minute once its session is up" "few" \
+    "$bench/bird-steady-state.sh" -c "$config" -- "$bench/bird-steady-state.sh" -s 0 -l 2 -c "$config"
+
+cat >>"$out" <<'EOF'
+## Not measured yet
+
+- P1's second half: a guest in srouter against a guest in a second srouter.
+- P3's floor as such: a bare seccomp-notify round trip outside srouter (getsockname-unix, a
+  trapped call srouter answers at once, is the nearest figure here).
+- P4 with BIRD itself loading a synthetic full table (1M IPv4 + 230k IPv6) through `protocol
+  kernel`, and srouter's memory per route; netlink-routes.sh writes the routes with a probe.
+EOF
+echo "run.sh: report in $out" >&2
+exit $failed
