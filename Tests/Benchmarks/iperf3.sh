@@ -5,11 +5,14 @@
 #   ns $NS_P1: wireguard-go w1 (10.77.0.1, 10.79.0.1), iperf3 -s
 #        ├── WireGuard ── ns $NS_R: srouter run --wg … -- iperf3 -c 10.77.0.1   (uid 65534)
 #        └── WireGuard ── ns $NS_R: wireguard-go wn 10.79.0.2, kernel TCP: iperf3 -c 10.79.0.1
+#   ns $NS_R: srouter run --wg a.conf -- iperf3 -s   10.81.0.1
+#        └── WireGuard ── ns $NS_P2: srouter run --wg b.conf -- iperf3 -c 10.81.0.1   10.81.0.2
 #
 #   Tests/Benchmarks/iperf3.sh [-t SECONDS] [-r REPEAT]
 #
 # Prints a markdown table: Mbit/s each way (guest → p1, p1 → guest with -R) for both paths and
-# the ratio srouter / Linux (median of REPEAT runs). Context switches are expensive on these
+# the ratio srouter / Linux (median of REPEAT runs); and a guest in one srouter to a guest in
+# a second srouter (no kernel TCP at either end), against the same Linux figure. Context switches are expensive on these
 # machines: compare ratios taken in one run, never absolute figures across runs.
 set -euo pipefail
 SRT_NAME=iperf3-benchmark
@@ -59,6 +62,42 @@ bg_track $!
 wait_for "iperf3 servers in p1" 10 n1 sh -c 'ss -ltn | grep -q ":5201 " && ss -ltn | grep -q ":5202 "'
 wait_for "the kernel's tunnel" 15 nr ping -c 1 -W 1 10.79.0.1
 
+# Two srouters, guest to guest: A in r (the server), B in p2 (the client), over r ↔ p2's veth.
+"$SROUTER" genkey >"$SRT_TMP/sa.key"
+"$SROUTER" genkey >"$SRT_TMP/sb.key"
+cat >"$SRT_TMP/${SRT_PREFIX}a.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$SRT_TMP/sa.key")
+ListenPort = 51930
+Address = 10.81.0.1/24
+[Peer]
+PublicKey = $("$SROUTER" pubkey <"$SRT_TMP/sb.key")
+AllowedIPs = 10.81.0.2/32
+CONF
+cat >"$SRT_TMP/${SRT_PREFIX}b.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$SRT_TMP/sb.key")
+ListenPort = 51931
+Address = 10.81.0.2/24
+[Peer]
+PublicKey = $("$SROUTER" pubkey <"$SRT_TMP/sa.key")
+Endpoint = $R2_V4:51930
+AllowedIPs = 10.81.0.1/32
+CONF
+chmod 0644 "$SRT_TMP"/*.conf
+# pair_run DIRECTION I: one iperf3 test between the two srouters' guests; the client's JSON.
+pair_run() {
+    local flag=() dir=$SRT_TMP/pair-$1-$2
+    [[ $1 == down ]] && flag=(-R)
+    mkdir -m 0777 "$dir"
+    srouter_start "pair-s-$1-$2" --log-level warning --wg "$SRT_TMP/${SRT_PREFIX}a.conf" -- iperf3 -s -1 -p 5301
+    sleep 0.5
+    (cd "$dir" && exec env HOME="$dir" XDG_RUNTIME_DIR="$dir" ip netns exec "$NS_P2" "${SRT_AS_NOBODY[@]}" \
+        "$SROUTER" run --log-level warning --wg "$SRT_TMP/${SRT_PREFIX}b.conf" -- \
+        iperf3 -J -c 10.81.0.1 -p 5301 -t "$seconds" "${flag[@]}") 2>"$dir/client.err" | grep -v '^srouter: ' >"$dir/client.json"
+    srouter_wait "pair-s-$1-$2" 30 || srouter_stop "pair-s-$1-$2"
+}
+
 # mbits FILE: the receiver's Mbit/s in iperf3's JSON.
 mbits() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6, 1))' "$1"; }
 
@@ -74,6 +113,8 @@ for ((i = 0; i < repeat; i++)); do
         grep -v '^srouter: ' "${SROUTER_LOG[iperf-$direction-$i]}" >"$SRT_TMP/srouter-$direction-$i.json"
         echo "$direction linux $(mbits "$SRT_TMP/linux-$direction-$i.json")" >>"$SRT_TMP/results"
         echo "$direction srouter $(mbits "$SRT_TMP/srouter-$direction-$i.json")" >>"$SRT_TMP/results"
+        pair_run "$direction" "$i"
+        echo "$direction pair $(mbits "$SRT_TMP/pair-$direction-$i/client.json")" >>"$SRT_TMP/results"
     done
 done
 
@@ -89,6 +130,13 @@ for direction in up down; do
     label="guest → p1"
     [[ $direction == down ]] && label="p1 → guest"
     echo "| $label | $linux | $srouter | $(awk -v a="$srouter" -v b="$linux" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')× |"
+done
+for direction in up down; do
+    linux=$(median "$direction" linux)
+    pair=$(median "$direction" pair)
+    label="guest → guest in a second srouter"
+    [[ $direction == down ]] && label="guest ← guest in a second srouter (-R)"
+    echo "| $label | $linux | $pair | $(awk -v a="$pair" -v b="$linux" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')× |"
 done
 echo
 echo "$repeat runs of $seconds s each; median."

@@ -72,7 +72,7 @@ figure() {
     echo
 } >"$out"
 
-figure P1 "TCP throughput: a guest's iperf3 through srouter to Linux behind wireguard-go" "≥ 1.0" \
+figure P1 "TCP throughput: a guest's iperf3 through srouter to Linux behind wireguard-go, and to a guest in a second srouter" "≥ 1.0" \
     "$bench/iperf3.sh" -t 5 -r 3 -- "$bench/iperf3.sh" -t 1 -r 1
 figure P2 "Forwarding p1 → srouter → p2" "≥ 1.0 pps" \
     "$bench/forwarding.sh" -t 5 -r 3 -- "$bench/forwarding.sh" -t 1 -r 1 -b 20
@@ -94,7 +94,6 @@ figure S2 "BIRD's trapped calls per minute once its session is up" "few" \
 cat >>"$out" <<'EOF'
 ## Not measured yet
 
-- P1's second half: a guest in srouter against a guest in a second srouter.
 - P3's floor as such: a bare seccomp-notify round trip outside srouter (getsockname-unix, a
   trapped call srouter answers at once, is the nearest figure here).
 - P4 with BIRD itself loading a synthetic full table (1M IPv4 + 230k IPv6) through `protocol

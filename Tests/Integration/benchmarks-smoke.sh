@@ -26,7 +26,7 @@ for pattern in bird batched; do
 done
 check "netlink-routes.sh splits a route change into srouter's own work and the rest" \
     grep -qE "^\| v4 \| [0-9.]+ \| [0-9.]+ \| -?[0-9.]+ \|$" "$out"
-for direction in "guest → p1" "p1 → guest"; do
+for direction in "guest → p1" "p1 → guest" "guest → guest in a second srouter" "guest ← guest in a second srouter \(-R\)"; do
     check "iperf3.sh reports $direction beside Linux with a ratio" grep -qE "^\| $direction \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|" "$out"
 done
 
