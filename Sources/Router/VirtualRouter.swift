@@ -94,20 +94,8 @@ public final class VirtualRouter {
     /// TCP's: below IP_MINTTL per RFC 5082, failed RFC 2385 signatures, resets sent): one line
     /// at shutdown, so an operator sees what crossed the router.
     public func logTotals() {
-        let c = stack.counters
-        let t = stack.tcp.counters
-        let fields: [(String, Int)] = [
-            ("forwarded", c.forwarded), ("delivered", c.delivered), ("malformed", c.malformed),
-            ("martian-source", c.martianSource), ("interface-down", c.interfaceDown),
-            ("not-forwarded", c.notForwarded), ("time-exceeded", c.timeExceeded), ("no-route", c.noRoute),
-            ("rejected", c.rejected), ("blackholed", c.blackholed), ("too-big", c.tooBig),
-            ("rp-filtered", c.reversePathFiltered), ("link-local-not-forwarded", c.linkLocalNotForwarded),
-            ("transmit-failed", c.transmitFailed), ("fragments-dropped", c.fragmentsDropped),
-            ("port-unreachable", c.unreachablePort), ("icmp-errors-sent", c.icmpErrorsSent),
-            ("icmp-rate-limited", c.icmpRateLimited), ("echo-replies", c.echoRepliesSent),
-            ("tcp-below-min-ttl", t.belowMinimumTTL), ("tcp-bad-signature", t.badSignature),
-            ("tcp-resets-sent", t.resetsSent),
-        ]
+        let fields = StatsReport.stackCounters(stack.counters)
+            + StatsReport.tcpCounters(stack.tcp.counters).map { ("tcp-\($0.0)", $0.1) }
         var metadata: Logger.Metadata = [:]
         for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }
         logger.info("stack totals", metadata: metadata)
