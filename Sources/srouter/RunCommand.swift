@@ -44,6 +44,21 @@ struct Run: ParsableCommand {
             + "(repeatable).", valueName: "spec"))
     var dummyInterfaces: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The router's name: its control socket is NAME.sock ('srouter show --router NAME').",
+        valueName: "name"))
+    var name = "srouter"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The control socket's path (default: NAME.sock in /run/srouter, $XDG_RUNTIME_DIR/srouter "
+            + "or /tmp/srouter-UID, the first writable).", valueName: "path"))
+    var control: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve Prometheus metrics over HTTP on ADDR:PORT ([ADDR]:PORT for IPv6), an address of "
+            + "srouter's own interfaces: reachable through the tunnels only.", valueName: "addr:port"))
+    var metrics: String?
+
     @Option(name: .long, help: "How much to log on stderr.")
     var logLevel: Logger.Level = .notice
 
@@ -54,6 +69,13 @@ struct Run: ParsableCommand {
     func validate() throws {
         if command.isEmpty {
             throw ValidationError("missing the guest command: srouter run [options] -- CMD [ARGS…]")
+        }
+        if name.isEmpty || name.count > 64
+            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) || name.hasPrefix(".") {
+            throw ValidationError("--name \(name): letters, digits, '.', '_' and '-' only (at most 64)")
+        }
+        if let metrics, MetricsEndpoint(metrics) == nil {
+            throw ValidationError("--metrics \(metrics): expected ADDR:PORT or [ADDR]:PORT")
         }
     }
 
@@ -124,6 +146,9 @@ struct Run: ParsableCommand {
                     loop: loop, logger: logger, handler: uapi.handle))
             }
             for dummy in dummies { try router.addDummy(name: dummy.name, addresses: dummy.addresses) }
+            let operations = try OperatorServices(
+                router: router, name: name, controlPath: control, metrics: metrics.flatMap(MetricsEndpoint.init),
+                loop: loop, logger: logger)
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
@@ -147,12 +172,16 @@ struct Run: ParsableCommand {
                     ioctls.install(on: notifications)
                     services.append(sockets)
                 }
+            operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }
+            operations.shutdown()
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
+        } catch let error as OperatorServices.SetupError {
+            fail("\(error)", status: 2)
         } catch {
             fail("\(error)", status: 125)
         }

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import Router
+import Sandbox
+import Wire
+
+/// `--metrics ADDR:PORT` parsed: `10.0.0.1:9100` or `[fd00::1]:9100`.
+struct MetricsEndpoint {
+    var address: IPAddress
+    var port: UInt16
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port != 0 else {
+            return nil
+        }
+        var host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") {
+            return nil
+        }
+        guard let address = IPAddress(String(host)) else { return nil }
+        self.address = address
+        self.port = port
+    }
+}
+
+/// What `srouter run` serves to the operator beside the guest: the control socket with its
+/// reports and captures, the route-change log, and the optional metrics listener.
+final class OperatorServices {
+    /// A setting that cannot work (exit status 2).
+    struct SetupError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let control: ControlServer
+    let reports: ControlReports
+    let capture: PacketCapture
+    let routeLog: RouteChangeLog
+    let metricsServer: MetricsHTTPServer?
+
+    init(router: VirtualRouter, name: String, controlPath: String?, metrics: MetricsEndpoint?,
+         loop: EventLoop, logger: Logger) throws {
+        if let metrics, !router.stack.interfaces.isLocal(metrics.address) {
+            throw SetupError(description: "--metrics \(metrics.address): not an address of srouter's interfaces "
+                + "(the metrics listener lives in the virtual network)")
+        }
+        control = try ControlServer(
+            path: controlPath, name: name,
+            directories: ControlServer.candidateDirectories(environment: ProcessInfo.processInfo.environment),
+            loop: loop, logger: logger)
+        let reports = ControlReports(router: router)
+        let capture = PacketCapture(router: router, logger: logger)
+        reports.captureDropped = { [unowned capture] in capture.dropped }
+        reports.register(on: control)
+        capture.register(on: control)
+        self.reports = reports
+        self.capture = capture
+        routeLog = RouteChangeLog(routing: router.routing, loop: loop, logger: logger)
+        metricsServer = metrics.map { endpoint in
+            MetricsHTTPServer(address: endpoint.address, port: endpoint.port, router: router, loop: loop,
+                              logger: logger) { [unowned reports] in reports.metrics() }
+        }
+    }
+
+    /// Removes the control socket and logs the last route summary.
+    func shutdown() {
+        control.shutdown()
+        routeLog.flush()
+    }
+}
