@@ -9,6 +9,8 @@ packages=(
     # tests and demo: real programs in the sandbox and on the far side (DESIGN §7, §8)
     iproute2 util-linux procps python3 iputils-ping iputils-tracepath traceroute bird2 wireguard-go
     wireguard-tools iperf3 curl socat
+    # operator.sh reads srouter capture's pcap back
+    tshark
 )
 
 missing=()
@@ -19,6 +21,8 @@ done
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # wireshark-common asks whether non-root users may capture: no (tests read files only).
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -qq
     # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image.
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

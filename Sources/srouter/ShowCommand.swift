@@ -40,7 +40,7 @@ struct Show: ParsableCommand {
             switch report {
             case .interfaces: try output(client.readResult(InterfacesReport.self), ShowFormat.interfaces)
             case .peers: try output(client.readResult(PeersReport.self), ShowFormat.peers)
-            case .routes: try output(client.readResult(RoutesReport.self), { ShowFormat.routes($0, allTables: table != nil) })
+            case .routes: try output(client.readResult(RoutesReport.self), { ShowFormat.routes($0, allTables: table == "all") })
             case .sockets: try output(client.readResult(SocketsReport.self), ShowFormat.sockets)
             case .stats: try output(client.readResult(StatsReport.self), ShowFormat.stats)
             case .metrics:

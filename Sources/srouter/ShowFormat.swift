@@ -36,7 +36,8 @@ enum ShowFormat {
         return out.joined(separator: "\n")
     }
 
-    /// `ip route` (with `allTables`, `ip route show table all`: tables other than main named).
+    /// `ip route` (with `allTables`, `ip route show table all`: tables other than main named,
+    /// as iproute2 names them only when no single table was asked for).
     static func routes(_ report: RoutesReport, allTables: Bool) -> String {
         report.routes.map { route in
             var text = route.type == "unicast" ? "" : "\(route.type) "
