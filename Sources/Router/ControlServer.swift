@@ -46,6 +46,7 @@ public final class ControlServer {
         self.loop = loop
         self.logger = logger
         var lastError = SystemError("bind", errno: ENOENT)
+        var firstError: SystemError?
         var chosen: (String, Int32)?
         let candidates = path.map { [($0, Self.parent(of: $0))] } ?? directories.map { ("\($0)/\(name).sock", $0) }
         for (candidate, directory) in candidates {
@@ -58,13 +59,14 @@ public final class ControlServer {
                 // A live socket of another router with this name: never fall back past it.
                 if error.errno == .EADDRINUSE { throw error }
                 lastError = error
+                if firstError == nil { firstError = error }
             }
         }
         guard let (chosenPath, fd) = chosen else { throw lastError }
         self.path = chosenPath
         listener = fd
         if path == nil, chosenPath != candidates.first?.0 {
-            logger.notice("control socket is \(chosenPath) (\(candidates.first!.1) is not writable)")
+            logger.notice("control socket is \(chosenPath) (\(candidates.first!.1): \(firstError.map { "\($0)" } ?? "unusable"))")
         }
         try loop.register(listener) { [weak self] _ in self?.accept() }
         logger.info("control socket listening", metadata: ["path": "\(chosenPath)"])
