@@ -24,6 +24,12 @@ public final class ControlServer {
     private var sessions: [Int32: ControlSession] = [:]
     private var isShutDown = false
 
+    /// Whether a client (by the pid SO_PEERCRED gives) must be refused: the guest runs as
+    /// srouter's uid, so the socket's permissions let it in, but a guest must not capture
+    /// the tunnels' traffic or drive its own router. srouter sets this to "descends from the
+    /// guard".
+    public var refusesClient: ((pid_t) -> Bool)?
+
     /// The most clients served at once; more are accepted and closed at once.
     public static let maximumSessions = 64
 
@@ -99,11 +105,21 @@ public final class ControlServer {
         let fd = srouter_accept_nonblocking(listener)
         guard fd >= 0 else { return }
         guard sessions.count < Self.maximumSessions else {
-            _ = ControlJSON.error("too many clients").withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            _ = ControlJSON.error("too many clients").withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
             Glibc.close(fd)
             return
         }
         let session = ControlSession(fd: fd, loop: loop, logger: logger)
+        if let refusesClient, refusesClient(session.peer.pid) {
+            logger.notice("control socket: refused a guest process", metadata: ["pid": "\(session.peer.pid)"])
+            _ = ControlJSON.error("not served to the guest").withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            session.close()
+            return
+        }
         session.onRequest = { [unowned self] request, session in self.dispatch(request, session) }
         session.onClose = { [weak self] session in self?.sessions[session.fd] = nil }
         sessions[fd] = session

@@ -173,6 +173,8 @@ struct Run: ParsableCommand {
                     services.append(sockets)
                 }
             operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
+            let guardPID = supervisor.guardPID
+            operations.control.refusesClient = { ProcessAncestry.isDescendant($0, of: guardPID) }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }
             operations.shutdown()
             uapiServers.forEach { $0.shutdown() }

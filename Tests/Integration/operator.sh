@@ -46,6 +46,16 @@ cat >"$SRT_TMP/guest.sh" <<EOF
 set -e
 ip route add 10.123.0.0/16 via 10.77.0.1 dev $RIF
 ip route add 10.124.0.0/24 dev $RIF table 100
+# The guest runs as srouter's uid, so it may connect to the control socket: srouter must refuse it.
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"{\"command\":\"show\",\"report\":\"interfaces\"}\\n")
+except BrokenPipeError:
+    pass  # refused at accept: the answer is already there to read
+open(sys.argv[2], "wb").write(s.recv(4096))' "\$XDG_RUNTIME_DIR/srouter/ops.sock" "\$XDG_RUNTIME_DIR/guest-control.out"
 exec /usr/bin/python3 $SRT_TMP/guest.py
 EOF
 chmod 0755 "$SRT_TMP/guest.sh"
@@ -79,6 +89,8 @@ nr setpriv --reuid=65533 --regid=65533 --clear-groups "$SROUTER" show interfaces
     >"$SRT_TMP/other.out" 2>&1 || rc=$?
 check "another user cannot use it (exit 1: permission denied)" \
     sh -c "test $rc = 1 && grep -q 'Permission denied' '$SRT_TMP/other.out'"
+check "the guest (same uid) is refused" grep -qx '{"error":"not served to the guest","ok":false,"version":1}' "$DIR/guest-control.out"
+check "... with one notice" grep -qE "notice: control socket: refused a guest process pid=[0-9]+$" "$LOG"
 
 # Traffic for the counters, and a connection that stays open for `show sockets`.
 check "ping 10.77.0.2 across the tunnel" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
