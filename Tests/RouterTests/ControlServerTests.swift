@@ -26,16 +26,7 @@ import Testing
         try loop.run()
     }
 
-    private func readAll(_ fd: Int32) -> String {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
-            if n <= 0 { break }
-            out += chunk.prefix(n)
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    private func readAll(_ fd: Int32) -> String { String(decoding: readAvailable(fd), as: UTF8.self) }
 
     @Test func fallsBackToAPrivateDirectoryWithOwnerOnlyPermissions() throws {
         defer { try? FileManager.default.removeItem(atPath: base) }

@@ -59,17 +59,6 @@ import WireGuard
         }
     }
 
-    private func readAll(_ fd: Int32) -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
-            if n <= 0 { break }
-            out += chunk.prefix(n)
-        }
-        return out
-    }
-
     @Test func recordsWhatTheTapSeesAndEndsAfterCount() throws {
         let f = try Fixture()
         #expect(f.router.tap == nil)
@@ -80,7 +69,7 @@ import WireGuard
         f.offer(5)
         try f.spin()
         #expect(f.router.tap == nil && f.capture.clientCount == 0)
-        let bytes = readAll(fd)
+        let bytes = readAvailable(fd)
         let header = Array("{\"ok\":true,\"stream\":\"pcap\",\"version\":1}\n".utf8)
         #expect(Array(bytes.prefix(header.count)) == header)
         var reader = PcapStreamReader()
@@ -116,7 +105,7 @@ import WireGuard
         let fd = f.client("{\"command\":\"capture\",\"interface\":\"lo\"}\n")
         defer { close(fd) }
         try f.spin()
-        #expect(String(decoding: readAll(fd), as: UTF8.self).contains("lo is not a WireGuard interface"))
+        #expect(String(decoding: readAvailable(fd), as: UTF8.self).contains("lo is not a WireGuard interface"))
         #expect(f.router.tap == nil)
     }
 }
