@@ -39,16 +39,26 @@ final class OperatorServices {
     let routeLog: RouteChangeLog
     let metricsServer: MetricsHTTPServer?
 
-    init(router: VirtualRouter, name: String, controlPath: String?, metrics: MetricsEndpoint?,
+    /// The router's name when `--name` is not given.
+    static let defaultName = "srouter"
+
+    /// `name` nil: `defaultName`, or `srouter-PID` (with a notice) when a router of that name
+    /// already runs, so that unnamed routers can run side by side.
+    init(router: VirtualRouter, name: String?, controlPath: String?, metrics: MetricsEndpoint?,
          loop: EventLoop, logger: Logger) throws {
         if let metrics, !router.stack.interfaces.isLocal(metrics.address) {
             throw SetupError(description: "--metrics \(metrics.address): not an address of srouter's interfaces "
                 + "(the metrics listener lives in the virtual network)")
         }
-        control = try ControlServer(
-            path: controlPath, name: name,
-            directories: ControlServer.candidateDirectories(environment: ProcessInfo.processInfo.environment),
-            loop: loop, logger: logger)
+        let directories = ControlServer.candidateDirectories(environment: ProcessInfo.processInfo.environment)
+        do {
+            control = try ControlServer(path: controlPath, name: name ?? Self.defaultName, directories: directories,
+                                        loop: loop, logger: logger)
+        } catch let error as SystemError where error.errno == .EADDRINUSE && name == nil && controlPath == nil {
+            let unique = "\(Self.defaultName)-\(getpid())"
+            logger.notice("a router named \(Self.defaultName) is already running: this one is \(unique) (srouter show --router \(unique))")
+            control = try ControlServer(path: nil, name: unique, directories: directories, loop: loop, logger: logger)
+        }
         let reports = ControlReports(router: router)
         let capture = PacketCapture(router: router, logger: logger)
         reports.captureDropped = { [unowned capture] in capture.dropped }

@@ -45,9 +45,10 @@ struct Run: ParsableCommand {
     var dummyInterfaces: [String] = []
 
     @Option(name: .long, help: ArgumentHelp(
-        "The router's name: its control socket is NAME.sock ('srouter show --router NAME').",
+        "The router's name: its control socket is NAME.sock ('srouter show --router NAME'). "
+            + "Default srouter, or srouter-PID when a router named srouter already runs.",
         valueName: "name"))
-    var name = "srouter"
+    var name: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "The control socket's path (default: NAME.sock in /run/srouter, $XDG_RUNTIME_DIR/srouter "
@@ -70,8 +71,8 @@ struct Run: ParsableCommand {
         if command.isEmpty {
             throw ValidationError("missing the guest command: srouter run [options] -- CMD [ARGS…]")
         }
-        if name.isEmpty || name.count > 64
-            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) || name.hasPrefix(".") {
+        if let name, name.isEmpty || name.count > 64 || name.hasPrefix(".")
+            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
             throw ValidationError("--name \(name): letters, digits, '.', '_' and '-' only (at most 64)")
         }
         if let metrics, MetricsEndpoint(metrics) == nil {
