@@ -33,7 +33,8 @@ final class OperatorServices {
         var description: String
     }
 
-    let control: ControlServer
+    /// nil when no default place could be used (a read-only container): routing goes on.
+    let control: ControlServer?
     let reports: ControlReports
     let capture: PacketCapture
     let routeLog: RouteChangeLog
@@ -43,7 +44,9 @@ final class OperatorServices {
     static let defaultName = "srouter"
 
     /// `name` nil: `defaultName`, or `srouter-PID` (with a notice) when a router of that name
-    /// already runs, so that unnamed routers can run side by side.
+    /// already runs, so that unnamed routers can run side by side. A control socket that
+    /// cannot be made anywhere by default is a warning; one asked for (`--name` taken,
+    /// `--control` unusable) is an error.
     init(router: VirtualRouter, name: String?, controlPath: String?, metrics: MetricsEndpoint?,
          loop: EventLoop, logger: Logger) throws {
         if let metrics, !router.stack.interfaces.isLocal(metrics.address) {
@@ -54,16 +57,23 @@ final class OperatorServices {
         do {
             control = try ControlServer(path: controlPath, name: name ?? Self.defaultName, directories: directories,
                                         loop: loop, logger: logger)
-        } catch let error as SystemError where error.errno == .EADDRINUSE && name == nil && controlPath == nil {
-            let unique = "\(Self.defaultName)-\(getpid())"
-            logger.notice("a router named \(Self.defaultName) is already running: this one is \(unique) (srouter show --router \(unique))")
-            control = try ControlServer(path: nil, name: unique, directories: directories, loop: loop, logger: logger)
+        } catch let error as SystemError where name == nil && controlPath == nil {
+            if error.errno == .EADDRINUSE {
+                let unique = "\(Self.defaultName)-\(getpid())"
+                logger.notice("a router named \(Self.defaultName) is already running: this one is \(unique) (srouter show --router \(unique))")
+                control = try ControlServer(path: nil, name: unique, directories: directories, loop: loop, logger: logger)
+            } else {
+                logger.warning("no control socket (srouter show will not reach this router): \(error)")
+                control = nil
+            }
         }
         let reports = ControlReports(router: router)
         let capture = PacketCapture(router: router, logger: logger)
         reports.captureDropped = { [unowned capture] in capture.dropped }
-        reports.register(on: control)
-        capture.register(on: control)
+        if let control {
+            reports.register(on: control)
+            capture.register(on: control)
+        }
         self.reports = reports
         self.capture = capture
         routeLog = RouteChangeLog(routing: router.routing, loop: loop, logger: logger)
@@ -75,7 +85,7 @@ final class OperatorServices {
 
     /// Removes the control socket and logs the last route summary.
     func shutdown() {
-        control.shutdown()
+        control?.shutdown()
         routeLog.flush()
     }
 }

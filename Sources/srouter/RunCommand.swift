@@ -175,7 +175,7 @@ struct Run: ParsableCommand {
                 }
             operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
             let guardPID = supervisor.guardPID
-            operations.control.refusesClient = { ProcessAncestry.isDescendant($0, of: guardPID) }
+            operations.control?.refusesClient = { ProcessAncestry.isDescendant($0, of: guardPID) }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }
             operations.shutdown()
             uapiServers.forEach { $0.shutdown() }
