@@ -18,7 +18,11 @@ enum ShowFormat {
             var block = "interface: \(tunnel.name)\n  public key: \(tunnel.publicKey)\n"
             block += "  private key: (hidden)\n  listening port: \(tunnel.listenPort)\n"
             out.append(block)
-            for peer in tunnel.peers {
+            // wg show lists the most recent handshake first (sort_peers in show.c).
+            let peers = tunnel.peers.enumerated().sorted {
+                ($0.element.latestHandshake ?? 0, -$0.offset) > ($1.element.latestHandshake ?? 0, -$1.offset)
+            }.map(\.element)
+            for peer in peers {
                 var text = "peer: \(peer.publicKey)\n"
                 if peer.presharedKey { text += "  preshared key: (hidden)\n" }
                 if let endpoint = peer.endpoint { text += "  endpoint: \(endpoint)\n" }
