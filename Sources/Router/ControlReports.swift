@@ -1,17 +1,22 @@
 import Glibc
 import Logging
+import Sandbox
 
 /// Answers `show REPORT` and `metrics` on the control socket from the router's state:
 /// `interfaces`, `peers`, `routes` (with `table`), `sockets`, `stats`, `metrics`.
 public final class ControlReports {
     private let router: VirtualRouter
+    private let loop: EventLoop
     /// The guest's trapped calls by name (the sandbox's notification loop), when a guest runs.
     public var trappedCalls: () -> [String: Int] = { [:] }
     /// Packets captures dropped, by interface.
     public var captureDropped: () -> [String: Int] = { [:] }
 
-    /// Reports on `router`.
-    public init(router: VirtualRouter) { self.router = router }
+    /// Reports on `router`; long reports are written a slice per turn of `loop`.
+    public init(router: VirtualRouter, loop: EventLoop) {
+        self.router = router
+        self.loop = loop
+    }
 
     /// The names `show` takes.
     public static let reports = ["interfaces", "peers", "routes", "sockets", "stats", "metrics"]
@@ -32,7 +37,9 @@ public final class ControlReports {
         case "peers": session.reply(peers())
         case "routes":
             switch RoutesReport.tables(for: request.table) {
-            case .success(let tables): session.reply(routes(tables: tables))
+            case .success(let tables):
+                RouteReportStream(routes: RoutesReport.select(router.routing, tables: tables),
+                                  interfaces: router.stack.interfaces, session: session, loop: loop).start()
             case .failure(let error): session.fail(error.description)
             }
         case "sockets": session.reply(SocketsReport(router.stack))

@@ -67,7 +67,7 @@ final class OperatorServices {
                 control = nil
             }
         }
-        let reports = ControlReports(router: router)
+        let reports = ControlReports(router: router, loop: loop)
         let capture = PacketCapture(router: router, logger: logger)
         reports.captureDropped = { [unowned capture] in capture.dropped }
         if let control {

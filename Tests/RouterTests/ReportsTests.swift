@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import Logging
 import NetStack
 import Sandbox
@@ -39,7 +41,7 @@ import Wire
 
     @Test func metricsAreWellFormedPrometheusText() throws {
         let r = try router()
-        let reports = ControlReports(router: r)
+        let reports = ControlReports(router: r, loop: try EventLoop())
         reports.trappedCalls = { ["socket": 3, "recvmsg": 10] }
         let text = reports.metrics()
         var typed: Set<String> = []
@@ -59,5 +61,42 @@ import Wire
 
     @Test func labelValuesAreEscaped() {
         #expect(MetricsReport.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
+    }
+}
+
+/// `show routes` written a slice per loop turn: the same JSON line as a whole report, for a
+/// table too big to encode in one turn.
+@Suite struct RouteReportStreamTests {
+    @Test func aBigTableArrivesWholeAndEqualToTheReport() throws {
+        let loop = try EventLoop()
+        let router = VirtualRouter(loop: loop, secret: (1, 2), logger: Logger(label: "test"))
+        try router.addDummy(name: "d", addresses: [InterfaceAddress(address: IPAddress("10.0.0.1")!, prefixLength: 8)])
+        for n in 0..<1800 {
+            router.routing.addRoute(Route(destination: IPPrefix(address: .v4(IPv4Address(0x0b00_0000 | UInt32(n) << 8)), length: 24)!,
+                                          nextHops: [NextHop(gateway: IPAddress("10.0.0.2")!, interfaceIndex: 2)]))
+        }
+        let path = NSTemporaryDirectory() + "srouter-routes-\(getpid()).sock"
+        let server = try ControlServer(path: path, name: "x", directories: [], loop: loop, logger: Logger(label: "test"))
+        defer { server.shutdown() }
+        let reports = ControlReports(router: router, loop: loop)  // the server's handlers do not keep it
+        reports.register(on: server)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = UnixAddress(path)!
+        #expect(address.withSockaddr { connect(fd, $0, $1) } == 0)
+        _ = Array("{\"command\":\"show\",\"report\":\"routes\"}\n".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        for _ in 0..<100 where received.last != 10 {
+            loop.schedule(afterMilliseconds: 10) { loop.stop() }
+            try loop.run()
+            received += readAvailable(fd)
+        }
+        let expected = ControlJSON.line(ControlHeader(ok: true, result: RoutesReport(
+            router.routing, interfaces: router.stack.interfaces, tables: [254])))
+        #expect(received.count == expected.count)
+        #expect(received == expected)
+        let decoded = try JSONDecoder().decode(ControlHeader<RoutesReport>.self, from: Data(received))
+        #expect(decoded.result?.routes.count == 1801)
+        withExtendedLifetime(reports) {}
     }
 }

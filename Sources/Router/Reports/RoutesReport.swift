@@ -27,6 +27,38 @@ public struct RoutesReport: Codable, Sendable, Equatable {
         public var source: String?
         /// The route's MTU, if any.
         public var mtu: Int?
+
+        /// The report's form of `route`, naming interfaces from `interfaces`.
+        public init(_ route: NetStack.Route, interfaces: InterfaceTable) {
+            table = route.table
+            family = route.destination.address.bitWidth == 32 ? "inet" : "inet6"
+            destination = route.destination.description
+            type = "\(route.type)"
+            nextHops = route.nextHops.map { hop in
+                NextHop(gateway: hop.gateway?.description,
+                        device: interfaces[hop.interfaceIndex]?.name ?? "#\(hop.interfaceIndex)", weight: hop.weight)
+            }
+            metric = route.metric
+            proto = RoutesReport.protocolName(route.protocolNumber)
+            scope = RoutesReport.scopeName(route.scope)
+            source = route.preferredSource?.description
+            mtu = route.mtu
+        }
+
+        /// A route as the fields say (tests).
+        public init(table: UInt32, family: String, destination: String, type: String, nextHops: [NextHop],
+                    metric: UInt32, proto: String, scope: String, source: String?, mtu: Int?) {
+            self.table = table
+            self.family = family
+            self.destination = destination
+            self.type = type
+            self.nextHops = nextHops
+            self.metric = metric
+            self.proto = proto
+            self.scope = scope
+            self.source = source
+            self.mtu = mtu
+        }
     }
 
     /// One next hop.
@@ -41,6 +73,11 @@ public struct RoutesReport: Codable, Sendable, Equatable {
 
     /// The routes of `tables` (nil: every table) in `routing`, naming interfaces from `interfaces`.
     public init(_ routing: RoutingPolicy, interfaces: InterfaceTable, tables: [UInt32]?) {
+        routes = Self.select(routing, tables: tables).map { Route($0, interfaces: interfaces) }
+    }
+
+    /// The FIB's routes of `tables` (nil: every table) in the report's order.
+    public static func select(_ routing: RoutingPolicy, tables: [UInt32]?) -> [NetStack.Route] {
         var selected: [NetStack.Route] = []
         for ipv6 in [false, true] {
             if let tables {
@@ -49,17 +86,7 @@ public struct RoutesReport: Codable, Sendable, Equatable {
                 selected += routing.table.routes(table: nil, ipv6: ipv6)
             }
         }
-        routes = selected.map { route in
-            Route(table: route.table, family: route.destination.address.bitWidth == 32 ? "inet" : "inet6",
-                  destination: route.destination.description, type: "\(route.type)",
-                  nextHops: route.nextHops.map { hop in
-                      NextHop(gateway: hop.gateway?.description,
-                              device: interfaces[hop.interfaceIndex]?.name ?? "#\(hop.interfaceIndex)",
-                              weight: hop.weight)
-                  },
-                  metric: route.metric, proto: Self.protocolName(route.protocolNumber),
-                  scope: Self.scopeName(route.scope), source: route.preferredSource?.description, mtu: route.mtu)
-        }
+        return selected
     }
 
     /// Table numbers for a `table` argument: nil (main), `main`, `local`, `default`, `all` or
