@@ -75,6 +75,13 @@ public final class ControlReports {
 
     /// The Prometheus text.
     public func metrics() -> String {
-        MetricsReport(interfaces: interfaces(), peers: peers(), routes: routes(tables: nil), stats: stats()).text
+        var counts: [MetricsReport.RouteCount] = []
+        for number in router.routing.table.tableNumbers {
+            for (family, ipv6) in [("inet", false), ("inet6", true)] {
+                let routes = router.routing.table.routes(table: number, ipv6: ipv6).count
+                if routes > 0 { counts.append(MetricsReport.RouteCount(table: number, family: family, routes: routes)) }
+            }
+        }
+        return MetricsReport(interfaces: interfaces(), peers: peers(), routeCounts: counts, stats: stats()).text
     }
 }

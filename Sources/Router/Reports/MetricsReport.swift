@@ -6,8 +6,10 @@ public struct MetricsReport {
     /// The exposition text.
     public private(set) var text = ""
 
-    /// The metrics of the given reports.
-    public init(interfaces: InterfacesReport, peers: PeersReport, routes: RoutesReport, stats: StatsReport) {
+    /// The metrics of the given reports; `routeCounts` is the number of routes by table and
+    /// family (`inet`, `inet6`).
+    public init(interfaces: InterfacesReport, peers: PeersReport,
+                routeCounts: [RouteCount], stats: StatsReport) {
         for (name, help, value) in [
             ("srouter_interface_up", "Whether the interface is up (1) or down (0).", { (i: InterfacesReport.Interface) in i.state == "DOWN" ? 0 : 1 }),
             ("srouter_interface_mtu", "The interface MTU in bytes.", { $0.mtu }),
@@ -43,11 +45,8 @@ public struct MetricsReport {
                    "Seconds since the last completed handshake (absent: never).") { $0.handshakeAgeSeconds }
 
         family("srouter_routes", "gauge", "Routes in the FIB by table and family.")
-        var counts: [String: Int] = [:]
-        for route in routes.routes { counts["\(RoutesReport.tableName(route.table)) \(route.family)", default: 0] += 1 }
-        for key in counts.keys.sorted() {
-            let parts = key.split(separator: " ")
-            sample("srouter_routes", ["table": String(parts[0]), "family": String(parts[1])], counts[key]!)
+        for count in routeCounts {
+            sample("srouter_routes", ["table": RoutesReport.tableName(count.table), "family": count.family], count.routes)
         }
 
         let events = ["forwarded", "delivered", "icmp-errors-sent", "icmp-rate-limited", "echo-replies"]
@@ -74,6 +73,23 @@ public struct MetricsReport {
         family("srouter_capture_dropped_total", "counter", "Packets a capture client was too slow to take.")
         for (interface, value) in stats.captureDropped.sorted(by: { $0.key < $1.key }) {
             sample("srouter_capture_dropped_total", ["interface": interface], value)
+        }
+    }
+
+    /// Routes of one table and family.
+    public struct RouteCount: Equatable, Sendable {
+        /// The table number.
+        public var table: UInt32
+        /// `inet` or `inet6`.
+        public var family: String
+        /// How many routes.
+        public var routes: Int
+
+        /// A count.
+        public init(table: UInt32, family: String, routes: Int) {
+            self.table = table
+            self.family = family
+            self.routes = routes
         }
     }
 
