@@ -8,9 +8,9 @@ import Sandbox
 /// (`ControlProtocol`), handed to the handler registered for its command.
 ///
 /// Nothing a client does can stall the router: reads and writes are non-blocking, a request
-/// is bounded (`ControlRequest.maximumLength`), garbage gets an error and a close, and a
-/// client that does not read its answer only fills its own bounded queue
-/// (`ControlSession`).
+/// is bounded (`ControlRequest.maximumLength`) and must arrive within 10 seconds, garbage
+/// gets an error and a close, and a client that does not read its answer only fills its own
+/// bounded queue (`ControlSession`).
 public final class ControlServer {
     /// Serves one request; the handler answers through `session` now or later.
     public typealias Handler = (_ request: ControlRequest, _ session: ControlSession) -> Void
@@ -29,6 +29,9 @@ public final class ControlServer {
     /// the tunnels' traffic or drive its own router. srouter sets this to "descends from the
     /// guard".
     public var refusesClient: ((pid_t) -> Bool)?
+
+    /// How long a client may take to send its request (default 10 s).
+    public var requestTimeoutMilliseconds: UInt64 = 10_000
 
     /// The most clients served at once; more are accepted and closed at once.
     public static let maximumSessions = 64
@@ -124,7 +127,7 @@ public final class ControlServer {
         session.onClose = { [weak self] session in self?.sessions[session.fd] = nil }
         sessions[fd] = session
         do {
-            try session.start()
+            try session.start(requestTimeoutMilliseconds: requestTimeoutMilliseconds)
         } catch {
             sessions[fd] = nil
             session.close()

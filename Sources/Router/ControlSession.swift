@@ -47,7 +47,10 @@ public final class ControlSession {
 
     deinit { close() }
 
-    func start() throws {
+    /// Starts reading; a client that has not sent its request line after
+    /// `requestTimeoutMilliseconds` gets an error and is closed, so idle connections cannot
+    /// hold every session slot.
+    func start(requestTimeoutMilliseconds: UInt64) throws {
         // The socket is 0600; root may still connect. Anyone else (through a --control path
         // in a shared directory, say) is refused.
         guard peer.uid == getuid() || peer.uid == 0 else {
@@ -56,6 +59,11 @@ public final class ControlSession {
         }
         try loop.register(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue) { [weak self] events in
             self?.ready(events)
+        }
+        loop.schedule(afterMilliseconds: requestTimeoutMilliseconds) { [weak self] in
+            guard let self, !self.dispatched, !self.closed else { return }
+            self.dispatched = true
+            self.fail("no request within \(requestTimeoutMilliseconds) ms")
         }
     }
 

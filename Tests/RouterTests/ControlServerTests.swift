@@ -177,3 +177,27 @@ import Testing
         }
     }
 }
+
+/// A client that never sends its request is closed after the timeout, freeing its slot.
+@Suite struct ControlTimeoutTests {
+    @Test func anIdleClientIsClosedAfterTheRequestTimeout() throws {
+        let path = NSTemporaryDirectory() + "srouter-control-idle-\(getpid()).sock"
+        let loop = try EventLoop()
+        let server = try ControlServer(path: path, name: "x", directories: [], loop: loop, logger: Logger(label: "test"))
+        defer { server.shutdown() }
+        server.requestTimeoutMilliseconds = 50
+        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var address = UnixAddress(path)!
+        #expect(address.withSockaddr { connect(client, $0, $1) } == 0)
+        _ = send(client, "{\"comm", 6, 0)
+        loop.schedule(afterMilliseconds: 20) { loop.stop() }
+        try loop.run()
+        #expect(server.sessionCount == 1)
+        loop.schedule(afterMilliseconds: 100) { loop.stop() }
+        try loop.run()
+        #expect(server.sessionCount == 0)
+        #expect(String(decoding: readAvailable(client), as: UTF8.self)
+            == "{\"error\":\"no request within 50 ms\",\"ok\":false,\"version\":1}\n")
+    }
+}
