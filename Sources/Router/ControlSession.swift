@@ -37,6 +37,7 @@ public final class ControlSession {
     private var watchingOutput = false
     private var flushScheduled = false
 
+    /// A session for the accepted connection `fd`, served on `loop`.
     init(fd: Int32, loop: EventLoop, logger: Logger) {
         self.fd = fd
         self.loop = loop

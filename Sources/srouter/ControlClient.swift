@@ -30,13 +30,16 @@ struct RouterSelection: ParsableArguments {
 
 /// A client failure, printed as `srouter: MESSAGE` with exit status 1.
 struct ControlClientError: Error, CustomStringConvertible {
+    /// What went wrong.
     var message: String
+    /// The message.
     var description: String { message }
 }
 
 /// One connection to a router's control socket: sends a request, reads the header line,
 /// then the result or the stream (see `ControlProtocol`).
 final class ControlClient {
+    /// The connection.
     let fd: Int32
     private var buffered: [UInt8] = []
 

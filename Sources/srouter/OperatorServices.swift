@@ -6,9 +6,12 @@ import Wire
 
 /// `--metrics ADDR:PORT` parsed: `10.0.0.1:9100` or `[fd00::1]:9100`.
 struct MetricsEndpoint {
+    /// The address (one of srouter's interfaces').
     var address: IPAddress
+    /// The TCP port.
     var port: UInt16
 
+    /// Parses `ADDR:PORT` or `[ADDR]:PORT`; nil for anything else.
     init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port != 0 else {
             return nil
@@ -35,9 +38,13 @@ final class OperatorServices {
 
     /// nil when no default place could be used (a read-only container): routing goes on.
     let control: ControlServer?
+    /// `show` and `metrics`.
     let reports: ControlReports
+    /// `capture`.
     let capture: PacketCapture
+    /// The route-change log line.
     let routeLog: RouteChangeLog
+    /// `--metrics ADDR:PORT`'s listener.
     let metricsServer: MetricsHTTPServer?
 
     /// The router's name when `--name` is not given.
