@@ -35,6 +35,8 @@ public final class ControlSession {
     private var finishing = false
     private var closed = false
     private var watchingOutput = false
+    private var inputClosed = false
+    private var interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
     private var flushScheduled = false
 
     /// A session for the accepted connection `fd`, served on `loop`.
@@ -58,7 +60,7 @@ public final class ControlSession {
             logger.notice("control socket: refused a client of another user", metadata: ["uid": "\(peer.uid)"])
             throw SystemError("control client uid \(peer.uid)", errno: EPERM)
         }
-        try loop.register(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue) { [weak self] events in
+        try loop.register(fd, events: interest) { [weak self] events in
             self?.ready(events)
         }
         loop.schedule(afterMilliseconds: requestTimeoutMilliseconds) { [weak self] in
@@ -142,7 +144,9 @@ public final class ControlSession {
     private func ready(_ events: UInt32) {
         if events & EPOLLOUT.rawValue != 0 { flush() }
         if closed { return }
-        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { read() }
+        // Both directions shut (the client closed): nothing more can be delivered.
+        if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { return close() }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 { read() }
     }
 
     private func read() {
@@ -165,19 +169,26 @@ public final class ControlSession {
             }
         }
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-        if n <= 0 {
-            // The client is gone (or half-closed): a finished answer still drains, anything
-            // else ends (a capture stops).
-            if finishing && n == 0 && queuedBytes > 0 {
-                loop.modify(fd, events: EPOLLOUT.rawValue)
-                watchingOutput = true
-            } else {
-                close()
+        if n < 0 { return close() }
+        if n == 0 {
+            // The client shut its sending side (`printf … | socat - UNIX:…`): the end of
+            // stream ends the request line too; the answer or stream still goes out, until
+            // a write fails or the client closes.
+            inputClosed = true
+            updateInterest()
+            if !dispatched {
+                guard !input.isEmpty else { return close() }
+                input.append(10)
+                handle()
             }
             return
         }
         guard !dispatched else { return }  // after the request, input is ignored
         input += chunk.prefix(n)
+        handle()
+    }
+
+    private func handle() {
         switch ControlRequest.parse(input) {
         case .incomplete:
             return
@@ -207,6 +218,17 @@ public final class ControlSession {
             }
             header = srouter_cmsg_nxthdr(&message, cmsg)
         }
+    }
+
+    /// Watches for input until the client shuts its side, and for room to write while bytes
+    /// are queued.
+    private func updateInterest() {
+        guard !closed else { return }
+        watchingOutput = queuedBytes > 0
+        let wanted = (inputClosed ? 0 : EPOLLIN.rawValue | EPOLLRDHUP.rawValue) | (watchingOutput ? EPOLLOUT.rawValue : 0)
+        guard wanted != interest else { return }
+        interest = wanted
+        loop.modify(fd, events: wanted)
     }
 
     private func scheduleFlush() {
@@ -239,12 +261,8 @@ public final class ControlSession {
             output.removeFirst(outputHead)
             outputHead = 0
         }
-        let wantOutput = queuedBytes > 0
-        if wantOutput != watchingOutput {
-            watchingOutput = wantOutput
-            loop.modify(fd, events: (wantOutput ? EPOLLOUT.rawValue : 0) | EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
-        }
-        if !wantOutput && finishing { close() }
+        updateInterest()
+        if queuedBytes == 0 && finishing { close() }
     }
 }
 
