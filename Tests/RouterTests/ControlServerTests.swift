@@ -13,10 +13,8 @@ import Testing
     private let base = NSTemporaryDirectory() + "srouter-control-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     private func connectClient(_ path: String) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = UnixAddress(path)!
-        let rc = address.withSockaddr { connect(fd, $0, $1) }
-        #expect(rc == 0)
+        let fd = connectedClient(path)
+        #expect(fd >= 0)
         return fd
     }
 
@@ -140,10 +138,9 @@ import Testing
         var pipeEnds: [Int32] = [0, 0]
         #expect(pipe(&pipeEnds) == 0)
         defer { close(pipeEnds[0]); close(pipeEnds[1]) }
-        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let client = connectedClient(path)
         defer { close(client) }
-        var address = UnixAddress(path)!
-        #expect(address.withSockaddr { connect(client, $0, $1) } == 0)
+        #expect(client >= 0)
         var line = Array("{\"command\":\"take\"}\n".utf8)
         var control = [UInt8](repeating: 0, count: srouter_cmsg_space(4))
         let sent = line.withUnsafeMutableBytes { bytes in
@@ -186,11 +183,9 @@ import Testing
         let server = try ControlServer(path: path, name: "x", directories: [], loop: loop, logger: Logger(label: "test"))
         defer { server.shutdown() }
         server.requestTimeoutMilliseconds = 50
-        let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let client = connectedClient(path, sending: "{\"comm")
         defer { close(client) }
-        var address = UnixAddress(path)!
-        #expect(address.withSockaddr { connect(client, $0, $1) } == 0)
-        _ = send(client, "{\"comm", 6, 0)
+        #expect(client >= 0)
         loop.schedule(afterMilliseconds: 20) { loop.stop() }
         try loop.run()
         #expect(server.sessionCount == 1)
@@ -199,5 +194,33 @@ import Testing
         #expect(server.sessionCount == 0)
         #expect(String(decoding: readAvailable(client), as: UTF8.self)
             == "{\"error\":\"no request within 50 ms\",\"ok\":false,\"version\":1}\n")
+    }
+}
+
+/// A client that shuts its sending side: the end of stream ends the request line, and the
+/// answer still arrives (`printf '{"command":…}' | socat - UNIX-CONNECT:…`).
+@Suite struct ControlHalfCloseTests {
+    @Test func endOfStreamEndsTheRequestAndTheAnswerStillArrives() throws {
+        let path = NSTemporaryDirectory() + "srouter-control-half-\(getpid()).sock"
+        let loop = try EventLoop()
+        let server = try ControlServer(path: path, name: "x", directories: [], loop: loop, logger: Logger(label: "test"))
+        defer { server.shutdown() }
+        server.register("ping") { _, session in session.reply(["pong": true]) }
+        var clients: [Int32] = []
+        for request in ["{\"command\":\"ping\"}", "{\"command\":\"ping\"}\n", "not json"] {
+            let fd = connectedClient(path, sending: request)
+            #expect(shutdown(fd, Int32(SHUT_WR)) == 0)
+            clients.append(fd)
+        }
+        defer { clients.forEach { close($0) } }
+        loop.schedule(afterMilliseconds: 100) { loop.stop() }
+        try loop.run()
+        let answers = clients.map { String(decoding: readAvailable($0), as: UTF8.self) }
+        #expect(answers == [
+            "{\"ok\":true,\"result\":{\"pong\":true},\"version\":1}\n",
+            "{\"ok\":true,\"result\":{\"pong\":true},\"version\":1}\n",
+            "{\"error\":\"request is not a JSON object\",\"ok\":false,\"version\":1}\n",
+        ])
+        #expect(server.sessionCount == 0)
     }
 }

@@ -36,10 +36,8 @@ import WireGuard
         deinit { server.shutdown() }
 
         func client(_ request: String) -> Int32 {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = UnixAddress(path)!
-            #expect(address.withSockaddr { connect(fd, $0, $1) } == 0)
-            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            let fd = connectedClient(path, sending: request)
+            #expect(fd >= 0)
             return fd
         }
 
