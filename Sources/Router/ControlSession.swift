@@ -44,8 +44,7 @@ public final class ControlSession {
         self.fd = fd
         self.loop = loop
         self.logger = logger
-        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
-        _ = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length)
+        peer = PeerCredentials(of: fd)
     }
 
     deinit { close() }
@@ -274,4 +273,14 @@ public struct PeerCredentials: Sendable {
     public var uid: UInt32 = 0
     /// The group id.
     public var gid: UInt32 = 0
+
+    /// Zeros.
+    public init() {}
+
+    /// The credentials of the process at the other end of the unix socket `fd` when it
+    /// connected (zeros if they cannot be read).
+    public init(of fd: Int32) {
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        _ = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &self, &length)
+    }
 }

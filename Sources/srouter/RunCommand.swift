@@ -175,7 +175,9 @@ struct Run: ParsableCommand {
                 }
             operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
             let guardPID = supervisor.guardPID
-            operations.control?.refusesClient = { ProcessAncestry.isDescendant($0, of: guardPID) }
+            let isGuest = { (pid: pid_t) in ProcessAncestry.isDescendant(pid, of: guardPID) }
+            operations.control?.refusesClient = isGuest
+            for uapi in uapiServers { uapi.refusesClient = isGuest }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }
             operations.shutdown()
             uapiServers.forEach { $0.shutdown() }

@@ -56,6 +56,17 @@ try:
 except BrokenPipeError:
     pass  # refused at accept: the answer is already there to read
 open(sys.argv[2], "wb").write(s.recv(4096))' "\$XDG_RUNTIME_DIR/srouter/ops.sock" "\$XDG_RUNTIME_DIR/guest-control.out"
+# ... and its UAPI socket, which would give it the private key.
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"get=1\\n\\n")
+    answer = s.recv(4096)
+except OSError:
+    answer = b""
+open(sys.argv[2], "wb").write(answer)' "\$XDG_RUNTIME_DIR/wireguard/$RIF.sock" "\$XDG_RUNTIME_DIR/guest-uapi.out"
 exec /usr/bin/python3 $SRT_TMP/guest.py
 EOF
 chmod 0755 "$SRT_TMP/guest.sh"
@@ -91,6 +102,9 @@ check "another user cannot use it (exit 1: permission denied)" \
     sh -c "test $rc = 1 && grep -q 'Permission denied' '$SRT_TMP/other.out'"
 check "the guest (same uid) is refused" grep -qx '{"error":"not served to the guest","ok":false,"version":1}' "$DIR/guest-control.out"
 check "... with one notice" grep -qE "notice: control socket: refused a guest process pid=[0-9]+$" "$LOG"
+check "the guest gets nothing from the UAPI socket (no private key)" \
+    sh -c "test -e '$DIR/guest-uapi.out' && ! test -s '$DIR/guest-uapi.out'"
+check "... with one notice" grep -qE "notice: UAPI socket: refused a guest process pid=[0-9]+$" "$LOG"
 
 # Traffic for the counters, and a connection that stays open for `show sockets`.
 check "ping 10.77.0.2 across the tunnel" n1 ping -c 3 -i 0.2 -W 2 10.77.0.2
