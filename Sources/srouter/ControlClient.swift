@@ -18,10 +18,16 @@ struct RouterSelection: ParsableArguments {
     func path() throws -> String {
         if let control { return control }
         let directories = ControlServer.candidateDirectories(environment: ProcessInfo.processInfo.environment)
+        var forbidden: [String] = []
         for directory in directories {
             let candidate = "\(directory)/\(router).sock"
             var info = stat()
             if stat(candidate, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK { return candidate }
+            if errno == EACCES { forbidden.append(directory) }
+        }
+        if let directory = forbidden.first {
+            throw ControlClientError(message: "cannot look in \(directory): permission denied "
+                + "(the router runs as another user? run as that user or root)")
         }
         throw ControlClientError(message: "no router named \(router) (looked for \(router).sock in "
             + directories.joined(separator: ", ") + "); is 'srouter run --name \(router)' running?")
