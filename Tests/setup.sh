@@ -11,6 +11,8 @@ packages=(
     wireguard-tools iperf3 curl socat
     # the container image (Images/build.sh, Tests/Integration/container.sh; DESIGN §8: runc, not crun)
     podman runc debootstrap
+    # operator.sh reads srouter capture's pcap back
+    tshark
 )
 
 missing=()
@@ -21,6 +23,8 @@ done
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # wireshark-common asks whether non-root users may capture: no (tests read files only).
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -qq
     # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image.
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

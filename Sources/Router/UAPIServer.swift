@@ -23,6 +23,11 @@ public final class UAPIServer {
     private let handler: Handler
     private var pending: [Int32: [UInt8]] = [:]
 
+    /// Whether a client (by its SO_PEERCRED pid) must be refused: srouter refuses the guest's
+    /// processes, which run as its uid and could otherwise read the private key or change
+    /// the peers.
+    public var refusesClient: ((pid_t) -> Bool)?
+
     /// The most bytes buffered for one unfinished request (a `set` of a full peer list fits).
     public static let maximumRequest = 1 << 20
 
@@ -85,6 +90,12 @@ public final class UAPIServer {
     private func accept() {
         let fd = srouter_accept_nonblocking(listener)
         guard fd >= 0 else { return }
+        let pid = PeerCredentials(of: fd).pid
+        if let refusesClient, refusesClient(pid) {
+            logger.notice("UAPI socket: refused a guest process", metadata: ["pid": "\(pid)"])
+            close(fd)
+            return
+        }
         pending[fd] = []
         do {
             try loop.register(fd) { [weak self] _ in self?.read(fd) }

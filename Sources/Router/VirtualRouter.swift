@@ -20,6 +20,9 @@ public final class VirtualRouter {
     /// Called after the stack took input or ran its timers, so the socket layer can move
     /// what changed (the guest's sockets).
     public var afterStackRun: (() -> Void)?
+    /// Sees every inner packet a tunnel delivers or is given to send, with the interface
+    /// index (`srouter capture`). nil when nobody captures: then a packet costs one check.
+    public var tap: ((_ interfaceIndex: Int, _ packet: UnsafeRawBufferPointer) -> Void)?
 
     private let loop: EventLoop
     private let logger: Logger
@@ -45,11 +48,14 @@ public final class VirtualRouter {
     public func attach(_ tunnel: WireGuardInterface, file: WgQuickFile) throws -> NetworkInterface {
         let interface = try stack.interfaces.add(name: tunnel.name, kind: .wireguard, mtu: file.mtu)
         tunnels[interface.index] = tunnel
-        interface.transmit = { [unowned tunnel] packet, nextHop in
-            tunnel.send(packet, nextHop: nextHop, destination: Self.destination(of: packet))
+        let index = interface.index
+        interface.transmit = { [unowned tunnel, unowned self] packet, nextHop in
+            self.tap?(index, packet)
+            return tunnel.send(packet, nextHop: nextHop, destination: Self.destination(of: packet))
         }
         tunnel.deliver = { [weak self, unowned interface] packet, _, _ in
             guard let self else { return }
+            if let tap = self.tap { packet.withUnsafeBytes { tap(index, $0) } }
             var bytes = packet
             let now = EventLoop.monotonicNow()
             bytes.withUnsafeMutableBytes { self.stack.receive($0, on: interface, now: now) }
@@ -94,20 +100,8 @@ public final class VirtualRouter {
     /// TCP's: below IP_MINTTL per RFC 5082, failed RFC 2385 signatures, resets sent): one line
     /// at shutdown, so an operator sees what crossed the router.
     public func logTotals() {
-        let c = stack.counters
-        let t = stack.tcp.counters
-        let fields: [(String, Int)] = [
-            ("forwarded", c.forwarded), ("delivered", c.delivered), ("malformed", c.malformed),
-            ("martian-source", c.martianSource), ("interface-down", c.interfaceDown),
-            ("not-forwarded", c.notForwarded), ("time-exceeded", c.timeExceeded), ("no-route", c.noRoute),
-            ("rejected", c.rejected), ("blackholed", c.blackholed), ("too-big", c.tooBig),
-            ("rp-filtered", c.reversePathFiltered), ("link-local-not-forwarded", c.linkLocalNotForwarded),
-            ("transmit-failed", c.transmitFailed), ("fragments-dropped", c.fragmentsDropped),
-            ("port-unreachable", c.unreachablePort), ("icmp-errors-sent", c.icmpErrorsSent),
-            ("icmp-rate-limited", c.icmpRateLimited), ("echo-replies", c.echoRepliesSent),
-            ("tcp-below-min-ttl", t.belowMinimumTTL), ("tcp-bad-signature", t.badSignature),
-            ("tcp-resets-sent", t.resetsSent),
-        ]
+        let fields = StatsReport.stackCounters(stack.counters)
+            + StatsReport.tcpCounters(stack.tcp.counters).map { ("tcp-\($0.0)", $0.1) }
         var metadata: Logger.Metadata = [:]
         for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }
         logger.info("stack totals", metadata: metadata)

@@ -120,16 +120,7 @@ public final class WireGuardInterface {
         guard force || now &- countersLoggedAt >= 10 * ProtocolConstants.second else { return }
         countersLoggedAt = now
         loggedCounters = counters
-        let fields: [(String, Int)] = [
-            ("malformed", counters.malformed), ("invalid-mac1", counters.invalidMac1),
-            ("unknown-peer", counters.unknownPeer), ("replayed-initiation", counters.replayedInitiation),
-            ("initiation-flood", counters.initiationFlood), ("cookie-replies", counters.cookieRepliesSent),
-            ("rate-limited", counters.rateLimited), ("unknown-index", counters.unknownIndex),
-            ("invalid-response", counters.invalidResponse), ("invalid-cookie-reply", counters.invalidCookieReply),
-            ("invalid-transport", counters.invalidTransport), ("replayed-transport", counters.replayedTransport),
-            ("disallowed-source", counters.disallowedSource), ("no-endpoint", counters.noEndpoint),
-            ("truncated", socket.truncated),
-        ]
+        let fields = StatsReport.deviceCounters(self)
         var metadata: Logger.Metadata = ["interface": "\(name)"]
         for (key, value) in fields where value > 0 { metadata[key] = "\(value)" }
         logger.info("datagrams dropped (totals)", metadata: metadata)

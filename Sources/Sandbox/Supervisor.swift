@@ -80,6 +80,9 @@ public final class Supervisor {
         return exitCode
     }
 
+    /// The guard's pid: every guest process descends from it (it is their subreaper).
+    public var guardPID: pid_t { guest.guardPID }
+
     /// Trapped calls served so far, by system call name.
     public var trappedCalls: [String: Int] {
         Dictionary(uniqueKeysWithValues: notifications.counts.map {

@@ -62,6 +62,22 @@ struct Run: ParsableCommand {
             + "(repeatable).", valueName: "spec"))
     var dummyInterfaces: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The router's name: its control socket is NAME.sock ('srouter show --router NAME'). "
+            + "Default srouter, or srouter-PID when a router named srouter already runs.",
+        valueName: "name"))
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The control socket's path (default: NAME.sock in /run/srouter, $XDG_RUNTIME_DIR/srouter "
+            + "or /tmp/srouter-UID, the first writable).", valueName: "path"))
+    var control: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve Prometheus metrics over HTTP on ADDR:PORT ([ADDR]:PORT for IPv6), an address of "
+            + "srouter's own interfaces: reachable through the tunnels only.", valueName: "addr:port"))
+    var metrics: String?
+
     @Option(name: .long, help: "How much to log on stderr (default: notice).")
     var logLevel: Logger.Level?
 
@@ -75,6 +91,13 @@ struct Run: ParsableCommand {
         }
         if learn != nil && policy != nil {
             throw ValidationError("--learn records a new policy: it cannot run under --policy")
+        }
+        if let name, name.isEmpty || name.count > 64 || name.hasPrefix(".")
+            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+            throw ValidationError("--name \(name): letters, digits, '.', '_' and '-' only (at most 64)")
+        }
+        if let metrics, MetricsEndpoint(metrics) == nil {
+            throw ValidationError("--metrics \(metrics): expected ADDR:PORT or [ADDR]:PORT")
         }
     }
 
@@ -173,6 +196,9 @@ struct Run: ParsableCommand {
                     loop: loop, logger: logger, handler: uapi.handle))
             }
             for dummy in dummies { try router.addDummy(name: dummy.name, addresses: dummy.addresses) }
+            let operations = try OperatorServices(
+                router: router, name: name, controlPath: control, metrics: metrics.flatMap(MetricsEndpoint.init),
+                loop: loop, logger: logger)
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
@@ -197,7 +223,13 @@ struct Run: ParsableCommand {
                     ioctls.install(on: notifications)
                     services.append(sockets)
                 }
+            operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
+            let guardPID = supervisor.guardPID
+            let isGuest = { (pid: pid_t) in ProcessAncestry.isDescendant(pid, of: guardPID) }
+            operations.control?.refusesClient = isGuest
+            for uapi in uapiServers { uapi.refusesClient = isGuest }
             status = try withExtendedLifetime((router, services)) { try supervisor.run() }
+            operations.shutdown()
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()
@@ -218,6 +250,8 @@ struct Run: ParsableCommand {
             }
         } catch let error as LaunchError {
             fail("\(error)", status: error.exitStatus)
+        } catch let error as OperatorServices.SetupError {
+            fail("\(error)", status: 2)
         } catch {
             fail("\(error)", status: 125)
         }

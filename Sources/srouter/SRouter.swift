@@ -17,10 +17,14 @@ struct SRouter: ParsableCommand {
               srouter lab
               srouter run -- bird -f -c bird.conf
               srouter run --wg wg-dn42.conf -- bird -f -c bird.conf
+              srouter show peers
+              srouter show routes --table all
+              srouter capture wg-dn42 -c 10 -w dn42.pcap
               srouter policy default > policy.json
               srouter policy check policy.json
               srouter genkey | tee private.key | srouter pubkey > public.key
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Lab.self, Policy.self, GenKey.self, PubKey.self, GenPSK.self])
+        subcommands: [Run.self, Show.self, Capture.self, Metrics.self, Lab.self, Policy.self,
+                      GenKey.self, PubKey.self, GenPSK.self])
 }

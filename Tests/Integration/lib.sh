@@ -505,7 +505,8 @@ srouter_stop() {
 # tunnel_up NAME ARGS…: wireguard-go peer w1 in p1 (10.77.0.1/24, fe80::1) and srouter NAME
 # in r (uid 65534) with a wg-quick file for interface ${SRT_PREFIX}r (10.77.0.2/24, fe80::2,
 # port 51900) whose peer is w1, with a preshared key ($SRT_TMP/psk) on both sides; ARGS are
-# extra `srouter run` options before `--`. Sets P1IF,
+# extra `srouter run` options before `--`; the guest is SRT_GUEST_CMD (an array; default
+# `sleep 600`). Sets P1IF,
 # RIF, R_PUB and UAPI_SOCK, and waits for the first handshake.
 tunnel_up() {
 	local name=$1
@@ -536,7 +537,9 @@ EOF
 	if [[ -n ${SRT_ROUTER_CMD-} ]]; then
 		srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" || return 1
 	else
-		srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- sleep 600 || return 1
+		local guest=(sleep 600)
+		[[ -z ${SRT_GUEST_CMD+set} ]] || guest=("${SRT_GUEST_CMD[@]}")
+		srouter_start "$name" --log-level info "$@" --wg "$SRT_TMP/$RIF.conf" -- "${guest[@]}" || return 1
 	fi
 	UAPI_SOCK=${SROUTER_DIR[$name]}/wireguard/$RIF.sock
 	wait_for "handshake between srouter and wireguard-go" 15 _srt_handshake_seen

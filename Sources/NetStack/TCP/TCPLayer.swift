@@ -28,6 +28,8 @@ public final class TCPLayer {
     public private(set) var connections: [TCPFourTuple: TCPConnection] = [:]
     /// Listeners by port.
     private var listeners: [UInt16: [TCPListener]] = [:]
+    /// Every listener, by port (`srouter show sockets`).
+    public var allListeners: [TCPListener] { listeners.keys.sorted().flatMap { listeners[$0]! } }
     /// Where half-open connections point back to their listener.
     private var listenerOfHalfOpen: [ObjectIdentifier: TCPListener] = [:]
     /// Connections a poll must visit: new output or a timer.
