@@ -101,6 +101,10 @@ static _Noreturn void run_launcher(const struct srouter_launch_spec *spec, pid_t
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
+    // `srouter exec`: the client's working directory (its descriptors are 0-2 already, from
+    // the guard).
+    if (spec->directory && chdir(spec->directory) != 0) fail(spec, SROUTER_STAGE_STDIO, errno);
+
     int rc = drop_capabilities(spec);
     if (rc != 0) fail(spec, SROUTER_STAGE_CAPS, -rc);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(spec, SROUTER_STAGE_NO_NEW_PRIVS, errno);
@@ -216,6 +220,11 @@ static void close_inherited_fds(const struct srouter_launch_spec *spec) {
 }
 
 static _Noreturn void run_guard(const struct srouter_launch_spec *spec) {
+    // `srouter exec`: the client's standard descriptors become 0-2 before everything else
+    // above stderr is closed (they are srouter's descriptors 3 and up).
+    for (int fd = 0; fd < 3; fd++) {
+        if (spec->stdio_fds[fd] >= 3 && dup2(spec->stdio_fds[fd], fd) < 0) fail(spec, SROUTER_STAGE_STDIO, errno);
+    }
     close_inherited_fds(spec);
     prctl(PR_SET_NAME, "srouter-guard", 0, 0, 0);
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

@@ -37,6 +37,9 @@ struct WaitingCall {
 
     /// The trapped call.
     var notification: SyscallNotification
+    /// The notification loop it came through (the main guest's, or an `exec` session's),
+    /// which answers it.
+    weak var loop: NotificationLoop?
     /// What it waits for.
     var kind: Kind
     /// When it gives up with EAGAIN (SO_RCVTIMEO), in EventLoop time; nil: never.

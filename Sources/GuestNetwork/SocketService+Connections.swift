@@ -571,9 +571,9 @@ extension SocketService {
     /// Keeps `n` pending until `socket` changes, or `timeout` microseconds (SO_RCVTIMEO,
     /// SO_SNDTIMEO; 0: none) pass.
     func wait(_ socket: GuestSocket, _ n: SyscallNotification, kind: WaitingCall.Kind, timeout: Int64 = 0) {
-        socket.waiting.removeAll { !(notifications?.isStillPending($0.notification.id) ?? false) }
+        socket.waiting.removeAll { !($0.loop?.isStillPending($0.notification.id) ?? false) }
         let deadline = timeout > 0 ? EventLoop.monotonicNow() + UInt64(timeout) * 1000 : nil
-        socket.waiting.append(WaitingCall(notification: n, kind: kind, deadline: deadline))
+        socket.waiting.append(WaitingCall(notification: n, loop: notifications, kind: kind, deadline: deadline))
         if timeout > 0 {
             _ = loop.schedule(afterMilliseconds: UInt64((timeout + 999) / 1000)) { [weak self] in
                 self?.expireWaiters()
@@ -584,11 +584,11 @@ extension SocketService {
 
     /// Answers or retries the calls waiting on `socket` after it changed.
     func wakeWaiters(_ socket: GuestSocket) {
-        guard !socket.waiting.isEmpty, let notifications else { return }
+        guard !socket.waiting.isEmpty else { return }
         let waiting = socket.waiting
         socket.waiting.removeAll()
         for waiter in waiting {
-            guard notifications.isStillPending(waiter.notification.id) else { continue }
+            guard let loop = waiter.loop, loop.isStillPending(waiter.notification.id) else { continue }
             switch waiter.kind {
             case .connect:
                 switch socket.state {
@@ -596,17 +596,17 @@ extension SocketService {
                     socket.waiting.append(waiter)
                 case .connected:
                     socket.connectUnreported = false
-                    notifications.answer(waiter.notification.id, .value(0))
+                    loop.answer(waiter.notification.id, .value(0))
                 default:
                     socket.connectFailed = false
                     let error = socket.pendingError ?? .ECONNABORTED
                     socket.pendingError = nil
                     clearGuestError(socket, tid: waiter.notification.tid, fd: waiter.notification.int32Argument(0))
-                    notifications.answer(waiter.notification.id, .error(error))
+                    loop.answer(waiter.notification.id, .error(error))
                 }
             case .retry:
-                let answer = handle(waiter.notification, loop: notifications)
-                if answer != .pending { notifications.answer(waiter.notification.id, answer) }
+                let answer = handle(waiter.notification, loop: loop)
+                if answer != .pending { loop.answer(waiter.notification.id, answer) }
             }
         }
     }
@@ -620,9 +620,9 @@ extension SocketService {
                 guard let deadline = waiter.deadline, deadline <= now else { return false }
                 if waiter.kind == .connect {
                     socket.connectUnreported = true
-                    notifications?.answer(waiter.notification.id, .error(.EINPROGRESS))
+                    waiter.loop?.answer(waiter.notification.id, .error(.EINPROGRESS))
                 } else {
-                    notifications?.answer(waiter.notification.id, .error(.EAGAIN))
+                    waiter.loop?.answer(waiter.notification.id, .error(.EAGAIN))
                 }
                 return true
             }

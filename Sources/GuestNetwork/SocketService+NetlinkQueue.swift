@@ -75,7 +75,7 @@ extension SocketService {
             close(socket.hostEnd)
             socket.hostEnd = -1
         }
-        for waiter in socket.waiting { notifications?.answer(waiter.notification.id, .error(.EBADF)) }
+        for waiter in socket.waiting { waiter.loop?.answer(waiter.notification.id, .error(.EBADF)) }
         socket.waiting.removeAll()
         logger.debug("netlink socket closed", metadata: ["socket": "\(socket.serial)"])
     }
@@ -120,9 +120,9 @@ extension SocketService {
         }
         if let received { return .value(Int64(received)) }
         if !descriptor.isNonBlocking && flags & Int32(MSG_DONTWAIT) == 0 {
-            socket.waiting.removeAll { !(notifications?.isStillPending($0.notification.id) ?? false) }
+            socket.waiting.removeAll { !($0.loop?.isStillPending($0.notification.id) ?? false) }
             let deadline = socket.receiveTimeout > 0 ? EventLoop.monotonicNow() + UInt64(socket.receiveTimeout) * 1000 : nil
-            socket.waiting.append(WaitingCall(notification: n, kind: .retry, deadline: deadline))
+            socket.waiting.append(WaitingCall(notification: n, loop: notifications, kind: .retry, deadline: deadline))
             if socket.receiveTimeout > 0 {
                 _ = loop.schedule(afterMilliseconds: UInt64((socket.receiveTimeout + 999) / 1000)) { [weak self, weak socket] in
                     guard let self, let socket else { return }
@@ -213,12 +213,13 @@ extension SocketService {
     }
 
     private func wakeNetlinkWaiters(_ socket: GuestNetlinkSocket) {
-        guard !socket.waiting.isEmpty, let notifications else { return }
+        guard !socket.waiting.isEmpty else { return }
         let waiting = socket.waiting
         socket.waiting.removeAll()
-        for waiter in waiting where notifications.isStillPending(waiter.notification.id) {
-            let answer = handle(waiter.notification, loop: notifications)
-            if answer != .pending { notifications.answer(waiter.notification.id, answer) }
+        for waiter in waiting {
+            guard let loop = waiter.loop, loop.isStillPending(waiter.notification.id) else { continue }
+            let answer = handle(waiter.notification, loop: loop)
+            if answer != .pending { loop.answer(waiter.notification.id, answer) }
         }
     }
 
@@ -226,7 +227,7 @@ extension SocketService {
         let now = EventLoop.monotonicNow()
         socket.waiting.removeAll { waiter in
             guard let deadline = waiter.deadline, deadline <= now else { return false }
-            notifications?.answer(waiter.notification.id, .error(.EAGAIN))
+            waiter.loop?.answer(waiter.notification.id, .error(.EAGAIN))
             return true
         }
     }

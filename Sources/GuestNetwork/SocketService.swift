@@ -24,7 +24,9 @@ public final class SocketService: SyscallHandler {
     let logger: Logger
     /// Runs the stack's output after a user call and re-arms its timers.
     let kick: () -> Void
-    /// The notification loop, for late answers and descriptor injection.
+    /// The notification loop of the call being served (the main guest's or an `exec`
+    /// session's; one service serves them all, so they share ports, sockets and rtnetlink),
+    /// for descriptor injection. Late answers go through each waiting call's own loop.
     private(set) weak var notifications: NotificationLoop?
     /// The guest's sockets by the inode of the guest's file.
     var sockets: [UInt64: GuestSocket] = [:]
@@ -92,18 +94,23 @@ public final class SocketService: SyscallHandler {
     }
 
     /// Routes every socket call srouter traps to this service.
+    /// Installing on a second loop (an `exec` session's guest) serves that guest from the same
+    /// sockets, ports and rtnetlink.
     public func install(on notifications: NotificationLoop) {
-        self.notifications = notifications
+        if self.notifications == nil { self.notifications = notifications }
         for name in SandboxInvariants.servedSyscalls + ["socket", "socketpair", "sendto", "recvfrom"] {
             notifications.route(name, to: self)
         }
-        sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
+        if sweepTimer == nil {
+            sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
+        }
     }
 
     /// Number of sockets served now (for logs and `srouter show sockets`).
     public var socketCount: Int { sockets.count }
 
     public func handle(_ notification: SyscallNotification, loop: NotificationLoop) -> SyscallAnswer {
+        notifications = loop
         let call = notification.number
         if call == number.socket { return createSocket(notification) }
         if call == number.socketpair { return unixCalls.socketpair(notification) }
@@ -343,7 +350,7 @@ public final class SocketService: SyscallHandler {
         }
         if socket.lingering == nil { ports.release(socket) }
         socket.state = .idle
-        for waiter in socket.waiting { notifications?.answer(waiter.notification.id, .error(.EBADF)) }
+        for waiter in socket.waiting { waiter.loop?.answer(waiter.notification.id, .error(.EBADF)) }
         socket.waiting.removeAll()
         logger.debug("socket closed", metadata: ["socket": "\(socket.serial)"])
     }

@@ -15,6 +15,12 @@ import Foundation
 /// ← {"ok":true,"stream":"pcap","version":1}
 /// ← <pcap file bytes, until count packets or the client closes>
 ///
+/// → {"arguments":["ping","-c","1","10.0.0.1"],"command":"exec","directory":"/","environment":[…]}
+///   with the client's descriptors 0, 1 and 2 (SCM_RIGHTS)
+/// ← {"ok":true,"stream":"exec","version":1}
+/// ← {"pid":4242}                      (the command runs, on the client's descriptors)
+/// ← {"exit":0}                        (or {"error":"ping: command not found","exit":127})
+///
 /// → {"command":"nonsense"}
 /// ← {"error":"unknown command \"nonsense\"","ok":false,"version":1}
 /// ```
@@ -31,7 +37,7 @@ public enum ControlProtocol {
 
 /// One request: the command and its arguments. Fields a command does not use are ignored.
 public struct ControlRequest: Codable, Sendable, Equatable {
-    /// `show`, `capture`, `metrics` (and `exec`, later).
+    /// `show`, `capture`, `metrics` or `exec`.
     public var command: String
     /// `show`: `interfaces`, `peers`, `routes`, `sockets`, `stats`, `metrics`.
     public var report: String?
@@ -41,18 +47,29 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var interface: String?
     /// `capture`: stop after this many packets (nil: until the client closes).
     public var count: Int?
+    /// `exec`: the command and its arguments. Its standard input, output and error come
+    /// with the request as SCM_RIGHTS descriptors, in that order.
+    public var arguments: [String]?
+    /// `exec`: the command's environment, `NAME=value` (its PATH finds the command).
+    public var environment: [String]?
+    /// `exec`: the command's working directory.
+    public var directory: String?
 
     /// The longest request line, newline included.
     public static let maximumLength = 64 * 1024
 
     /// Creates a request.
     public init(command: String, report: String? = nil, table: String? = nil, interface: String? = nil,
-                count: Int? = nil) {
+                count: Int? = nil, arguments: [String]? = nil, environment: [String]? = nil,
+                directory: String? = nil) {
         self.command = command
         self.report = report
         self.table = table
         self.interface = interface
         self.count = count
+        self.arguments = arguments
+        self.environment = environment
+        self.directory = directory
     }
 
     /// What reading a request from buffered bytes gave.
@@ -126,6 +143,25 @@ public struct ControlStatus: Codable, Sendable {
     public var stream: String?
     /// The server's protocol version.
     public var version: Int?
+}
+
+/// One line of an `exec` stream: the command's pid once it runs, then its exit status (with
+/// the reason when it could not be run).
+public struct ControlExecEvent: Codable, Sendable, Equatable {
+    /// The command's process id (its first line).
+    public var pid: Int32?
+    /// The shell-style exit status: the command's, 128+N for signal N, 126 not executable,
+    /// 127 not found, 125 could not be started (the last line).
+    public var exit: Int32?
+    /// Why the command did not run.
+    public var error: String?
+
+    /// Creates an event.
+    public init(pid: Int32? = nil, exit: Int32? = nil, error: String? = nil) {
+        self.pid = pid
+        self.exit = exit
+        self.error = error
+    }
 }
 
 /// JSON as the control socket writes it: sorted keys, one line, no escaped slashes.

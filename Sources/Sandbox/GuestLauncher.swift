@@ -119,8 +119,12 @@ public enum GuestLauncher {
     ///   - executable: a path from `resolve(_:)`.
     ///   - arguments: argv, including argv[0].
     ///   - environment: `NAME=value` strings.
+    ///   - stdio: descriptors to become the guest's 0, 1 and 2 (`srouter exec` passes its
+    ///     client's); nil: srouter's own, and the terminal is handed over if srouter has it.
+    ///   - directory: the guest's working directory (nil: srouter's).
     public static func launch(executable: String, arguments: [String], environment: [String],
-                              filter: CompiledFilter) throws -> GuestProcess {
+                              filter: CompiledFilter, stdio: [Int32]? = nil,
+                              directory: String? = nil) throws -> GuestProcess {
         let status = try pipePair()
         let ack = try pipePair()
         let control = try pipePair()
@@ -128,7 +132,9 @@ public enum GuestLauncher {
         var childEnds = [status.write, ack.read, control.read]
         defer { (childEnds + ownEnds).forEach { if $0 >= 0 { close($0) } } }
 
-        let giveTerminal = isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        let giveTerminal = stdio == nil && isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        let standard = stdio ?? [-1, -1, -1]
+        precondition(standard.count == 3, "stdio: three descriptors")
         let argv = CStringArray(arguments)
         let envp = CStringArray(environment)
         defer { argv.free(); envp.free() }
@@ -149,9 +155,14 @@ public enum GuestLauncher {
                 spec.status_fd = status.write
                 spec.ack_fd = ack.read
                 spec.control_fd = control.read
+                spec.stdio_fds = (standard[0], standard[1], standard[2])
                 return try executable.withCString { path in
                     spec.path = path
-                    return try checkingNegativeErrno("fork", srouter_spawn_guest(&spec))
+                    guard let directory else { return try checkingNegativeErrno("fork", srouter_spawn_guest(&spec)) }
+                    return try directory.withCString { cwd in
+                        spec.directory = cwd
+                        return try checkingNegativeErrno("fork", srouter_spawn_guest(&spec))
+                    }
                 }
             }
         }
@@ -223,6 +234,7 @@ public enum GuestLauncher {
         case SROUTER_STAGE_SECCOMP.rawValue: "installing the seccomp filter"
         case SROUTER_STAGE_HANDOFF.rawValue: "handing over the seccomp listener"
         case SROUTER_STAGE_EXEC.rawValue: "execve"
+        case SROUTER_STAGE_STDIO.rawValue: "standard descriptors and working directory"
         default: "stage \(stage)"
         }
     }

@@ -79,6 +79,16 @@ final class ControlClient {
         try sendRaw(request.line)
     }
 
+    /// Sends `request` with `descriptors` attached (SCM_RIGHTS), as `exec` sends the client's
+    /// standard input, output and error.
+    func send(_ request: ControlRequest, descriptors: [Int32]) throws {
+        let line = request.line
+        let sent = DescriptorPassing.send(line, on: fd, descriptors: descriptors)
+        guard sent == line.count else {
+            throw ControlClientError(message: "control socket: \(sent < 0 ? String(cString: strerror(errno)) : "short write")")
+        }
+    }
+
     /// Sends bytes as they are (tests of bad requests).
     func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
@@ -113,6 +123,12 @@ final class ControlClient {
             throw ControlClientError(message: "control socket: \(String(cString: strerror(errno)))")
         }
         return Array(chunk.prefix(n))
+    }
+
+    /// What arrived after the header and has not been read yet.
+    func takeBuffered() -> [UInt8] {
+        defer { buffered = [] }
+        return buffered
     }
 
     /// Reads the header line; what came after it is kept for the next `read`.

@@ -199,6 +199,9 @@ struct Run: ParsableCommand {
             let operations = try OperatorServices(
                 router: router, name: name, controlPath: control, metrics: metrics.flatMap(MetricsEndpoint.init),
                 loop: loop, logger: logger)
+            // The main guest's handlers; `srouter exec` commands are served by the same ones.
+            var sharedSockets: SocketService?
+            var sharedIoctls: InterfaceIoctlHandler?
             let supervisor = try Supervisor(
                 arguments: command,
                 environment: ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }.sorted(),
@@ -222,13 +225,25 @@ struct Run: ParsableCommand {
                     ioctls.servedSocketIoctl = { [unowned sockets] in sockets.servedIoctl($0) }
                     ioctls.install(on: notifications)
                     services.append(sockets)
+                    sharedSockets = sockets
+                    sharedIoctls = ioctls
                 }
             operations.reports.trappedCalls = { [unowned supervisor] in supervisor.trappedCalls }
+            let exec = operations.control.map { control in
+                ExecService(control: control, filter: filter, loop: loop, logger: logger) { notifications in
+                    sharedSockets?.install(on: notifications)
+                    notifications.fallbackHandler = learner
+                    sharedIoctls?.install(on: notifications)
+                }
+            }
             let guardPID = supervisor.guardPID
-            let isGuest = { (pid: pid_t) in ProcessAncestry.isDescendant(pid, of: guardPID) }
+            // The main guest's processes and every exec'd command's are guests alike.
+            let isGuest = { [weak exec] (pid: pid_t) in
+                ([guardPID] + (exec?.guardPIDs ?? [])).contains { ProcessAncestry.isDescendant(pid, of: $0) }
+            }
             operations.control?.refusesClient = isGuest
             for uapi in uapiServers { uapi.refusesClient = isGuest }
-            status = try withExtendedLifetime((router, services)) { try supervisor.run() }
+            status = try withExtendedLifetime((router, services, exec)) { try supervisor.run() }
             operations.shutdown()
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }

@@ -17,6 +17,7 @@ struct SRouter: ParsableCommand {
               srouter lab
               srouter run -- bird -f -c bird.conf
               srouter run --wg wg-dn42.conf -- bird -f -c bird.conf
+              srouter exec -- ping -c 3 172.20.1.1
               srouter show peers
               srouter show routes --table all
               srouter capture wg-dn42 -c 10 -w dn42.pcap
@@ -25,6 +26,6 @@ struct SRouter: ParsableCommand {
               srouter genkey | tee private.key | srouter pubkey > public.key
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Show.self, Capture.self, Metrics.self, Lab.self, Policy.self,
+        subcommands: [Run.self, Exec.self, Show.self, Capture.self, Metrics.self, Lab.self, Policy.self,
                       GenKey.self, PubKey.self, GenPSK.self])
 }

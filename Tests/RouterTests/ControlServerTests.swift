@@ -141,26 +141,8 @@ import Testing
         let client = connectedClient(path)
         defer { close(client) }
         #expect(client >= 0)
-        var line = Array("{\"command\":\"take\"}\n".utf8)
-        var control = [UInt8](repeating: 0, count: srouter_cmsg_space(4))
-        let sent = line.withUnsafeMutableBytes { bytes in
-            control.withUnsafeMutableBytes { controlBytes -> Int in
-                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
-                return withUnsafeMutablePointer(to: &vector) { vectorPointer in
-                    var message = msghdr()
-                    message.msg_iov = vectorPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = controlBytes.baseAddress
-                    message.msg_controllen = controlBytes.count
-                    let cmsg = srouter_cmsg_firsthdr(&message)!
-                    cmsg.pointee.cmsg_level = SOL_SOCKET
-                    cmsg.pointee.cmsg_type = Int32(SCM_RIGHTS)
-                    cmsg.pointee.cmsg_len = srouter_cmsg_len(4)
-                    UnsafeMutableRawPointer(srouter_cmsg_data(cmsg)!).storeBytes(of: pipeEnds[1], as: Int32.self)
-                    return sendmsg(client, &message, 0)
-                }
-            }
-        }
+        let line = Array("{\"command\":\"take\"}\n".utf8)
+        let sent = DescriptorPassing.send(line, on: client, descriptors: [pipeEnds[1]])
         #expect(sent == line.count)
         loop.schedule(afterMilliseconds: 100) { loop.stop() }
         try loop.run()

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CSRouterLinux
 import Sandbox
 @testable import Router
 

@@ -195,6 +195,7 @@ enum srouter_launch_stage {
     SROUTER_STAGE_SECCOMP,
     SROUTER_STAGE_HANDOFF,
     SROUTER_STAGE_EXEC,
+    SROUTER_STAGE_STDIO,
 };
 
 /// One fixed-size record on a launcher or guard pipe (written atomically: < PIPE_BUF).
@@ -219,6 +220,8 @@ struct srouter_launch_spec {
     int status_fd;             ///< launcher/guard → srouter records (write end)
     int ack_fd;                ///< srouter → launcher: one byte once the listener is taken
     int control_fd;            ///< srouter → guard: commands; EOF means "kill every guest"
+    int stdio_fds[3];          ///< the guest's stdin, stdout, stderr (-1: srouter's own)
+    const char *directory;     ///< the guest's working directory (NULL: srouter's)
 };
 
 /// Forks the guard and, from it, the guest (see launcher.c). Returns the guard's pid or -errno.
