@@ -1,0 +1,131 @@
+import Wire
+
+/// An address family as the FIB's multibit trie sees it: a string of `width` bits read a few
+/// at a time from the most significant end, and a compact hash key for a prefix of it.
+/// `Poptrie` and `PrefixIndex` are generic over it so one implementation serves IPv4 and IPv6.
+protocol TrieAddress: Hashable, Sendable {
+    /// A prefix (address and length) as a small hashable, comparable value: the FIB's compact
+    /// map is keyed by it, and a dump sorts by it (address, then length).
+    associatedtype PrefixKey: Hashable, Comparable, Sendable
+
+    /// 32 or 128.
+    static var width: Int { get }
+    /// Bits resolved by the direct-pointing array at the top of the trie (Poptrie §3.3).
+    static var directBits: Int { get }
+
+    /// `count` bits (at most 18) starting at bit `offset` (0 = most significant), as an
+    /// integer; bits past `width` read as zero.
+    func bits(at offset: Int, count: Int) -> Int
+    /// The address with bits `offset ..< offset + count` replaced by `value`'s low `count`
+    /// bits (bits past `width` are dropped).
+    func setting(bits value: Int, at offset: Int, count: Int) -> Self
+    /// The address with every bit from `length` on cleared.
+    func masked(to length: Int) -> Self
+    /// The key of the prefix of `length` bits at this (masked) address.
+    func prefixKey(length: Int) -> PrefixKey
+    /// The prefix a key names.
+    static func prefix(of key: PrefixKey) -> (address: Self, length: Int)
+    /// The address as Wire's enum.
+    var ipAddress: IPAddress { get }
+}
+
+extension IPv4Address: TrieAddress {
+    /// An IPv4 prefix in 40 bits: the masked address above an 8-bit length.
+    typealias PrefixKey = UInt64
+
+    static var width: Int { 32 }
+    /// 18 bits: 1 MiB of direct pointing per table, the size Poptrie found fastest (§5).
+    static var directBits: Int { 18 }
+
+    @inline(__always)
+    func bits(at offset: Int, count: Int) -> Int {
+        // Top-aligned in 64 bits, so an offset up to 32 + 6 reads zeros past the address.
+        Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(offset)) &>> UInt64(64 - count))
+    }
+
+    func setting(bits field: Int, at offset: Int, count: Int) -> IPv4Address {
+        let shift = 64 - offset - count
+        let mask = ((UInt64(1) << UInt64(count)) - 1) << UInt64(shift)
+        let word = (UInt64(value) << 32) & ~mask | (UInt64(field) << UInt64(shift)) & mask
+        return IPv4Address(UInt32(truncatingIfNeeded: word >> 32))
+    }
+
+    func masked(to length: Int) -> IPv4Address {
+        IPv4Address(length == 0 ? 0 : value & ~UInt32(0) << UInt32(32 - length))
+    }
+
+    func prefixKey(length: Int) -> UInt64 { UInt64(value) << 8 | UInt64(length) }
+
+    static func prefix(of key: UInt64) -> (address: IPv4Address, length: Int) {
+        (IPv4Address(UInt32(truncatingIfNeeded: key >> 8)), Int(key & 0xff))
+    }
+
+    var ipAddress: IPAddress { .v4(self) }
+}
+
+/// An IPv6 prefix as a hash key: the masked address and the length.
+struct IPv6PrefixKey: Hashable, Comparable, Sendable {
+    /// Bits 0–63 of the masked address.
+    var high: UInt64
+    /// Bits 64–127 of the masked address.
+    var low: UInt64
+    /// The prefix length, 0…128.
+    var length: UInt8
+
+    static func < (a: Self, b: Self) -> Bool { (a.high, a.low, a.length) < (b.high, b.low, b.length) }
+}
+
+extension IPv6Address: TrieAddress {
+    typealias PrefixKey = IPv6PrefixKey
+
+    static var width: Int { 128 }
+    /// 16 bits: the IPv6 table is small and its prefixes start at /19–/29.
+    static var directBits: Int { 16 }
+
+    @inline(__always)
+    func bits(at offset: Int, count: Int) -> Int {
+        let word: UInt64
+        if offset == 0 {
+            word = high
+        } else if offset < 64 {
+            word = (high &<< UInt64(offset)) | (low &>> UInt64(64 - offset))
+        } else if offset < 128 {
+            word = low &<< UInt64(offset - 64)
+        } else {
+            word = 0
+        }
+        return Int(truncatingIfNeeded: word &>> UInt64(64 - count))
+    }
+
+    func setting(bits field: Int, at offset: Int, count: Int) -> IPv6Address {
+        let end = offset + count
+        var high = self.high, low = self.low
+        if offset < 64 {
+            let highEnd = min(end, 64), n = highEnd - offset
+            let part = UInt64(field) >> UInt64(end - highEnd)
+            let mask = ((UInt64(1) << UInt64(n)) - 1) << UInt64(64 - highEnd)
+            high = high & ~mask | (part << UInt64(64 - highEnd)) & mask
+        }
+        if end > 64 && offset < 128 {
+            let lowStart = max(offset, 64) - 64, lowEnd = min(end, 128) - 64, n = lowEnd - lowStart
+            let part = UInt64(field) >> UInt64(end - 64 - lowEnd)
+            let mask = ((UInt64(1) << UInt64(n)) - 1) << UInt64(64 - lowEnd)
+            low = low & ~mask | (part << UInt64(64 - lowEnd)) & mask
+        }
+        return IPv6Address(high: high, low: low)
+    }
+
+    func masked(to length: Int) -> IPv6Address {
+        let highMask: UInt64 = length == 0 ? 0 : length >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - length)
+        let lowMask: UInt64 = length <= 64 ? 0 : length == 128 ? ~0 : ~UInt64(0) << UInt64(128 - length)
+        return IPv6Address(high: high & highMask, low: low & lowMask)
+    }
+
+    func prefixKey(length: Int) -> IPv6PrefixKey { IPv6PrefixKey(high: high, low: low, length: UInt8(length)) }
+
+    static func prefix(of key: IPv6PrefixKey) -> (address: IPv6Address, length: Int) {
+        (IPv6Address(high: key.high, low: key.low), Int(key.length))
+    }
+
+    var ipAddress: IPAddress { .v6(self) }
+}
