@@ -23,9 +23,10 @@ import Wire
     /// Random changes to one family; every few steps, lookups of random addresses near the
     /// prefixes present are compared with the reference. All prefixes removed at the end
     /// must leave no trie node or leaf behind.
-    func exercise<A: TrieAddress>(_ random: inout SeededRandom, rounds: Int, lengths: [Int],
+    func exercise<A: TrieAddress>(_ random: inout SeededRandom, rounds: Int, lengths: [Int], largeThreshold: Int = 1 << 18,
                                   address: (inout SeededRandom) -> A) {
-        let index = PrefixIndex<A>()
+        let index = PrefixIndex<A>(largeThreshold: largeThreshold)
+        var directBits: Set<Int> = [index.directBits]
         var reference = Reference<A>()
         var present: [(A, Int)] = []
         func probe(_ random: inout SeededRandom) -> A {
@@ -66,6 +67,7 @@ import Wire
                     index.set([], prefix, length: length)
                 }
             }
+            directBits.insert(index.directBits)
             if round % 7 == 0 {
                 for _ in 0..<40 {
                     let address = probe(&random)
@@ -74,6 +76,7 @@ import Wire
             }
         }
         #expect(index.count == reference.prefixes.count)
+        if largeThreshold < rounds { #expect(directBits == [A.directBits, A.largeDirectBits]) }
         for (prefix, length) in present { index.set([], prefix, length: length) }
         #expect(index.count == 0)
         #expect(index.trieLiveElements.nodes == 0 && index.trieLiveElements.leaves == 0)
@@ -97,6 +100,13 @@ import Wire
     @Test(arguments: Array(UInt64(1)...12)) func ipv4AtEveryLengthAgreesWithTheReference(seed: UInt64) {
         var random = SeededRandom(seed: seed)
         exercise(&random, rounds: 1_500, lengths: Array(0...32) + [24, 24, 24, 22, 23, 20, 16], address: Self.nearIPv4)
+    }
+
+    /// The same with the table moving to the 24-bit direct array at 150 prefixes and back.
+    @Test(arguments: Array(UInt64(1)...6)) func ipv4OnTheLargeDirectArrayAgreesWithTheReference(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        exercise(&random, rounds: 1_500, lengths: Array(0...32) + [24, 24, 24, 22, 23, 20, 16], largeThreshold: 150,
+                 address: Self.nearIPv4)
     }
 
     @Test(arguments: Array(UInt64(1)...12)) func ipv6AtEveryLengthAgreesWithTheReference(seed: UInt64) {

@@ -20,11 +20,10 @@ final class BlockPool<Element: BitwiseCopyable> {
 
     /// An empty pool with room for `capacity` elements.
     init(capacity: Int = 64) {
-        self.capacity = max(capacity, 64)
-        storage = .allocate(capacity: self.capacity)
+        (storage, self.capacity) = TrieMemory.allocate(Element.self, atLeast: max(capacity, 64))
     }
 
-    deinit { storage.deallocate() }
+    deinit { TrieMemory.deallocate(storage) }
 
     /// The element at `index`.
     @inline(__always)
@@ -40,10 +39,9 @@ final class BlockPool<Element: BitwiseCopyable> {
         if let index = freeBlocks[count - 1].popLast() { return Int(index) }
         if used + count > capacity {
             // Grow by half: the heap is the figure a full table is measured by.
-            let grown = max(used + count, capacity + capacity / 2)
-            let bigger = UnsafeMutablePointer<Element>.allocate(capacity: grown)
+            let (bigger, grown) = TrieMemory.allocate(Element.self, atLeast: max(used + count, capacity + capacity / 2))
             bigger.update(from: storage, count: used)
-            storage.deallocate()
+            TrieMemory.deallocate(storage)
             storage = bigger
             capacity = grown
         }

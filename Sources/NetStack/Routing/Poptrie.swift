@@ -13,17 +13,6 @@ struct TrieNode: BitwiseCopyable {
     var base1: UInt32
 }
 
-/// What a trie needs from the prefixes it indexes: the leaf of one prefix, and whether any
-/// prefix is longer than a stride boundary below a point (then that slot needs a child node).
-protocol TrieSource<Address> {
-    /// The address family.
-    associatedtype Address: TrieAddress
-    /// The leaf value of the prefix (`address` masked, `length`), 0 if absent.
-    func leaf(_ address: Address, length: Int) -> UInt32
-    /// Whether a prefix longer than `length` lies below (`address`, `length`).
-    func hasLonger(than length: Int, under address: Address) -> Bool
-}
-
 /// Longest-prefix match in the manner of Poptrie (Asai & Ohara, "Poptrie: A Compressed Trie
 /// with Population Count for Fast and Scalable Software IP Routing Table Lookup", SIGCOMM
 /// 2015): a direct-pointing array on the top `directBits`, then 6-bit strides through nodes
@@ -34,31 +23,40 @@ protocol TrieSource<Address> {
 /// bit 31 set points at a node instead. A slot resolves every prefix that ends within its
 /// stride: its leaf is the longest match among prefixes no longer than the slot's depth.
 ///
-/// Updates are incremental (§3.5 rebuilds the affected subtree): `grow` and `shrink` turn one
-/// slot into a subtree built from the source or back into a leaf, and `relabel` repaints the
-/// leaves a changed prefix covers, re-compressing only the node the prefix ends in.
+/// Updates are incremental (§3.5 rebuilds the affected subtree) and read the shape from the
+/// trie itself: a slot is a child exactly while some prefix is longer than the slot's depth
+/// below it. Adding a prefix either turns the first leaf slot on its path into a subtree
+/// holding just it, or repaints the leaves it covers (re-compressing the one node it ends
+/// in); removing one repaints them with the covering prefix's leaf and folds back every node
+/// on its path left with one value and no children.
 final class Poptrie<Address: TrieAddress> {
     /// Bits per node.
     static var stride: Int { 6 }
     /// Marks a direct entry that points at a node.
     static var nodeFlag: UInt32 { 1 << 31 }
 
+    /// Bits resolved by the direct array.
+    let directBits: Int
     private let direct: UnsafeMutablePointer<UInt32>
+    private let directBytes: Int
     /// Every node, in blocks of siblings.
     let nodes = BlockPool<TrieNode>()
     /// Every leaf run, in blocks per node.
     let leaves = BlockPool<UInt32>()
 
-    /// An empty trie: every address unmatched.
-    init() {
-        direct = .allocate(capacity: 1 << Address.directBits)
-        direct.initialize(repeating: 0, count: 1 << Address.directBits)
+    /// An empty trie (every address unmatched) pointing directly on the top `directBits`.
+    init(directBits: Int) {
+        self.directBits = directBits
+        let capacity: Int
+        (direct, capacity) = TrieMemory.allocate(UInt32.self, atLeast: 1 << directBits)
+        direct.initialize(repeating: 0, count: capacity)
+        directBytes = capacity * 4
     }
 
-    deinit { direct.deallocate() }
+    deinit { TrieMemory.deallocate(direct) }
 
     /// Bytes held by the trie's arrays.
-    var byteCount: Int { (4 << Address.directBits) + nodes.byteCount + leaves.byteCount }
+    var byteCount: Int { directBytes + nodes.byteCount + leaves.byteCount }
 
     // MARK: - Lookup
 
@@ -66,10 +64,10 @@ final class Poptrie<Address: TrieAddress> {
     /// then one node per stride; allocates nothing.
     @inline(__always)
     func lookup(_ address: Address) -> UInt32 {
-        let entry = direct[address.bits(at: 0, count: Address.directBits)]
+        let entry = direct[address.bits(at: 0, count: directBits)]
         if entry & Self.nodeFlag == 0 { return entry }
         var node = nodes[Int(entry & ~Self.nodeFlag)]
-        var offset = Address.directBits
+        var offset = directBits
         while true {
             let slot = address.bits(at: offset, count: Self.stride)
             let bit = UInt64(1) &<< UInt64(slot)
@@ -85,59 +83,84 @@ final class Poptrie<Address: TrieAddress> {
 
     // MARK: - Updates
 
-    /// Turns the slot of the prefix (`address`, `boundary`) — a leaf until now — into a
-    /// subtree built from `source`; its leaf becomes the subtree's inherited default.
-    /// `boundary` is `directBits` plus a multiple of the stride.
-    func grow(_ address: Address, boundary: Int, source: some TrieSource<Address>) {
-        if boundary == Address.directBits {
-            let slot = address.bits(at: 0, count: boundary)
-            let inherited = direct[slot]
-            precondition(inherited & Self.nodeFlag == 0)
+    /// Adds the prefix (`address` masked, `length`) with leaf `value`; `outer` is the leaf
+    /// of the longest prefix covering it (asked only when its leaves are repainted).
+    func insert(_ address: Address, length: Int, value: UInt32, outer: () -> UInt32) {
+        if length <= directBits { return relabel(address, length: length, from: outer(), to: value) }
+        let slot = address.bits(at: 0, count: directBits)
+        let entry = direct[slot]
+        if entry & Self.nodeFlag == 0 {
+            // Nothing was longer than the direct bits here: a subtree holding just this prefix.
             let child = nodes.allocate(1)
-            nodes[child] = build(address.masked(to: boundary), offset: boundary, inherited: inherited, source: source)
+            nodes[child] = build(address, length: length, value: value, offset: directBits, inherited: entry)
             direct[slot] = Self.nodeFlag | UInt32(child)
             return
         }
-        let parent = nodeIndex(on: address, at: boundary - Self.stride)
-        var image = NodeImage(nodes[parent], pool: self)
-        let slot = address.bits(at: boundary - Self.stride, count: Self.stride)
-        precondition(!image.isChild(slot))
-        let child = build(address.masked(to: boundary), offset: boundary, inherited: image.values[slot], source: source)
-        image.insertChild(child, at: slot)
-        rewrite(parent, from: image)
+        var index = Int(entry & ~Self.nodeFlag)
+        var offset = directBits
+        while length > offset + Self.stride {
+            let node = nodes[index]
+            let slot = address.bits(at: offset, count: Self.stride)
+            guard node.vector & (UInt64(1) << UInt64(slot)) != 0 else {
+                var image = NodeImage(node, pool: self)
+                let child = build(address, length: length, value: value, offset: offset + Self.stride,
+                                  inherited: image.values[slot])
+                image.insertChild(child, at: slot)
+                rewrite(index, from: image)
+                return
+            }
+            index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(slot)) &- 1)).nonzeroBitCount - 1
+            offset += Self.stride
+        }
+        relabel(inNode: index, offset: offset, address, length: length, from: outer(), to: value)
     }
 
-    /// Turns the slot of (`address`, `boundary`) — a subtree until now — back into a leaf of
-    /// `value`, freeing the subtree.
-    func shrink(_ address: Address, boundary: Int, to value: UInt32) {
-        if boundary == Address.directBits {
-            let slot = address.bits(at: 0, count: boundary)
-            let entry = direct[slot]
-            precondition(entry & Self.nodeFlag != 0)
-            let child = Int(entry & ~Self.nodeFlag)
-            freeSubtree(nodes[child])
-            nodes.free(child, count: 1)
-            direct[slot] = value
-            return
+    /// Removes the prefix (`address` masked, `length`) whose leaf was `value`: its leaves
+    /// become `outer`, the leaf of the longest prefix covering it, and nodes on its path left
+    /// with nothing below fold back into leaves.
+    func remove(_ address: Address, length: Int, value: UInt32, outer: UInt32) {
+        relabel(address, length: length, from: value, to: outer)
+        guard length > directBits else { return }
+        // The nodes on the path down to the one the prefix ended in.
+        var path: [Int] = []
+        let slot = address.bits(at: 0, count: directBits)
+        var index = Int(direct[slot] & ~Self.nodeFlag)
+        var offset = directBits
+        while true {
+            path.append(index)
+            guard length > offset + Self.stride else { break }
+            let node = nodes[index]
+            let next = address.bits(at: offset, count: Self.stride)
+            index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(next)) &- 1)).nonzeroBitCount - 1
+            offset += Self.stride
         }
-        let parent = nodeIndex(on: address, at: boundary - Self.stride)
-        var image = NodeImage(nodes[parent], pool: self)
-        let slot = address.bits(at: boundary - Self.stride, count: Self.stride)
-        precondition(image.isChild(slot))
-        freeSubtree(image.removeChild(at: slot))
-        image.values[slot] = value
-        rewrite(parent, from: image)
+        // Fold from the deepest: a node of one value and no children is that leaf.
+        while let deepest = path.last, let value = uniformValue(nodes[deepest]) {
+            path.removeLast()
+            offset -= Self.stride
+            freeSubtree(nodes[deepest])
+            guard let parent = path.last else {
+                nodes.free(deepest, count: 1)
+                direct[slot] = value
+                return
+            }
+            var image = NodeImage(nodes[parent], pool: self)
+            let position = address.bits(at: offset, count: Self.stride)
+            _ = image.removeChild(at: position)
+            image.values[position] = value
+            rewrite(parent, from: image)
+        }
     }
 
     /// Repaints, among the addresses of the prefix (`address`, `length`), every leaf equal to
-    /// `old` as `new`: a prefix was added, removed or changed its best route, and the trie's
-    /// shape stays (every node on its path exists). Within the prefix, a leaf equal to `old`
-    /// is exactly an address whose longest match was `old`'s prefix.
+    /// `old` as `new`: the prefix's best route changed, or it was added or removed where the
+    /// trie's shape stays. Within the prefix, a leaf equal to `old` is exactly an address whose
+    /// longest match was `old`'s prefix.
     func relabel(_ address: Address, length: Int, from old: UInt32, to new: UInt32) {
         guard old != new else { return }
-        if length <= Address.directBits {
-            let first = address.bits(at: 0, count: Address.directBits)
-            for slot in first..<(first + 1 << (Address.directBits - length)) {
+        if length <= directBits {
+            let first = address.bits(at: 0, count: directBits)
+            for slot in first..<(first + 1 << (directBits - length)) {
                 let entry = direct[slot]
                 if entry & Self.nodeFlag != 0 {
                     relabelSubtree(Int(entry & ~Self.nodeFlag), from: old, to: new)
@@ -147,8 +170,15 @@ final class Poptrie<Address: TrieAddress> {
             }
             return
         }
-        let offset = Address.directBits + (length - Address.directBits - 1) / Self.stride * Self.stride
-        let index = nodeIndex(on: address, at: offset)
+        let offset = directBits + (length - directBits - 1) / Self.stride * Self.stride
+        relabel(inNode: nodeIndex(on: address, at: offset), offset: offset, address, length: length, from: old, to: new)
+    }
+
+    // MARK: - Internals
+
+    /// `relabel` within the node at `index` (at `offset`) that the prefix ends in.
+    private func relabel(inNode index: Int, offset: Int, _ address: Address, length: Int, from old: UInt32, to new: UInt32) {
+        guard old != new else { return }
         let node = nodes[index]
         var image = NodeImage(node, pool: self)
         let first = address.bits(at: offset, count: Self.stride)
@@ -162,14 +192,20 @@ final class Poptrie<Address: TrieAddress> {
         rewriteLeaves(index, from: image)
     }
 
-    // MARK: - Internals
+    /// The one value of a node without children whose leaves are all equal, else nil.
+    private func uniformValue(_ node: TrieNode) -> UInt32? {
+        guard node.vector == 0 else { return nil }
+        let first = leaves[Int(node.base0)]
+        for run in 1..<max(1, node.leafvec.nonzeroBitCount) where leaves[Int(node.base0) + run] != first { return nil }
+        return first
+    }
 
     /// The index of the node at `offset` on `address`'s path (it must exist).
     private func nodeIndex(on address: Address, at offset: Int) -> Int {
-        let entry = direct[address.bits(at: 0, count: Address.directBits)]
+        let entry = direct[address.bits(at: 0, count: directBits)]
         precondition(entry & Self.nodeFlag != 0)
         var index = Int(entry & ~Self.nodeFlag)
-        var depth = Address.directBits
+        var depth = directBits
         while depth < offset {
             let node = nodes[index]
             let slot = address.bits(at: depth, count: Self.stride)
@@ -218,28 +254,17 @@ final class Poptrie<Address: TrieAddress> {
         nodes[index] = node
     }
 
-    /// A fresh subtree for the prefix (`base`, `offset`): its slots' leaves painted from the
-    /// source's prefixes of lengths `offset + 1 … offset + 6`, shortest first over
-    /// `inherited`, and a child wherever a longer prefix lies below a slot.
-    func build(_ base: Address, offset: Int, inherited: UInt32, source: some TrieSource<Address>) -> TrieNode {
+    /// A fresh subtree at `offset` whose only prefix is (`address`, `length`) with leaf
+    /// `value`: every slot `inherited`, the prefix's slots `value` if it ends within this
+    /// stride, else one child on its path.
+    private func build(_ address: Address, length: Int, value: UInt32, offset: Int, inherited: UInt32) -> TrieNode {
         var image = NodeImage(inherited: inherited)
-        for length in (offset + 1)...min(offset + Self.stride, Address.width) {
-            let bits = length - offset, span = 1 << (Self.stride - bits)
-            for field in 0..<(1 << bits) {
-                let value = source.leaf(base.setting(bits: field, at: offset, count: bits), length: length)
-                if value != 0 {
-                    for slot in (field * span)..<((field + 1) * span) { image.values[slot] = value }
-                }
-            }
-        }
-        let depth = offset + Self.stride
-        if depth < Address.width {
-            for slot in 0..<64 {
-                let child = base.setting(bits: slot, at: offset, count: Self.stride)
-                if source.hasLonger(than: depth, under: child) {
-                    image.appendChild(build(child, offset: depth, inherited: image.values[slot], source: source), at: slot)
-                }
-            }
+        let first = address.bits(at: offset, count: Self.stride)
+        if length <= offset + Self.stride {
+            for slot in first..<(first + 1 << (offset + Self.stride - length)) { image.values[slot] = value }
+        } else {
+            image.appendChild(build(address, length: length, value: value, offset: offset + Self.stride, inherited: inherited),
+                              at: first)
         }
         return encode(image)
     }

@@ -3,28 +3,38 @@
 /// step by every change.
 ///
 /// A prefix costs one map entry (its key and a 32-bit slot: an attribute index, or for a
-/// prefix with several routes an index into `lists`) and, once per stride boundary above it,
-/// a count in `longer` (how many prefixes lie below that boundary: a slot there needs a
-/// child node while it is non-zero). A change rebuilds at most the subtree of the shallowest
-/// slot whose count went from or to zero, else repaints the leaves the prefix covers.
-final class PrefixIndex<Address: TrieAddress>: TrieSource {
+/// prefix with several routes an index into `lists`) plus its share of the trie. A change
+/// repaints the leaves the prefix covers, or grows or folds the subtree on its path.
+///
+/// The trie's direct array starts at `Address.directBits`; a table passing
+/// `largeThreshold` prefixes is rebuilt on `Address.largeDirectBits` (and back below half).
+final class PrefixIndex<Address: TrieAddress> {
     /// A map slot with this bit indexes `lists`.
     private static var listFlag: UInt32 { 1 << 31 }
 
     private var entries: [Address.PrefixKey: UInt32] = [:]
     private var lists: [[UInt32]] = []
     private var vacantLists: [UInt32] = []
-    private var longer: [Address.PrefixKey: UInt32] = [:]
     private var lengthCounts = [Int](repeating: 0, count: Address.width + 1)
     private var trieStorage: Poptrie<Address>?
 
     /// Prefixes present.
     var count: Int { entries.count }
 
+    /// Prefixes from which a table uses `Address.largeDirectBits`.
+    let largeThreshold: Int
+
+    /// An empty index; past `largeThreshold` prefixes (2^18 unless a test says otherwise) the
+    /// trie moves to the large direct array.
+    init(largeThreshold: Int = 1 << 18) { self.largeThreshold = largeThreshold }
+
+    /// Bits the trie's direct array resolves now.
+    var directBits: Int { trieStorage?.directBits ?? Address.directBits }
+
     /// The trie, made with the first prefix (its direct array is the largest fixed cost).
     private var trie: Poptrie<Address> {
         if let trieStorage { return trieStorage }
-        let made = Poptrie<Address>()
+        let made = Poptrie<Address>(directBits: Address.directBits)
         trieStorage = made
         return made
     }
@@ -69,59 +79,22 @@ final class PrefixIndex<Address: TrieAddress>: TrieSource {
         entries[key] = indices.isEmpty ? nil : store(indices)
         let after = indices.first.map { Self.leaf(index: $0, length: length) } ?? 0
         guard before != after else { return }
-        let boundaries = Swift.stride(from: Address.directBits, to: min(length, Address.width), by: Poptrie<Address>.stride)
         if before == 0 {
-            // Added: every boundary above counts it; the shallowest that had nothing below
-            // becomes a new subtree holding it, else its covered leaves are repainted.
             lengthCounts[length] += 1
-            var grown: Int?
-            for boundary in boundaries {
-                let key = address.masked(to: boundary).prefixKey(length: boundary)
-                let below = longer[key, default: 0]
-                if below == 0 && grown == nil { grown = boundary }
-                longer[key] = below + 1
-            }
-            if let grown {
-                trie.grow(address, boundary: grown, source: self)
-            } else {
-                trie.relabel(address, length: length, from: covering(address, within: length - 1), to: after)
-            }
+            trie.insert(address, length: length, value: after) { covering(address, within: length - 1) }
         } else if after == 0 {
-            // Removed: the shallowest boundary left with nothing below becomes a leaf again,
-            // else the prefix's leaves fall back to the prefix covering it.
             lengthCounts[length] -= 1
-            var shrunk: Int?
-            for boundary in boundaries {
-                let key = address.masked(to: boundary).prefixKey(length: boundary)
-                let below = longer[key, default: 0] - 1
-                if below == 0 {
-                    longer[key] = nil
-                    if shrunk == nil { shrunk = boundary }
-                } else {
-                    longer[key] = below
-                }
-            }
-            if let shrunk {
-                trie.shrink(address, boundary: shrunk, to: covering(address, within: shrunk))
-            } else {
-                trie.relabel(address, length: length, from: before, to: covering(address, within: length - 1))
-            }
+            trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
         } else {
             trie.relabel(address, length: length, from: before, to: after)
         }
+        resizeIfNeeded()
     }
-
-    // MARK: - TrieSource
 
     /// The leaf of the prefix's best route, 0 if absent.
     func leaf(_ address: Address, length: Int) -> UInt32 {
         guard lengthCounts[length] > 0, let slot = entries[address.prefixKey(length: length)] else { return 0 }
         return Self.leaf(index: best(of: slot), length: length)
-    }
-
-    /// Whether a prefix longer than `length` lies below (`address`, `length`), a boundary.
-    func hasLonger(than length: Int, under address: Address) -> Bool {
-        longer[address.prefixKey(length: length)] != nil
     }
 
     /// Bytes held by the trie's arrays.
@@ -130,7 +103,7 @@ final class PrefixIndex<Address: TrieAddress>: TrieSource {
     /// Bytes the maps' hash tables hold at least (keys and values at their capacity).
     var mapByteCount: Int {
         let entry = MemoryLayout<Address.PrefixKey>.stride + MemoryLayout<UInt32>.stride
-        return (entries.capacity + longer.capacity) * entry + lists.reduce(lists.capacity * 8) { $0 + 32 + $1.capacity * 4 }
+        return entries.capacity * entry + lists.reduce(lists.capacity * 8) { $0 + 32 + $1.capacity * 4 }
     }
 
     /// Live trie nodes and leaves (for tests: both return to zero when the table empties).
@@ -139,6 +112,28 @@ final class PrefixIndex<Address: TrieAddress>: TrieSource {
     }
 
     // MARK: - Internals
+
+    /// Rebuilds the trie on the direct array that suits the table's size, with hysteresis.
+    private func resizeIfNeeded() {
+        guard Address.largeDirectBits != Address.directBits, let current = trieStorage else { return }
+        let wanted: Int
+        if current.directBits == Address.directBits && entries.count >= largeThreshold {
+            wanted = Address.largeDirectBits
+        } else if current.directBits == Address.largeDirectBits && entries.count < largeThreshold / 2 {
+            wanted = Address.directBits
+        } else {
+            return
+        }
+        // Shortest first, so the leaves a prefix repaints hold its covering prefix's leaf.
+        let rebuilt = Poptrie<Address>(directBits: wanted)
+        for (key, slot) in entries.sorted(by: { Address.prefix(of: $0.key).length < Address.prefix(of: $1.key).length }) {
+            let (address, length) = Address.prefix(of: key)
+            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length)) {
+                covering(address, within: length - 1)
+            }
+        }
+        trieStorage = rebuilt
+    }
 
     /// The leaf of the longest prefix of `address` no longer than `maximum` (0 if none).
     private func covering(_ address: Address, within maximum: Int) -> UInt32 {

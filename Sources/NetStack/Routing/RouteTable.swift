@@ -92,7 +92,8 @@ public final class RouteTable {
     public static let `default`: UInt32 = 253
 
     private var tables: [UInt32: TableIndex] = [:]
-    private let pool = AttributePool()
+    /// Every route's attributes, interned once for all tables.
+    let attributePool = AttributePool()
     /// Routes in all tables.
     public private(set) var count = 0
 
@@ -102,8 +103,17 @@ public final class RouteTable {
     /// Table numbers that hold routes.
     public var tableNumbers: [UInt32] { tables.filter { $0.value.count > 0 }.keys.sorted() }
 
+    /// The storage of table `number`, made empty if absent (tables are never dropped, so a
+    /// `ForwardingTable` stays valid).
+    func tableIndex(_ number: UInt32) -> TableIndex {
+        if let existing = tables[number] { return existing }
+        let made = TableIndex(pool: attributePool)
+        tables[number] = made
+        return made
+    }
+
     /// Distinct attribute sets interned (every route's all but its destination).
-    public var attributeSetCount: Int { pool.count }
+    public var attributeSetCount: Int { attributePool.count }
 
     /// Bytes the tables' tries and prefix maps hold at least (arrays and hash tables at their
     /// capacity; not the attribute pool or allocator overhead): a lower bound on the heap.
@@ -124,9 +134,8 @@ public final class RouteTable {
         default:
             break
         }
-        guard pool.hasRoom else { throw .invalid }
-        let map = tables[route.table] ?? TableIndex(pool: pool)
-        tables[route.table] = map
+        guard attributePool.hasRoom else { throw .invalid }
+        let map = tableIndex(route.table)
         var routes = map.routes(for: route.destination)
         let isV6: Bool
         if case .v6 = route.destination.address { isV6 = true } else { isV6 = false }
@@ -208,7 +217,7 @@ public final class RouteTable {
     /// Only the prefixes whose interned attributes name the interface are visited.
     @discardableResult
     public func removeRoutes(throughInterface interfaceIndex: Int) -> [Route] {
-        let affected = pool.indices { $0.nextHops.contains { $0.interfaceIndex == interfaceIndex } }
+        let affected = attributePool.indices { $0.nextHops.contains { $0.interfaceIndex == interfaceIndex } }
         guard !affected.isEmpty else { return [] }
         var removed: [Route] = []
         for number in tables.keys.sorted() {

@@ -12,6 +12,8 @@ protocol TrieAddress: Hashable, Sendable {
     static var width: Int { get }
     /// Bits resolved by the direct-pointing array at the top of the trie (Poptrie §3.3).
     static var directBits: Int { get }
+    /// The same for a large table, where a bigger array is worth its memory.
+    static var largeDirectBits: Int { get }
 
     /// `count` bits (at most 18) starting at bit `offset` (0 = most significant), as an
     /// integer; bits past `width` read as zero.
@@ -36,6 +38,11 @@ extension IPv4Address: TrieAddress {
     static var width: Int { 32 }
     /// 18 bits: 1 MiB of direct pointing per table, the size Poptrie found fastest (§5).
     static var directBits: Int { 18 }
+    /// 24 bits for a full table (64 MiB, DIR-24-8's first level: Gupta, Lin & McKeown,
+    /// INFOCOM 1998): nearly every lookup is one load, since nearly every prefix is /24 or
+    /// shorter; the trie is too large for the caches either way, and a load that misses
+    /// costs the same wherever it lands.
+    static var largeDirectBits: Int { 24 }
 
     @inline(__always)
     func bits(at offset: Int, count: Int) -> Int {
@@ -81,6 +88,8 @@ extension IPv6Address: TrieAddress {
     static var width: Int { 128 }
     /// 16 bits: the IPv6 table is small and its prefixes start at /19–/29.
     static var directBits: Int { 16 }
+    /// IPv6 tables stay at 16 bits: 230k prefixes would not pay for a larger array.
+    static var largeDirectBits: Int { 16 }
 
     @inline(__always)
     func bits(at offset: Int, count: Int) -> Int {
