@@ -18,9 +18,9 @@ struct TrieNode: BitwiseCopyable {
 /// 2015): a direct-pointing array on the top `directBits`, then 6-bit strides through nodes
 /// with 64-bit bitmaps, `popcount` turning a slot into an index.
 ///
-/// A leaf is a `UInt32`: 0 for "no route", else what the owner chose (`PrefixIndex` packs the
-/// interned attribute set and the matched prefix length) with bit 31 clear; a direct entry with
-/// bit 31 set points at a node instead. A slot resolves every prefix that ends within its
+/// A leaf is a `UInt32`: 0 for "no route", else the matched prefix's length in the low 8 bits
+/// and, above, whatever the owner chose (`PrefixIndex`: the interned attribute set), bit 31
+/// clear; a direct entry with bit 31 set points at a node instead. A slot resolves every prefix that ends within its
 /// stride: its leaf is the longest match among prefixes no longer than the slot's depth.
 ///
 /// Updates are incremental (§3.5 rebuilds the affected subtree) and read the shape from the
@@ -34,6 +34,8 @@ final class Poptrie<Address: TrieAddress> {
     static var stride: Int { 6 }
     /// Marks a direct entry that points at a node.
     static var nodeFlag: UInt32 { 1 << 31 }
+    /// A leaf's low 8 bits: the length of the prefix it matched (0 for "no route").
+    static var lengthMask: UInt32 { 0xff }
 
     /// Bits resolved by the direct array.
     let directBits: Int
@@ -134,8 +136,9 @@ final class Poptrie<Address: TrieAddress> {
             index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(next)) &- 1)).nonzeroBitCount - 1
             offset += Self.stride
         }
-        // Fold from the deepest: a node of one value and no children is that leaf.
-        while let deepest = path.last, let value = uniformValue(nodes[deepest]) {
+        // Fold from the deepest: a node of one value inherited from above and no children is
+        // that leaf.
+        while let deepest = path.last, let value = inheritedValue(nodes[deepest], offset: offset) {
             path.removeLast()
             offset -= Self.stride
             freeSubtree(nodes[deepest])
@@ -192,10 +195,13 @@ final class Poptrie<Address: TrieAddress> {
         rewriteLeaves(index, from: image)
     }
 
-    /// The one value of a node without children whose leaves are all equal, else nil.
-    private func uniformValue(_ node: TrieNode) -> UInt32? {
+    /// The one value of a node at `offset` without children whose leaves all hold the same
+    /// prefix no longer than `offset` (nothing ends in or below it), else nil. Two sibling
+    /// prefixes with equal leaves can fill a node with one value that is not inherited.
+    private func inheritedValue(_ node: TrieNode, offset: Int) -> UInt32? {
         guard node.vector == 0 else { return nil }
         let first = leaves[Int(node.base0)]
+        guard Int(first & Self.lengthMask) <= offset else { return nil }
         for run in 1..<max(1, node.leafvec.nonzeroBitCount) where leaves[Int(node.base0) + run] != first { return nil }
         return first
     }
