@@ -23,6 +23,21 @@ fi
 check "wireguard-benchmark compares with raw libsodium" grep -q "^| AEAD seal+open in place" "$out"
 check "wireguard-benchmark counts allocations per packet" grep -q "^| heap allocations per packet" "$out"
 check "wireguard-benchmark delivered every packet" grep -q "200 packets, 200 delivered" "$out"
+out=$SRT_TMP/fib.md
+if (cd "$SRT_ROOT" && swift run -c debug fib-benchmark --ipv4 3000 --ipv6 600 --lookups 3000 --reps 3) >"$out" 2>&1; then
+    pass "fib-benchmark runs"
+else
+    fail "fib-benchmark: $(tail -n 5 "$out")"
+fi
+for figure in "IPv4 lookups/s, uniform random addresses" "IPv4 lookups/s, addresses inside table prefixes" \
+              "IPv6 lookups/s, addresses inside table prefixes"; do
+    check "fib-benchmark reports $figure beside the naive reference" \
+        grep -qE "^\| $figure, M \(min–max\) \| [0-9.]+M \([0-9.]+–[0-9.]+\) \| [0-9.]+M \([0-9.]+–[0-9.]+\) \| [0-9.]+× \|$" "$out"
+done
+check "fib-benchmark reports the table's build time" grep -qE "^\| table build, 3000 IPv4 \+ 600 IPv6 routes, s \| [0-9.]+ \(" "$out"
+check "fib-benchmark reports heap bytes per route" grep -qE "^\| heap bytes per route .*\| [0-9]+ \| [0-9]+ \| [0-9.]+× \|$" "$out"
+check "fib-benchmark counts allocations per lookup" grep -qE "^\| heap allocations per lookup .*\| [0-9.]+ / [0-9.]+ \|" "$out"
+check "fib-benchmark agrees with the naive reference and deletes every route" grep -q " 0 disagreements; 0 routes left;" "$out"
 out=$SRT_TMP/netlink-routes.md
 if "$SRT_ROOT/Tests/Benchmarks/netlink-routes.sh" -n 40 -r 1 -c debug >"$out" 2>&1; then
     pass "netlink-routes.sh runs"
