@@ -35,6 +35,9 @@ public struct RouteAttributes: Hashable, Sendable {
         tos = route.tos
     }
 
+    /// The next hop for a flow (`Route.nextHop(forFlowHash:)`).
+    public func nextHop(forFlowHash hash: UInt32) -> NextHop? { NextHop.select(from: nextHops, forFlowHash: hash) }
+
     /// The route to `destination` with these attributes; shares `nextHops`, allocates nothing.
     public func route(to destination: IPPrefix) -> Route {
         Route(destination: destination, table: table, type: type, metric: metric, nextHops: nextHops,
