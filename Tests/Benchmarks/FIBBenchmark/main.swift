@@ -128,15 +128,32 @@ compare("IPv6 lookups/s, addresses inside table prefixes, M (min–max)",
         { for a in inside6 { check &+= main.match(a).prefixLength } },
         { for a in inside6.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
 
+// The forwarding plane's call: RoutingPolicy.resolve through the rules' tables (local, main,
+// default), the IPv4 table in main.
+let policy = RoutingPolicy()
+for route in table.ipv4 { try! policy.table.add(route) }
+let resolveTiming = Timing {
+    for a in inside4 {
+        if case .forward(let interface, _, _, _) = policy.resolve(.v4(a), flowHash: a.value) { check &+= interface }
+    }
+}
+row("IPv4 `RoutingPolicy.resolve` decisions/s (local, main, default tables), inside prefixes, M (min–max)",
+    rate(lookupCount, resolveTiming), "—", "—")
+
 // Allocations: one pass of each path.
 @MainActor func allocations(_ count: Int, _ body: () -> Void) -> String {
     let before = malloc_counter_allocations()
     body()
     return String(format: "%.2f", Double(malloc_counter_allocations() - before) / Double(count))
 }
-row("heap allocations per lookup (fast path / `lookup` → Route)",
+row("heap allocations per lookup (fast path / `lookup` → Route / `resolve`)",
     allocations(lookupCount) { for a in inside4 { check &+= main.match(a).prefixLength } } + " / "
-        + allocations(lookupCount) { for a in inside4 { check &+= fib.lookup(.v4(a))?.destination.length ?? 0 } },
+        + allocations(lookupCount) { for a in inside4 { check &+= fib.lookup(.v4(a))?.destination.length ?? 0 } } + " / "
+        + allocations(lookupCount) {
+            for a in inside4 {
+                if case .forward(let interface, _, _, _) = policy.resolve(.v4(a), flowHash: a.value) { check &+= interface }
+            }
+        },
     allocations(naiveCount) { for a in inside4.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } }, "—")
 
 // Agreement: both answer the same prefix length for every address probed.
