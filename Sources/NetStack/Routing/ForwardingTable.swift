@@ -48,6 +48,7 @@ public struct ForwardingTable {
     }
 }
 
+/// The fast lookup entry point.
 extension RouteTable {
     /// Table `number` for fast lookups (made empty if it does not exist yet).
     public func forwardingTable(_ number: UInt32) -> ForwardingTable {
