@@ -63,11 +63,19 @@ final class Poptrie<Address: TrieAddress> {
     // MARK: - Lookup
 
     /// The leaf of the longest prefix holding `address` (0 if none). Reads the direct entry,
-    /// then one node per stride; allocates nothing.
+    /// then one node per stride; allocates nothing. The direct entry decides most lookups, so
+    /// the node walk is a separate call: the common path stays a few instructions long and
+    /// many lookups fit in flight at once (each is one cache miss).
     @inline(__always)
     func lookup(_ address: Address) -> UInt32 {
         let entry = direct[address.bits(at: 0, count: directBits)]
         if entry & Self.nodeFlag == 0 { return entry }
+        return walk(from: entry, address)
+    }
+
+    /// The rest of `lookup` below a direct entry that points at a node.
+    @inline(never)
+    private func walk(from entry: UInt32, _ address: Address) -> UInt32 {
         var node = nodes[Int(entry & ~Self.nodeFlag)]
         var offset = directBits
         while true {

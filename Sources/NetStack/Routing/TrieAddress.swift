@@ -50,7 +50,7 @@ extension IPv4Address: TrieAddress {
     @inline(__always)
     func bits(at offset: Int, count: Int) -> Int {
         // Top-aligned in 64 bits, so an offset up to 32 + 6 reads zeros past the address.
-        Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(offset)) &>> UInt64(64 - count))
+        Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(offset)) &>> UInt64(64 &- count))
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).
@@ -116,7 +116,7 @@ extension IPv6Address: TrieAddress {
         } else {
             word = 0
         }
-        return Int(truncatingIfNeeded: word &>> UInt64(64 - count))
+        return Int(truncatingIfNeeded: word &>> UInt64(64 &- count))
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).

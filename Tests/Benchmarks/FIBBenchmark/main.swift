@@ -128,6 +128,19 @@ compare("IPv6 lookups/s, addresses inside table prefixes, M (min–max)",
         { for a in inside6 { check &+= main.match(a).prefixLength } },
         { for a in inside6.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
 
+// The memory's own limit for one load per lookup: independent random 4-byte loads from a
+// 64 MiB array on huge pages (the size of the 24-bit direct array), indices from the same
+// addresses.
+var raw: UnsafeMutableRawPointer?
+precondition(posix_memalign(&raw, 2 << 20, 64 << 20) == 0)
+_ = madvise(raw, 64 << 20, Int32(MADV_HUGEPAGE))
+let array = raw!.bindMemory(to: UInt32.self, capacity: 16 << 20)
+array.initialize(repeating: 1, count: 16 << 20)
+let loadTiming = Timing { for a in inside4 { check &+= Int(array[Int(a.value >> 8)]) } }
+row("random 4-byte loads/s from a 64 MiB array (memory's limit at one load per lookup), M (min–max)",
+    rate(lookupCount, loadTiming), "—", "—")
+free(raw)
+
 // The forwarding plane's call: RoutingPolicy.resolve through the rules' tables (local, main,
 // default), the IPv4 table in main.
 let policy = RoutingPolicy()
