@@ -6,11 +6,12 @@
 ///
 /// Reads go through a raw pointer without bounds checks or copy-on-write: the lookup hot path
 /// reads blocks and must not pay for either. Indices stay valid across growth; pointers do not.
+@usableFromInline
 final class BlockPool<Element: BitwiseCopyable> {
     /// The largest block.
     static var maximumBlock: Int { 64 }
 
-    private(set) var storage: UnsafeMutablePointer<Element>
+    @usableFromInline private(set) var storage: UnsafeMutablePointer<Element>
     private var capacity: Int
     /// Elements handed out or on a free list (the high-water mark).
     private(set) var used = 0
@@ -26,7 +27,7 @@ final class BlockPool<Element: BitwiseCopyable> {
     deinit { TrieMemory.deallocate(storage) }
 
     /// The element at `index`.
-    @inline(__always)
+    @inlinable
     subscript(index: Int) -> Element {
         get { storage[index] }
         set { storage[index] = newValue }

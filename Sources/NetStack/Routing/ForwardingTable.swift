@@ -4,7 +4,11 @@ import Wire
 /// best route of the matched prefix and that prefix's length. Small and trivially copied, so
 /// the forwarding hot path pays no reference counting until it needs the attributes.
 public struct FIBMatch: Equatable, Sendable {
-    let leaf: UInt32
+    /// The trie leaf (0: nothing matched).
+    @usableFromInline let leaf: UInt32
+
+    /// A match of `leaf`.
+    @usableFromInline init(leaf: UInt32) { self.leaf = leaf }
 
     /// Whether a route matched.
     @inline(__always) public var found: Bool { leaf != 0 }
@@ -17,11 +21,14 @@ public struct FIBMatch: Equatable, Sendable {
 
 /// One table of a `RouteTable`, resolved once, for allocation-free longest-prefix matches on
 /// the forwarding hot path: a lookup reads the table's direct array and a node or two of its
-/// trie (`Poptrie`) and returns a `FIBMatch`. It follows later changes to the table.
+/// trie (`Poptrie`) and returns a `FIBMatch`. It follows later changes to the table. `match`
+/// is inlinable, so the direct-array step compiles into the caller's loop (the trie's types
+/// are `@usableFromInline` for it) and only a lookup that reaches a node makes a call.
 public struct ForwardingTable {
-    // The families' indices themselves (never replaced), one load nearer the trie.
-    private let v4: PrefixIndex<IPv4Address>
-    private let v6: PrefixIndex<IPv6Address>
+    /// The table's IPv4 index (never replaced, so held directly: one load nearer the trie).
+    @usableFromInline let v4: PrefixIndex<IPv4Address>
+    /// The table's IPv6 index.
+    @usableFromInline let v6: PrefixIndex<IPv6Address>
     private let pool: AttributePool
 
     init(index: TableIndex, pool: AttributePool) {
@@ -30,10 +37,12 @@ public struct ForwardingTable {
         self.pool = pool
     }
 
-    /// The longest match for an IPv4 address.
+    /// The longest match for an IPv4 address (inlined into the caller: the stack's hot path).
+    @inlinable
     public func match(_ address: IPv4Address) -> FIBMatch { FIBMatch(leaf: v4.match(address)) }
 
     /// The longest match for an IPv6 address.
+    @inlinable
     public func match(_ address: IPv6Address) -> FIBMatch { FIBMatch(leaf: v6.match(address)) }
 
     /// The longest match for an address of either family.

@@ -2,15 +2,24 @@
 /// choose one of 64 slots; `vector` marks the slots that lead to a child node, whose nodes lie
 /// contiguously from `base1`; the other slots are leaves, compressed into runs of equal value
 /// (`leafvec` marks where a run starts) lying contiguously from `base0`.
+@usableFromInline
 struct TrieNode: BitwiseCopyable {
     /// Bit i set: slot i is a child node.
-    var vector: UInt64
+    @usableFromInline var vector: UInt64
     /// Bit i set: slot i is a leaf that starts a new run (leaf compression, §3.4).
-    var leafvec: UInt64
+    @usableFromInline var leafvec: UInt64
     /// Index of the first leaf in `Poptrie.leaves`.
-    var base0: UInt32
+    @usableFromInline var base0: UInt32
     /// Index of the first child in `Poptrie.nodes`.
-    var base1: UInt32
+    @usableFromInline var base1: UInt32
+
+    /// A node of these fields.
+    @usableFromInline init(vector: UInt64, leafvec: UInt64, base0: UInt32, base1: UInt32) {
+        self.vector = vector
+        self.leafvec = leafvec
+        self.base0 = base0
+        self.base1 = base1
+    }
 }
 
 /// Longest-prefix match in the manner of Poptrie (Asai & Ohara, "Poptrie: A Compressed Trie
@@ -29,22 +38,23 @@ struct TrieNode: BitwiseCopyable {
 /// holding just it, or repaints the leaves it covers (re-compressing the one node it ends
 /// in); removing one repaints them with the covering prefix's leaf and folds back every node
 /// on its path left with one value and no children.
+@usableFromInline
 final class Poptrie<Address: TrieAddress> {
     /// Bits per node.
-    static var stride: Int { 6 }
+    @inlinable static var stride: Int { 6 }
     /// Marks a direct entry that points at a node.
-    static var nodeFlag: UInt32 { 1 << 31 }
+    @inlinable static var nodeFlag: UInt32 { 1 << 31 }
     /// A leaf's low 8 bits: the length of the prefix it matched (0 for "no route").
     static var lengthMask: UInt32 { 0xff }
 
     /// Bits resolved by the direct array.
-    let directBits: Int
-    private let direct: UnsafeMutablePointer<UInt32>
+    @usableFromInline let directBits: Int
+    @usableFromInline let direct: UnsafeMutablePointer<UInt32>
     private let directBytes: Int
     /// Every node, in blocks of siblings.
-    let nodes = BlockPool<TrieNode>()
+    @usableFromInline let nodes = BlockPool<TrieNode>()
     /// Every leaf run, in blocks per node.
-    let leaves = BlockPool<UInt32>()
+    @usableFromInline let leaves = BlockPool<UInt32>()
 
     /// An empty trie (every address unmatched) pointing directly on the top `directBits`.
     init(directBits: Int) {
@@ -66,7 +76,7 @@ final class Poptrie<Address: TrieAddress> {
     /// then one node per stride; allocates nothing. The direct entry decides most lookups, so
     /// the node walk is a separate call: the common path stays a few instructions long and
     /// many lookups fit in flight at once (each is one cache miss).
-    @inline(__always)
+    @inlinable
     func lookup(_ address: Address) -> UInt32 {
         let entry = direct[address.bits(at: 0, count: directBits)]
         if entry & Self.nodeFlag == 0 { return entry }
@@ -74,8 +84,8 @@ final class Poptrie<Address: TrieAddress> {
     }
 
     /// The rest of `lookup` below a direct entry that points at a node.
-    @inline(never)
-    private func walk(from entry: UInt32, _ address: Address) -> UInt32 {
+    @inlinable @inline(never)
+    func walk(from entry: UInt32, _ address: Address) -> UInt32 {
         var node = nodes[Int(entry & ~Self.nodeFlag)]
         var offset = directBits
         while true {

@@ -8,6 +8,7 @@
 ///
 /// The trie's direct array starts at `Address.directBits`; a table passing
 /// `largeThreshold` prefixes is rebuilt on `Address.largeDirectBits` (and back below half).
+@usableFromInline
 final class PrefixIndex<Address: TrieAddress> {
     /// A map slot with this bit indexes `lists`.
     private static var listFlag: UInt32 { 1 << 31 }
@@ -16,7 +17,7 @@ final class PrefixIndex<Address: TrieAddress> {
     private var lists: [[UInt32]] = []
     private var vacantLists: [UInt32] = []
     private var lengthCounts = [Int](repeating: 0, count: Address.width + 1)
-    private var trieStorage: Poptrie<Address>?
+    @usableFromInline private(set) var trieStorage: Poptrie<Address>?
 
     /// Prefixes present.
     var count: Int { entries.count }
@@ -43,7 +44,7 @@ final class PrefixIndex<Address: TrieAddress> {
     static func leaf(index: UInt32, length: Int) -> UInt32 { (index + 1) << 8 | UInt32(length) }
 
     /// The longest match for `address`: the trie leaf (0 if none). Allocates nothing.
-    @inline(__always)
+    @inlinable
     func match(_ address: Address) -> UInt32 {
         guard let trieStorage else { return 0 }
         return trieStorage.lookup(address)

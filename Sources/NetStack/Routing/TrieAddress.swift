@@ -3,6 +3,7 @@ import Wire
 /// An address family as the FIB's multibit trie sees it: a string of `width` bits read a few
 /// at a time from the most significant end, and a compact hash key for a prefix of it.
 /// `Poptrie` and `PrefixIndex` are generic over it so one implementation serves IPv4 and IPv6.
+@usableFromInline
 protocol TrieAddress: Hashable, Sendable {
     /// A prefix (address and length) as a small hashable, comparable value: the FIB's compact
     /// map is keyed by it, and a dump sorts by it (address, then length).
@@ -34,27 +35,27 @@ protocol TrieAddress: Hashable, Sendable {
 /// IPv4 addresses as the trie reads them: 32 bits, top-aligned in a 64-bit word.
 extension IPv4Address: TrieAddress {
     /// An IPv4 prefix in 40 bits: the masked address above an 8-bit length.
-    typealias PrefixKey = UInt64
+    @usableFromInline typealias PrefixKey = UInt64
 
     /// 32 bits.
-    static var width: Int { 32 }
+    @usableFromInline static var width: Int { 32 }
     /// 18 bits: 1 MiB of direct pointing per table, the size Poptrie found fastest (§5).
-    static var directBits: Int { 18 }
+    @usableFromInline static var directBits: Int { 18 }
     /// 24 bits for a full table (64 MiB, DIR-24-8's first level: Gupta, Lin & McKeown,
     /// INFOCOM 1998): nearly every lookup is one load, since nearly every prefix is /24 or
     /// shorter; the trie is too large for the caches either way, and a load that misses
     /// costs the same wherever it lands.
-    static var largeDirectBits: Int { 24 }
+    @usableFromInline static var largeDirectBits: Int { 24 }
 
     /// `count` bits from `offset`, zeros past the address (`TrieAddress.bits`).
-    @inline(__always)
+    @inlinable
     func bits(at offset: Int, count: Int) -> Int {
         // Top-aligned in 64 bits, so an offset up to 32 + 6 reads zeros past the address.
         Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(offset)) &>> UInt64(64 &- count))
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).
-    func setting(bits field: Int, at offset: Int, count: Int) -> IPv4Address {
+    @usableFromInline func setting(bits field: Int, at offset: Int, count: Int) -> IPv4Address {
         let shift = 64 - offset - count
         let mask = ((UInt64(1) << UInt64(count)) - 1) << UInt64(shift)
         let word = (UInt64(value) << 32) & ~mask | (UInt64(field) << UInt64(shift)) & mask
@@ -62,23 +63,24 @@ extension IPv4Address: TrieAddress {
     }
 
     /// The address with the bits from `length` on cleared.
-    func masked(to length: Int) -> IPv4Address {
+    @usableFromInline func masked(to length: Int) -> IPv4Address {
         IPv4Address(length == 0 ? 0 : value & ~UInt32(0) << UInt32(32 - length))
     }
 
     /// The key of this prefix.
-    func prefixKey(length: Int) -> UInt64 { UInt64(value) << 8 | UInt64(length) }
+    @usableFromInline func prefixKey(length: Int) -> UInt64 { UInt64(value) << 8 | UInt64(length) }
 
     /// The prefix a key names.
-    static func prefix(of key: UInt64) -> (address: IPv4Address, length: Int) {
+    @usableFromInline static func prefix(of key: UInt64) -> (address: IPv4Address, length: Int) {
         (IPv4Address(UInt32(truncatingIfNeeded: key >> 8)), Int(key & 0xff))
     }
 
     /// `.v4(self)`.
-    var ipAddress: IPAddress { .v4(self) }
+    @usableFromInline var ipAddress: IPAddress { .v4(self) }
 }
 
 /// An IPv6 prefix as a hash key: the masked address and the length.
+@usableFromInline
 struct IPv6PrefixKey: Hashable, Comparable, Sendable {
     /// Bits 0–63 of the masked address.
     var high: UInt64
@@ -88,23 +90,23 @@ struct IPv6PrefixKey: Hashable, Comparable, Sendable {
     var length: UInt8
 
     /// By address, then length (a dump's order).
-    static func < (a: Self, b: Self) -> Bool { (a.high, a.low, a.length) < (b.high, b.low, b.length) }
+    @usableFromInline static func < (a: Self, b: Self) -> Bool { (a.high, a.low, a.length) < (b.high, b.low, b.length) }
 }
 
 /// IPv6 addresses as the trie reads them: 128 bits in two 64-bit halves.
 extension IPv6Address: TrieAddress {
     /// An IPv6 prefix: both halves and the length.
-    typealias PrefixKey = IPv6PrefixKey
+    @usableFromInline typealias PrefixKey = IPv6PrefixKey
 
     /// 128 bits.
-    static var width: Int { 128 }
+    @usableFromInline static var width: Int { 128 }
     /// 16 bits: the IPv6 table is small and its prefixes start at /19–/29.
-    static var directBits: Int { 16 }
+    @usableFromInline static var directBits: Int { 16 }
     /// IPv6 tables stay at 16 bits: 230k prefixes would not pay for a larger array.
-    static var largeDirectBits: Int { 16 }
+    @usableFromInline static var largeDirectBits: Int { 16 }
 
     /// `count` bits from `offset`, zeros past the address (`TrieAddress.bits`).
-    @inline(__always)
+    @inlinable
     func bits(at offset: Int, count: Int) -> Int {
         let word: UInt64
         if offset == 0 {
@@ -120,7 +122,7 @@ extension IPv6Address: TrieAddress {
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).
-    func setting(bits field: Int, at offset: Int, count: Int) -> IPv6Address {
+    @usableFromInline func setting(bits field: Int, at offset: Int, count: Int) -> IPv6Address {
         let end = offset + count
         var high = self.high, low = self.low
         if offset < 64 {
@@ -139,20 +141,20 @@ extension IPv6Address: TrieAddress {
     }
 
     /// The address with the bits from `length` on cleared.
-    func masked(to length: Int) -> IPv6Address {
+    @usableFromInline func masked(to length: Int) -> IPv6Address {
         let highMask: UInt64 = length == 0 ? 0 : length >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - length)
         let lowMask: UInt64 = length <= 64 ? 0 : length == 128 ? ~0 : ~UInt64(0) << UInt64(128 - length)
         return IPv6Address(high: high & highMask, low: low & lowMask)
     }
 
     /// The key of this prefix.
-    func prefixKey(length: Int) -> IPv6PrefixKey { IPv6PrefixKey(high: high, low: low, length: UInt8(length)) }
+    @usableFromInline func prefixKey(length: Int) -> IPv6PrefixKey { IPv6PrefixKey(high: high, low: low, length: UInt8(length)) }
 
     /// The prefix a key names.
-    static func prefix(of key: IPv6PrefixKey) -> (address: IPv6Address, length: Int) {
+    @usableFromInline static func prefix(of key: IPv6PrefixKey) -> (address: IPv6Address, length: Int) {
         (IPv6Address(high: key.high, low: key.low), Int(key.length))
     }
 
     /// `.v6(self)`.
-    var ipAddress: IPAddress { .v6(self) }
+    @usableFromInline var ipAddress: IPAddress { .v6(self) }
 }
