@@ -49,7 +49,7 @@ figure() {
         echo "Goal: $goal. Command: \`${command[*]}\` ($((SECONDS - started)) s)."
         echo
         if ((status == 0)); then
-            grep -E '^\||^[0-9]+ (runs|repetitions)|^The kernel|^[0-9]+ packets' "$log"
+            grep -E '^\||^[0-9]+ (runs|repetitions)|^The kernel|^[0-9]+ packets|^[0-9]+ IPv4 \+' "$log"
         else
             echo "**Failed** (exit $status):"
             echo
@@ -81,7 +81,7 @@ figure P3 "Control-call cost" "≤ 1.2× the bare trapped round trip" \
 figure P4 "Route install through rtnetlink (BIRD's pattern and batched)" "≤ 1 trap per route, ≤ 1.2× the trap floor" \
     "$bench/netlink-routes.sh" -n 10000 -r 3 -c "$config" -- "$bench/netlink-routes.sh" -n 40 -r 1 -c "$config"
 figure P5 "FIB lookups" "≥ 100M IPv4 lookups/s, ≤ 150 B/route" \
-    swift run -c "$config" fib-benchmark -- swift run -c "$config" fib-benchmark --ipv4 2000 --ipv6 500 --lookups 20000 --reps 3
+    swift run -c "$config" fib-benchmark -- swift run -c "$config" fib-benchmark --ipv4 3000 --ipv6 600 --lookups 3000 --reps 3
 figure P6 "WireGuard transport crypto" "≥ 0.8 of raw libsodium" \
     swift run -c "$config" wireguard-benchmark -- swift run -c "$config" wireguard-benchmark --packets 200 --handshakes 5
 figure P7 "Start-up to BGP Established" "≤ 1.5×" \

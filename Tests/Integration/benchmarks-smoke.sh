@@ -21,6 +21,15 @@ done
 check "wireguard-benchmark compares with raw libsodium" grep -q "^| AEAD seal+open in place" "$out"
 check "wireguard-benchmark counts allocations per packet" grep -q "^| heap allocations per packet" "$out"
 check "wireguard-benchmark delivered every packet" grep -q "200 packets, 200 delivered" "$out"
+for figure in "IPv4 lookups/s, uniform random addresses" "IPv4 lookups/s, addresses inside table prefixes" \
+              "IPv6 lookups/s, addresses inside table prefixes"; do
+    check "fib-benchmark reports $figure beside the naive reference" \
+        grep -qE "^\| $figure, M \(min–max\) \| [0-9.]+M \([0-9.]+–[0-9.]+\) \| [0-9.]+M \([0-9.]+–[0-9.]+\) \| [0-9.]+× \|$" "$out"
+done
+check "fib-benchmark reports the table's build time" grep -qE "^\| table build, 3000 IPv4 \+ 600 IPv6 routes, s \| [0-9.]+ \(" "$out"
+check "fib-benchmark reports heap bytes per route" grep -qE "^\| heap bytes per route .*\| [0-9]+ \| [0-9]+ \| [0-9.]+× \|$" "$out"
+check "fib-benchmark counts allocations per lookup" grep -qE "^\| heap allocations per lookup .*\| [0-9.]+ / [0-9.]+ / [0-9.]+ \|" "$out"
+check "fib-benchmark agrees with the naive reference, dumps and deletes every route" grep -q " 0 disagreements; 3600 routes dumped, 0 routes left;" "$out"
 for pattern in bird batched; do
     check "netlink-routes.sh reports $pattern writes with a ratio" grep -qE "^\| v4 \| $pattern \| 40 \| [0-9]+ \| [0-9]+ \| [0-9.]+× \|" "$out"
 done

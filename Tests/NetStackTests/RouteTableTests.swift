@@ -155,6 +155,40 @@ import Wire
     }
 }
 
+extension RouteTableTests {
+    /// A dump's order (`routes(table:ipv6:)`): by table, IPv4 before IPv6, then address, then
+    /// length, each prefix's routes as `routes(exactly:)` keeps them — whatever the order of
+    /// the adds.
+    @Test(arguments: [UInt64(5), 6]) func dumpsInAStableOrder(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let fib = RouteTable()
+        for _ in 0..<600 {
+            let v6 = random.chance(0.4)
+            let length = v6 ? [0, 32, 48, 64, 128][random.below(5)] : [0, 8, 16, 24, 32][random.below(5)]
+            let address: IPAddress = v6 ? .v6(IPv6Address(high: 0x2001_0db8_0000_0000 | random.next() & 0xffff_ffff, low: random.next()))
+                                        : .v4(IPv4Address(UInt32(truncatingIfNeeded: random.next()) & 0xff0f_ff0f))
+            let route = Route(destination: IPPrefix(address: address, length: length)!, table: random.chance(0.5) ? 254 : 100,
+                              metric: UInt32(random.below(3)), nextHops: [NextHop(gateway: nil, interfaceIndex: 1 + random.below(3))])
+            try? fib.add(route, flags: [.create])
+        }
+        func key(_ route: Route) -> (UInt32, Int, UInt64, UInt64, Int) {
+            switch route.destination.address {
+            case .v4(let a): (route.table, 0, 0, UInt64(a.value), route.destination.length)
+            case .v6(let a): (route.table, 1, a.high, a.low, route.destination.length)
+            }
+        }
+        let all = fib.routes()
+        #expect(all.count == fib.count)
+        for (a, b) in zip(all, all.dropFirst()) { #expect(key(a) <= key(b)) }
+        var expected: [Route] = []
+        for route in all where expected.last?.destination != route.destination || expected.last?.table != route.table {
+            expected += fib.routes(exactly: route.destination, table: route.table)
+        }
+        #expect(all == expected)
+        #expect(fib.routes(table: 100, ipv6: true) == all.filter { $0.table == 100 && key($0).1 == 1 })
+    }
+}
+
 @Suite struct RoutingPolicyTests {
     @Test func addressesBringLinuxKernelRoutes() throws {
         let policy = RoutingPolicy()

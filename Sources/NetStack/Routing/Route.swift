@@ -56,6 +56,20 @@ public struct NextHop: Hashable, Sendable, CustomStringConvertible {
         self.onLink = onLink
     }
 
+    /// The next hop of `hops` for a flow: hash-threshold over the weights (RFC 2992 §2;
+    /// Linux's fib_select_multipath), so one flow always takes one path.
+    static func select(from hops: [NextHop], forFlowHash hash: UInt32) -> NextHop? {
+        guard hops.count > 1 else { return hops.first }
+        var total = 0
+        for hop in hops { total += hop.weight }
+        var point = Int((UInt64(hash) * UInt64(total)) >> 32)
+        for hop in hops {
+            if point < hop.weight { return hop }
+            point -= hop.weight
+        }
+        return hops.last
+    }
+
     /// `via GATEWAY dev #N` as `ip route` writes it (with the index for the device name).
     public var description: String {
         (gateway.map { "via \($0) " } ?? "") + "dev #\(interfaceIndex)" + (weight > 1 ? " weight \(weight)" : "")
@@ -104,17 +118,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
 
     /// The next hop for a flow: hash-threshold over the weights (RFC 2992 §2; Linux's
     /// fib_select_multipath), so one flow always takes one path.
-    public func nextHop(forFlowHash hash: UInt32) -> NextHop? {
-        guard nextHops.count > 1 else { return nextHops.first }
-        var total = 0
-        for hop in nextHops { total += hop.weight }
-        var point = Int((UInt64(hash) * UInt64(total)) >> 32)
-        for hop in nextHops {
-            if point < hop.weight { return hop }
-            point -= hop.weight
-        }
-        return nextHops.last
-    }
+    public func nextHop(forFlowHash hash: UInt32) -> NextHop? { NextHop.select(from: nextHops, forFlowHash: hash) }
 
     /// Whether both routes have the same key: table, destination, metric and TOS
     /// (Linux's fib_table_insert / fib6_add_rt2node).

@@ -77,9 +77,12 @@ public struct RouteMatch: Sendable {
 /// The FIB: every routing table, both families, with longest-prefix-match lookups and
 /// incremental changes under rtnetlink's rules.
 ///
-/// Storage: for each table, the routes of each prefix (sorted by metric) in a hash map keyed
-/// by prefix, and per family the prefix lengths present. A lookup probes the lengths present,
-/// longest first, with one hash probe each; it never allocates. Changes cost one hash update.
+/// Storage (`TableIndex`): everything of a route but its destination is interned once in an
+/// `AttributePool` shared by all tables; each table keeps, per family, a compact map from
+/// prefix to attribute indices and a Poptrie-like multibit trie (`Poptrie`) for
+/// longest-prefix match, updated incrementally. A lookup reads a direct array and a node or
+/// two and never allocates; a change costs a few hash updates and repaints or rebuilds one
+/// subtree.
 public final class RouteTable {
     /// RT_TABLE_MAIN.
     public static let main: UInt32 = 254
@@ -88,7 +91,9 @@ public final class RouteTable {
     /// RT_TABLE_DEFAULT.
     public static let `default`: UInt32 = 253
 
-    private var tables: [UInt32: PrefixMap] = [:]
+    private var tables: [UInt32: TableIndex] = [:]
+    /// Every route's attributes, interned once for all tables.
+    let attributePool = AttributePool()
     /// Routes in all tables.
     public private(set) var count = 0
 
@@ -96,7 +101,25 @@ public final class RouteTable {
     public init() {}
 
     /// Table numbers that hold routes.
-    public var tableNumbers: [UInt32] { tables.keys.sorted() }
+    public var tableNumbers: [UInt32] { tables.filter { $0.value.count > 0 }.keys.sorted() }
+
+    /// The storage of table `number`, made empty if absent (tables are never dropped, so a
+    /// `ForwardingTable` stays valid).
+    func tableIndex(_ number: UInt32) -> TableIndex {
+        if let existing = tables[number] { return existing }
+        let made = TableIndex(pool: attributePool)
+        tables[number] = made
+        return made
+    }
+
+    /// Distinct attribute sets interned (every route's all but its destination).
+    public var attributeSetCount: Int { attributePool.count }
+
+    /// Bytes the tables' tries and prefix maps hold at least (arrays and hash tables at their
+    /// capacity; not the attribute pool or allocator overhead): a lower bound on the heap.
+    var storageByteCount: Int {
+        tables.values.reduce(0) { $0 + $1.v4.trieByteCount + $1.v4.mapByteCount + $1.v6.trieByteCount + $1.v6.mapByteCount }
+    }
 
     /// Adds a route (RTM_NEWROUTE). With an existing route of the same key (table,
     /// destination, metric, TOS): exclusive → EEXIST; replace → replaces it; append → adds
@@ -111,8 +134,8 @@ public final class RouteTable {
         default:
             break
         }
-        let map = tables[route.table] ?? PrefixMap()
-        tables[route.table] = map
+        guard attributePool.hasRoom else { throw .invalid }
+        let map = tableIndex(route.table)
         var routes = map.routes(for: route.destination)
         let isV6: Bool
         if case .v6 = route.destination.address { isV6 = true } else { isV6 = false }
@@ -191,11 +214,16 @@ public final class RouteTable {
 
     /// Removes every route through `interfaceIndex` (the interface went away); next hops of
     /// multipath routes through it are dropped and the rest kept. Returns the routes removed.
+    /// Only the prefixes whose interned attributes name the interface are visited.
     @discardableResult
     public func removeRoutes(throughInterface interfaceIndex: Int) -> [Route] {
+        let affected = attributePool.indices { $0.nextHops.contains { $0.interfaceIndex == interfaceIndex } }
+        guard !affected.isEmpty else { return [] }
         var removed: [Route] = []
-        for (_, map) in tables {
-            for (prefix, routes) in map.all() {
+        for number in tables.keys.sorted() {
+            let map = tables[number]!
+            for prefix in map.prefixes(using: affected) {
+                let routes = map.routes(for: prefix)
                 var kept: [Route] = []
                 for var route in routes {
                     if route.nextHops.contains(where: { $0.interfaceIndex == interfaceIndex }) {
@@ -208,7 +236,7 @@ public final class RouteTable {
                     }
                     kept.append(route)
                 }
-                if kept.count != routes.count || kept != routes { map.set(kept, for: prefix) }
+                if kept != routes { map.set(kept, for: prefix) }
             }
         }
         return removed
@@ -226,120 +254,15 @@ public final class RouteTable {
     }
 
     /// Every route of `table` (all tables if nil) of one family (both if nil), in a stable
-    /// order: by table, then destination, then metric — what a netlink dump walks.
+    /// order: by table, then destination (IPv4 before IPv6, then address, then length), then
+    /// as the prefix keeps them (by metric) — what a netlink dump walks.
     public func routes(table: UInt32? = nil, ipv6: Bool? = nil) -> [Route] {
         var result: [Route] = []
-        for number in tableNumbers where table == nil || table == number {
-            for (_, routes) in tables[number]!.all() {
-                for route in routes {
-                    if let ipv6 {
-                        let isV6: Bool
-                        if case .v6 = route.destination.address { isV6 = true } else { isV6 = false }
-                        if isV6 != ipv6 { continue }
-                    }
-                    result.append(route)
-                }
-            }
+        for number in tables.keys.sorted() where table == nil || table == number {
+            let map = tables[number]!
+            if ipv6 != true { result += map.routes(ipv6: false) }
+            if ipv6 != false { result += map.routes(ipv6: true) }
         }
-        return result.sorted { a, b in
-            if a.table != b.table { return a.table < b.table }
-            let ka = PrefixKey(a.destination), kb = PrefixKey(b.destination)
-            if ka != kb { return ka < kb }
-            return a.metric < b.metric
-        }
-    }
-}
-
-/// A prefix as a hash key: the masked address in 128 bits (IPv4 in the low 32) and its length.
-struct PrefixKey: Hashable, Comparable {
-    var high: UInt64
-    var low: UInt64
-    var length: UInt8
-    var isV6: Bool
-
-    init(_ prefix: IPPrefix) {
-        switch prefix.address {
-        case .v4(let a):
-            high = 0
-            low = UInt64(a.value)
-            isV6 = false
-        case .v6(let a):
-            high = a.high
-            low = a.low
-            isV6 = true
-        }
-        length = UInt8(prefix.length)
-    }
-
-    init(v4 value: UInt32, length: Int) {
-        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
-        high = 0
-        low = UInt64(value & mask)
-        self.length = UInt8(length)
-        isV6 = false
-    }
-
-    init(v6 address: IPv6Address, length: Int) {
-        let highMask: UInt64 = length == 0 ? 0 : length >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - length)
-        let lowMask: UInt64 = length <= 64 ? 0 : length == 128 ? ~0 : ~UInt64(0) << UInt64(128 - length)
-        high = address.high & highMask
-        low = address.low & lowMask
-        self.length = UInt8(length)
-        isV6 = true
-    }
-
-    static func < (a: Self, b: Self) -> Bool {
-        (a.isV6 ? 1 : 0, a.high, a.low, a.length) < (b.isV6 ? 1 : 0, b.high, b.low, b.length)
-    }
-}
-
-/// One table's prefixes: routes by prefix, and which lengths are present per family so a
-/// lookup probes only those, longest first.
-final class PrefixMap {
-    private var entries: [PrefixKey: [Route]] = [:]
-    private var lengthCounts4 = [Int](repeating: 0, count: 33)
-    private var lengthCounts6 = [Int](repeating: 0, count: 129)
-    private var lengths4: [Int] = []
-    private var lengths6: [Int] = []
-
-    func routes(for prefix: IPPrefix) -> [Route] { entries[PrefixKey(prefix)] ?? [] }
-
-    func set(_ routes: [Route], for prefix: IPPrefix) {
-        let key = PrefixKey(prefix)
-        let had = entries[key] != nil
-        if routes.isEmpty {
-            entries[key] = nil
-            if had { adjust(key, by: -1) }
-        } else {
-            entries[key] = routes
-            if !had { adjust(key, by: 1) }
-        }
-    }
-
-    func all() -> [(IPPrefix, [Route])] { entries.values.map { ($0[0].destination, $0) } }
-
-    private func adjust(_ key: PrefixKey, by delta: Int) {
-        let length = Int(key.length)
-        if key.isV6 {
-            lengthCounts6[length] += delta
-            lengths6 = (0...128).reversed().filter { lengthCounts6[$0] > 0 }
-        } else {
-            lengthCounts4[length] += delta
-            lengths4 = (0...32).reversed().filter { lengthCounts4[$0] > 0 }
-        }
-    }
-
-    func longestMatch(_ address: IPAddress) -> Route? {
-        switch address {
-        case .v4(let a):
-            for length in lengths4 {
-                if let routes = entries[PrefixKey(v4: a.value, length: length)] { return routes.first }
-            }
-        case .v6(let a):
-            for length in lengths6 {
-                if let routes = entries[PrefixKey(v6: a, length: length)] { return routes.first }
-            }
-        }
-        return nil
+        return result
     }
 }

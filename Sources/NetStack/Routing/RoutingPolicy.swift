@@ -9,13 +9,18 @@ public final class RoutingPolicy: RouteResolver {
     /// The tables.
     public let table: RouteTable
     /// Table numbers consulted in order (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT).
-    public var ruleTables: [UInt32] = [RouteTable.local, RouteTable.main, RouteTable.default]
+    public var ruleTables: [UInt32] = [RouteTable.local, RouteTable.main, RouteTable.default] {
+        didSet { ruleFIBs = ruleTables.map(table.forwardingTable) }
+    }
+    /// The rules' tables resolved once, for `resolve`'s allocation-free lookups.
+    private var ruleFIBs: [ForwardingTable]
     /// Called after every route change made here (netlink notifications hook in).
     public var onChange: ((RouteChange) -> Void)?
 
     /// An empty FIB.
     public init() {
         table = RouteTable()
+        ruleFIBs = ruleTables.map(table.forwardingTable)
     }
 
     /// Keeps the kernel routes of `interfaces` up to date.
@@ -62,10 +67,11 @@ public final class RoutingPolicy: RouteResolver {
         return removed
     }
 
-    /// The decision for `destination` (Linux's fib_lookup through the rules).
+    /// The decision for `destination` (Linux's fib_lookup through the rules): one trie
+    /// lookup per table consulted, the interned attributes read in place.
     public func resolve(_ destination: IPAddress, flowHash: UInt32) -> RouteDecision {
-        for number in ruleTables {
-            guard let route = table.lookup(destination, table: number) else { continue }
+        for fib in ruleFIBs {
+            guard let route = fib.attributes(of: fib.match(destination)) else { continue }
             switch route.type {
             case .local: return .local
             case .blackhole: return .blackhole

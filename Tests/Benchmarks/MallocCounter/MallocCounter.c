@@ -1,5 +1,6 @@
 #include "MallocCounter.h"
 
+#include <malloc.h>
 #include <stddef.h>
 #include <stdatomic.h>
 
@@ -11,6 +12,11 @@ extern void *__libc_memalign(size_t, size_t);
 static _Atomic uint64_t allocations;
 
 uint64_t malloc_counter_allocations(void) { return atomic_load(&allocations); }
+
+uint64_t malloc_counter_heap_bytes(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
+}
 
 void *malloc(size_t size) {
     atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);

@@ -7,4 +7,7 @@
 
 /// Allocations made so far.
 uint64_t malloc_counter_allocations(void);
+
+/// Bytes in use on the heap: glibc's mallinfo2, arena bytes in use plus mmapped chunks.
+uint64_t malloc_counter_heap_bytes(void);
 #endif

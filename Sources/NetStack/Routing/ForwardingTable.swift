@@ -1,0 +1,69 @@
+import Wire
+
+/// What a longest-prefix match found: the trie's leaf, naming the interned attributes of the
+/// best route of the matched prefix and that prefix's length. Small and trivially copied, so
+/// the forwarding hot path pays no reference counting until it needs the attributes.
+public struct FIBMatch: Equatable, Sendable {
+    /// The trie leaf (0: nothing matched).
+    @usableFromInline let leaf: UInt32
+
+    /// A match of `leaf`.
+    @usableFromInline init(leaf: UInt32) { self.leaf = leaf }
+
+    /// Whether a route matched.
+    @inline(__always) public var found: Bool { leaf != 0 }
+    /// The matched prefix length (0 when nothing matched).
+    public var prefixLength: Int { Int(leaf & 0xff) }
+    /// The interned attribute set's index (nil when nothing matched): equal indices, equal
+    /// attributes, while the table is unchanged.
+    public var attributesIndex: Int? { leaf == 0 ? nil : Int(leaf >> 8) - 1 }
+}
+
+/// One table of a `RouteTable`, resolved once, for allocation-free longest-prefix matches on
+/// the forwarding hot path: a lookup reads the table's direct array and a node or two of its
+/// trie (`Poptrie`) and returns a `FIBMatch`. It follows later changes to the table. `match`
+/// is inlinable, so the direct-array step compiles into the caller's loop (the trie's types
+/// are `@usableFromInline` for it) and only a lookup that reaches a node makes a call.
+public struct ForwardingTable {
+    /// The table's IPv4 index (never replaced, so held directly: one load nearer the trie).
+    @usableFromInline let v4: PrefixIndex<IPv4Address>
+    /// The table's IPv6 index.
+    @usableFromInline let v6: PrefixIndex<IPv6Address>
+    private let pool: AttributePool
+
+    init(index: TableIndex, pool: AttributePool) {
+        v4 = index.v4
+        v6 = index.v6
+        self.pool = pool
+    }
+
+    /// The longest match for an IPv4 address (inlined into the caller: the stack's hot path).
+    @inlinable
+    public func match(_ address: IPv4Address) -> FIBMatch { FIBMatch(leaf: v4.match(address)) }
+
+    /// The longest match for an IPv6 address.
+    @inlinable
+    public func match(_ address: IPv6Address) -> FIBMatch { FIBMatch(leaf: v6.match(address)) }
+
+    /// The longest match for an address of either family.
+    public func match(_ address: IPAddress) -> FIBMatch {
+        switch address {
+        case .v4(let a): match(a)
+        case .v6(let a): match(a)
+        }
+    }
+
+    /// The attributes of the matched route (its next hops shared, nothing allocated); nil
+    /// when nothing matched.
+    public func attributes(of match: FIBMatch) -> RouteAttributes? {
+        match.found ? pool[(match.leaf >> 8) - 1] : nil
+    }
+}
+
+/// The fast lookup entry point.
+extension RouteTable {
+    /// Table `number` for fast lookups (made empty if it does not exist yet).
+    public func forwardingTable(_ number: UInt32) -> ForwardingTable {
+        ForwardingTable(index: tableIndex(number), pool: attributePool)
+    }
+}

@@ -1,0 +1,163 @@
+/// One table's prefixes of one family: the compact map from prefix to its routes' interned
+/// attribute indices (the source of truth), and the `Poptrie` answering lookups, kept in
+/// step by every change.
+///
+/// A prefix costs one map entry (its key and a 32-bit slot: an attribute index, or for a
+/// prefix with several routes an index into `lists`) plus its share of the trie. A change
+/// repaints the leaves the prefix covers, or grows or folds the subtree on its path.
+///
+/// The trie's direct array starts at `Address.directBits`; a table passing
+/// `largeThreshold` prefixes is rebuilt on `Address.largeDirectBits` (and back below half).
+@usableFromInline
+final class PrefixIndex<Address: TrieAddress> {
+    /// A map slot with this bit indexes `lists`.
+    private static var listFlag: UInt32 { 1 << 31 }
+
+    private var entries: [Address.PrefixKey: UInt32] = [:]
+    private var lists: [[UInt32]] = []
+    private var vacantLists: [UInt32] = []
+    private var lengthCounts = [Int](repeating: 0, count: Address.width + 1)
+    @usableFromInline private(set) var trieStorage: Poptrie<Address>?
+
+    /// Prefixes present.
+    var count: Int { entries.count }
+
+    /// Prefixes from which a table uses `Address.largeDirectBits`.
+    let largeThreshold: Int
+
+    /// An empty index; past `largeThreshold` prefixes (2^18 unless a test says otherwise) the
+    /// trie moves to the large direct array.
+    init(largeThreshold: Int = 1 << 18) { self.largeThreshold = largeThreshold }
+
+    /// Bits the trie's direct array resolves now.
+    var directBits: Int { trieStorage?.directBits ?? Address.directBits }
+
+    /// The trie, made with the first prefix (its direct array is the largest fixed cost).
+    private var trie: Poptrie<Address> {
+        if let trieStorage { return trieStorage }
+        let made = Poptrie<Address>(directBits: Address.directBits)
+        trieStorage = made
+        return made
+    }
+
+    /// The trie leaf for a route with attributes `index` matched at `length`.
+    static func leaf(index: UInt32, length: Int) -> UInt32 { (index + 1) << 8 | UInt32(length) }
+
+    /// The longest match for `address`: the trie leaf (0 if none). Allocates nothing.
+    @inlinable
+    func match(_ address: Address) -> UInt32 {
+        guard let trieStorage else { return 0 }
+        return trieStorage.lookup(address)
+    }
+
+    /// The attribute indices of the prefix's routes, best first (empty if absent).
+    func indices(_ address: Address, length: Int) -> [UInt32] {
+        guard let slot = entries[address.prefixKey(length: length)] else { return [] }
+        return slot & Self.listFlag != 0 ? lists[Int(slot & ~Self.listFlag)] : [slot]
+    }
+
+    /// Every prefix's key, sorted by address then length.
+    func sortedKeys() -> [Address.PrefixKey] { entries.keys.sorted() }
+
+    /// The keys of the prefixes with a route whose attributes are in `wanted`.
+    func keys(using wanted: Set<UInt32>) -> [Address.PrefixKey] {
+        entries.compactMap { key, slot in
+            if slot & Self.listFlag == 0 { return wanted.contains(slot) ? key : nil }
+            return lists[Int(slot & ~Self.listFlag)].contains(where: wanted.contains) ? key : nil
+        }
+    }
+
+    /// Sets the routes (attribute indices, best first; empty removes) of the prefix
+    /// (`address` masked, `length`) and updates the trie.
+    func set(_ indices: [UInt32], _ address: Address, length: Int) {
+        let key = address.prefixKey(length: length)
+        let previous = entries[key]
+        let before = previous.map { Self.leaf(index: best(of: $0), length: length) } ?? 0
+        if let previous, previous & Self.listFlag != 0 {
+            lists[Int(previous & ~Self.listFlag)] = []
+            vacantLists.append(previous & ~Self.listFlag)
+        }
+        entries[key] = indices.isEmpty ? nil : store(indices)
+        let after = indices.first.map { Self.leaf(index: $0, length: length) } ?? 0
+        guard before != after else { return }
+        if before == 0 {
+            lengthCounts[length] += 1
+            trie.insert(address, length: length, value: after) { covering(address, within: length - 1) }
+        } else if after == 0 {
+            lengthCounts[length] -= 1
+            trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
+        } else {
+            trie.relabel(address, length: length, from: before, to: after)
+        }
+        resizeIfNeeded()
+    }
+
+    /// The leaf of the prefix's best route, 0 if absent.
+    func leaf(_ address: Address, length: Int) -> UInt32 {
+        guard lengthCounts[length] > 0, let slot = entries[address.prefixKey(length: length)] else { return 0 }
+        return Self.leaf(index: best(of: slot), length: length)
+    }
+
+    /// Bytes held by the trie's arrays.
+    var trieByteCount: Int { trieStorage?.byteCount ?? 0 }
+
+    /// Bytes the maps' hash tables hold at least (keys and values at their capacity).
+    var mapByteCount: Int {
+        let entry = MemoryLayout<Address.PrefixKey>.stride + MemoryLayout<UInt32>.stride
+        return entries.capacity * entry + lists.reduce(lists.capacity * 8) { $0 + 32 + $1.capacity * 4 }
+    }
+
+    /// Live trie nodes and leaves (for tests: both return to zero when the table empties).
+    var trieLiveElements: (nodes: Int, leaves: Int) {
+        (trieStorage?.nodes.live ?? 0, trieStorage?.leaves.live ?? 0)
+    }
+
+    // MARK: - Internals
+
+    /// Rebuilds the trie on the direct array that suits the table's size, with hysteresis.
+    private func resizeIfNeeded() {
+        guard Address.largeDirectBits != Address.directBits, let current = trieStorage else { return }
+        let wanted: Int
+        if current.directBits == Address.directBits && entries.count >= largeThreshold {
+            wanted = Address.largeDirectBits
+        } else if current.directBits == Address.largeDirectBits && entries.count < largeThreshold / 2 {
+            wanted = Address.directBits
+        } else {
+            return
+        }
+        // Shortest first, so the leaves a prefix repaints hold its covering prefix's leaf.
+        let rebuilt = Poptrie<Address>(directBits: wanted)
+        for (key, slot) in entries.sorted(by: { Address.prefix(of: $0.key).length < Address.prefix(of: $1.key).length }) {
+            let (address, length) = Address.prefix(of: key)
+            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length)) {
+                covering(address, within: length - 1)
+            }
+        }
+        trieStorage = rebuilt
+    }
+
+    /// The leaf of the longest prefix of `address` no longer than `maximum` (0 if none).
+    private func covering(_ address: Address, within maximum: Int) -> UInt32 {
+        var length = maximum
+        while length >= 0 {
+            let value = leaf(address.masked(to: length), length: length)
+            if value != 0 { return value }
+            length -= 1
+        }
+        return 0
+    }
+
+    private func best(of slot: UInt32) -> UInt32 {
+        slot & Self.listFlag != 0 ? lists[Int(slot & ~Self.listFlag)][0] : slot
+    }
+
+    private func store(_ indices: [UInt32]) -> UInt32 {
+        if indices.count == 1 { return indices[0] }
+        if let reused = vacantLists.popLast() {
+            lists[Int(reused)] = indices
+            return Self.listFlag | reused
+        }
+        lists.append(indices)
+        return Self.listFlag | UInt32(lists.count - 1)
+    }
+}

@@ -1,0 +1,86 @@
+import Wire
+
+/// One routing table's storage: a `PrefixIndex` per family over the FIB's shared
+/// `AttributePool`. It turns between the `Route` values rtnetlink speaks and the interned,
+/// compact form: a route costs a few bytes in a prefix map plus its share of the trie.
+final class TableIndex {
+    /// IPv4 prefixes.
+    let v4 = PrefixIndex<IPv4Address>()
+    /// IPv6 prefixes.
+    let v6 = PrefixIndex<IPv6Address>()
+    /// Routes in this table.
+    private(set) var count = 0
+    private let pool: AttributePool
+
+    /// An empty table interning into `pool`.
+    init(pool: AttributePool) { self.pool = pool }
+
+    /// The routes of exactly `prefix` (masked), best first.
+    func routes(for prefix: IPPrefix) -> [Route] {
+        switch prefix.address {
+        case .v4(let a): v4.indices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
+        case .v6(let a): v6.indices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
+        }
+    }
+
+    /// Replaces the routes of `prefix` (masked) by `routes` (same destination, best first).
+    func set(_ routes: [Route], for prefix: IPPrefix) {
+        let indices = routes.map { pool.intern(RouteAttributes(of: $0)) }
+        let previous: [UInt32]
+        switch prefix.address {
+        case .v4(let a):
+            previous = v4.indices(a, length: prefix.length)
+            v4.set(indices, a, length: prefix.length)
+        case .v6(let a):
+            previous = v6.indices(a, length: prefix.length)
+            v6.set(indices, a, length: prefix.length)
+        }
+        count += routes.count - previous.count
+        for index in previous { pool.release(index) }
+    }
+
+    /// The best route of the longest prefix holding `address`; shares the interned next
+    /// hops, allocates nothing.
+    func longestMatch(_ address: IPAddress) -> Route? {
+        let leaf: UInt32
+        switch address {
+        case .v4(let a): leaf = v4.match(a)
+        case .v6(let a): leaf = v6.match(a)
+        }
+        guard leaf != 0 else { return nil }
+        let length = Int(leaf & 0xff)
+        return pool[(leaf >> 8) - 1].route(to: IPPrefix(address: address, length: length)!)
+    }
+
+    /// Every route of one family, by destination (address, then length), each prefix's
+    /// routes in their order: sorting the keys makes a dump O(n log n).
+    func routes(ipv6: Bool) -> [Route] {
+        var result: [Route] = []
+        result.reserveCapacity(count)
+        if ipv6 {
+            for key in v6.sortedKeys() { append(IPv6Address.prefix(of: key), from: v6, to: &result) }
+        } else {
+            for key in v4.sortedKeys() { append(IPv4Address.prefix(of: key), from: v4, to: &result) }
+        }
+        return result
+    }
+
+    /// The prefixes with a route through one of the attribute sets `wanted`.
+    func prefixes(using wanted: Set<UInt32>) -> [IPPrefix] {
+        v4.keys(using: wanted).map { key in
+            let (address, length) = IPv4Address.prefix(of: key)
+            return IPPrefix(address: .v4(address), length: length)!
+        } + v6.keys(using: wanted).map { key in
+            let (address, length) = IPv6Address.prefix(of: key)
+            return IPPrefix(address: .v6(address), length: length)!
+        }
+    }
+
+    private func append<A: TrieAddress>(_ prefix: (address: A, length: Int), from index: PrefixIndex<A>,
+                                        to result: inout [Route]) {
+        let destination = IPPrefix(address: prefix.address.ipAddress, length: prefix.length)!
+        for attributes in index.indices(prefix.address, length: prefix.length) {
+            result.append(pool[attributes].route(to: destination))
+        }
+    }
+}
