@@ -15,6 +15,7 @@ public final class EventLoop {
     private var timers: [(deadline: UInt64, id: Int, action: () -> Void)] = []
     private var nextTimerID = 0
     private var running = false
+    private var wakeupEnds: [() -> Void] = []
 
     /// Creates the epoll instance.
     public init() throws {
@@ -53,6 +54,13 @@ public final class EventLoop {
         return nextTimerID
     }
 
+    /// Runs `action` at the end of every wakeup, after the ready descriptors' handlers and the
+    /// due timers: where work they queued goes out in one batch (e.g. one sendmmsg for the
+    /// datagrams of a whole wakeup).
+    public func atEndOfWakeup(_ action: @escaping () -> Void) {
+        wakeupEnds.append(action)
+    }
+
     /// Cancels a timer that has not fired.
     public func cancelTimer(_ id: Int) {
         timers.removeAll { $0.id == id }
@@ -74,6 +82,7 @@ public final class EventLoop {
                 if !running { return }
             }
             fireTimers()
+            for action in wakeupEnds { action() }
         }
     }
 
