@@ -50,9 +50,8 @@ public final class VirtualRouter {
         }
         tunnel.deliver = { [weak self, unowned interface] packet, _, _ in
             guard let self else { return }
-            var bytes = packet
             let now = EventLoop.monotonicNow()
-            bytes.withUnsafeMutableBytes { self.stack.receive($0, on: interface, now: now) }
+            self.stack.receive(packet, on: interface, now: now)  // in the tunnel's receive buffer
             self.afterStackRun?()
             self.rearm()
         }
