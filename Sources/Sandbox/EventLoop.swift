@@ -79,14 +79,14 @@ public final class EventLoop {
             }
             for event in events.prefix(Int(count)) {
                 handlers[event.data.fd]?(event.events)
-                if !running { return }
+                if !running { break }
             }
             fireTimers()
-            for action in wakeupEnds { action() }
+            for action in wakeupEnds { action() }  // after a stop too: what was queued leaves
         }
     }
 
-    /// Makes `run()` return after the current handler.
+    /// Makes `run()` return after the current handler (and the end-of-wakeup actions).
     public func stop() { running = false }
 
     private func nextTimeout() -> Int32 {
