@@ -62,7 +62,8 @@ public struct DeviceCounters: Sendable, Equatable {
 
 /// A WireGuard interface's protocol engine: peers, handshakes (with cookies under load),
 /// transport encryption, timers and roaming. No sockets and no clock: datagrams, packets and
-/// time come in as arguments, and what must go out comes back as `DeviceOutput`s.
+/// time come in as arguments, and what must go out comes back as `DeviceOutput`s — or, for
+/// transport data, through the caller's buffers (`seal`, `open`: WireGuardDevice+Transport).
 public final class WireGuardDevice {
     /// The interface's private key.
     public let privateKey: WireGuardKey
@@ -77,6 +78,7 @@ public final class WireGuardDevice {
 
     private let entropy: EntropySource
     private var cookieChecker: CookieChecker
+    /// Our session indices (the receiver field of messages to us, paper §5.4.2–5.4.6).
     var indices: [UInt32: IndexEntry] = [:]
     /// What the transport fast path (`seal`, `open`) produced on its rare branches —
     /// handshake messages, staged packets flushed — for the caller to take
@@ -88,7 +90,9 @@ public final class WireGuardDevice {
 
     /// What a local session index names: a handshake in flight or a keypair.
     enum IndexEntry {
+        /// Our initiation to this peer, awaiting its response (paper §5.4.3).
         case handshake(WireGuardPeer)
+        /// A keypair of this peer (paper §5.4.5).
         case keypair(WireGuardPeer, Keypair)
     }
 
@@ -325,6 +329,8 @@ public final class WireGuardDevice {
         return [.transmit(datagram, to: endpoint)]
     }
 
+    /// Sends a handshake initiation (paper §5.4.2), unless one is in flight within
+    /// REKEY_TIMEOUT (the retransmit timer resends it, paper §6.4).
     func initiateHandshake(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
         if let last = peer.lastInitiationSent, time.monotonic &- last < ProtocolConstants.rekeyTimeout,
            peer.timers.isArmed(.retransmitHandshake) {
@@ -366,6 +372,7 @@ public final class WireGuardDevice {
         return endpoint
     }
 
+    /// Sends what waited for a session, on the current keypair.
     func flushStaged(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
         let packets = peer.staged
         peer.staged.removeAll()
@@ -417,6 +424,8 @@ public final class WireGuardDevice {
 
     // MARK: - Helpers
 
+    /// Makes `keypair` the current one, the current the previous (paper §5.4.6: the old one
+    /// still decrypts packets in flight).
     func install(_ keypair: Keypair, for peer: WireGuardPeer, at time: DeviceTime) {
         if let old = peer.previous { indices[old.localIndex] = nil }
         peer.previous = peer.current
