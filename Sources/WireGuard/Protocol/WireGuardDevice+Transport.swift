@@ -39,6 +39,18 @@ extension WireGuardDevice {
     /// The longest transport message: an IP packet of 65,535 bytes, padded, framed.
     public static let maximumTransportLength = transportLength(forPacketLength: 65_535)
 
+    /// Whether `address` is inside one of `prefixes` (cryptokey routing's source check, paper
+    /// §2). Indexed rather than `contains(where:)`, whose unspecialized form allocates in a
+    /// debug build.
+    static func allows(_ prefixes: [IPPrefix], _ address: IPAddress) -> Bool {
+        var index = 0
+        while index < prefixes.count {
+            if prefixes[index].contains(address) { return true }
+            index += 1
+        }
+        return false
+    }
+
     /// `length` rounded up to a multiple of 16: `pad(P)` of paper §5.4.6.
     static func paddedLength(_ length: Int) -> Int { (length + 15) & ~15 }
 
@@ -170,7 +182,7 @@ extension WireGuardDevice {
             UnsafeRawBufferPointer(rebasing: plaintext[..<decrypted])) else {
             return nil  // a keepalive (empty) or padding only
         }
-        guard peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
+        guard Self.allows(peer.configuration.allowedIPs, sourceAddress) else {
             counters.disallowedSource += 1
             return nil
         }
