@@ -7,7 +7,10 @@ import WireGuard
 /// The UDP socket of one WireGuard interface: the only kind of socket srouter opens to the
 /// outside world (DESIGN §1). Dual-stack (an AF_INET6 socket with IPV6_V6ONLY off, IPv4 peers
 /// as v4-mapped addresses), falling back to AF_INET where the host has no IPv6. Datagrams move
-/// in batches with recvmmsg/sendmmsg into buffers allocated once.
+/// in batches with recvmmsg/sendmmsg through buffers allocated once: received ones are handed
+/// out in place, and datagrams to send are written into a free send buffer
+/// (`nextSendBuffer`), queued (`queue`) and sent together (`flush`), so the transport path
+/// allocates nothing.
 public final class UDPSocket {
     /// The descriptor.
     public let fd: Int32
@@ -16,11 +19,19 @@ public final class UDPSocket {
     private let isIPv6: Bool
     private var receiveBuffers: [UnsafeMutableRawBufferPointer]
     private var batch: [srouter_datagram]
+    private let sendArena: UnsafeMutableRawBufferPointer
+    private let sendBatch: UnsafeMutableBufferPointer<srouter_datagram>
+    private var queued = 0
 
     /// The largest datagram read whole; longer ones are counted as truncated and dropped.
     public static let maximumDatagram = 65_535
     /// Datagrams per receive call.
     public static let batchSize = 32
+    /// Datagrams queued for one sendmmsg call at most; the queue flushes itself when full.
+    public static let sendBatchSize = Int(SROUTER_BATCH_MAX)
+    /// The size of each send buffer: the longest transport message (an inner packet of
+    /// 65,535 bytes, padded and framed).
+    public static let sendBufferLength = WireGuardDevice.maximumTransportLength
 
     /// Datagrams dropped because they did not fit a buffer.
     public private(set) var truncated = 0
@@ -85,16 +96,27 @@ public final class UDPSocket {
             datagram.capacity = UInt32(buffer.count)
             return datagram
         }
+        sendArena = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.sendBatchSize * Self.sendBufferLength,
+                                                           alignment: 16)
+        sendBatch = UnsafeMutableBufferPointer<srouter_datagram>.allocate(capacity: Self.sendBatchSize)
+        sendBatch.initialize(repeating: srouter_datagram())
+        for i in 0..<Self.sendBatchSize {
+            sendBatch[i].data = (sendArena.baseAddress! + i * Self.sendBufferLength).assumingMemoryBound(to: UInt8.self)
+            sendBatch[i].capacity = UInt32(Self.sendBufferLength)
+        }
     }
 
     deinit {
         close(fd)
         receiveBuffers.forEach { $0.deallocate() }
+        sendArena.deallocate()
+        sendBatch.deallocate()
     }
 
-    /// Reads every waiting datagram, in batches, calling `handler` with each one's bytes and
-    /// source. Returns when the socket would block.
-    public func receiveAll(_ handler: ([UInt8], Endpoint) -> Void) {
+    /// Reads every waiting datagram, in batches, calling `handler` with each one's bytes (in
+    /// the socket's receive buffer, valid until the handler returns; the handler may change
+    /// them, e.g. decrypt in place) and source. Returns when the socket would block.
+    public func receiveAll(_ handler: (UnsafeMutableRawBufferPointer, Endpoint) -> Void) {
         while true {
             let count = batch.withUnsafeMutableBufferPointer {
                 srouter_receive_batch(fd, $0.baseAddress, Int32($0.count))
@@ -106,49 +128,75 @@ public final class UDPSocket {
                     continue
                 }
                 guard let source = Self.endpoint(from: batch[i].address) else { continue }
-                let bytes = Array(UnsafeRawBufferPointer(start: batch[i].data, count: Int(batch[i].length)))
-                handler(bytes, source)
+                handler(UnsafeMutableRawBufferPointer(start: batch[i].data, count: Int(batch[i].length)), source)
             }
             if Int(count) < batch.count { return }
         }
     }
 
-    /// Sends datagrams, batched; returns how many the kernel took (the rest are dropped, as a
-    /// full socket buffer drops UDP anyway).
+    // MARK: - Sending
+
+    /// Datagrams queued and not yet flushed.
+    public var queuedCount: Int { queued }
+
+    /// The free send buffer (`sendBufferLength` bytes) for the next datagram: write it there,
+    /// then `queue` it. Flushes the queue first when it is full.
+    public func nextSendBuffer() -> UnsafeMutableRawBufferPointer {
+        if queued == Self.sendBatchSize { flush() }
+        return UnsafeMutableRawBufferPointer(start: sendBatch[queued].data, count: Self.sendBufferLength)
+    }
+
+    /// Queues the first `length` bytes of the buffer `nextSendBuffer` returned, for
+    /// `endpoint`. Returns false (nothing queued) when this socket cannot reach the endpoint's
+    /// family (an IPv6 peer on an IPv4-only host).
     @discardableResult
-    public func send(_ datagrams: [([UInt8], Endpoint)]) -> Int {
+    public func queue(length: Int, to endpoint: Endpoint) -> Bool {
+        precondition(queued < Self.sendBatchSize && length <= Self.sendBufferLength, "UDPSocket.queue: no buffer")
+        guard let addressLength = fill(&sendBatch[queued].address, from: endpoint) else { return false }
+        sendBatch[queued].address_length = addressLength
+        sendBatch[queued].length = UInt32(length)
+        queued += 1
+        return true
+    }
+
+    /// Sends the queued datagrams with sendmmsg and empties the queue. A datagram the kernel
+    /// refuses (a full socket buffer, an unreachable address) is skipped and dropped, as UDP
+    /// drops anyway; returns how many the kernel took.
+    @discardableResult
+    public func flush() -> Int {
+        var offset = 0
         var sent = 0
-        var index = 0
-        while index < datagrams.count {
-            let chunk = datagrams[index..<min(index + Int(SROUTER_BATCH_MAX), datagrams.count)]
-            // One contiguous copy per batch: the kernel reads every datagram from it.
-            let arena = UnsafeMutableRawBufferPointer.allocate(
-                byteCount: max(1, chunk.reduce(0) { $0 + $1.0.count }), alignment: 16)
-            defer { arena.deallocate() }
-            var entries: [srouter_datagram] = []
-            entries.reserveCapacity(chunk.count)
-            var offset = 0
-            for item in chunk {
-                var entry = srouter_datagram()
-                guard let length = fill(&entry.address, from: item.1) else { continue }
-                entry.address_length = length
-                entry.length = UInt32(item.0.count)
-                let target = UnsafeMutableRawBufferPointer(rebasing: arena[offset..<(offset + item.0.count)])
-                target.copyBytes(from: item.0)
-                entry.data = (arena.baseAddress! + offset).assumingMemoryBound(to: UInt8.self)
-                offset += item.0.count
-                entries.append(entry)
+        while offset < queued {
+            let n = srouter_send_batch(fd, sendBatch.baseAddress! + offset, Int32(queued - offset))
+            if n > 0 {
+                sent += Int(n)
+                offset += Int(n)
+            } else {
+                offset += 1  // this one failed: drop it, keep the rest
             }
-            let n = entries.withUnsafeMutableBufferPointer {
-                srouter_send_batch(fd, $0.baseAddress, Int32($0.count))
-            }
-            if n > 0 { sent += Int(n) }
-            index += chunk.count
         }
+        queued = 0
         return sent
     }
 
-    /// Writes `endpoint` as the socket's family wants it (v4-mapped on a dual-stack socket).
+    /// Sends datagrams, batched, through the send buffers (after what was queued before);
+    /// returns how many of these the kernel took (the rest are dropped, as a full socket buffer
+    /// drops UDP anyway). For rare traffic: handshakes, cookie replies, keepalives.
+    @discardableResult
+    public func send(_ datagrams: [([UInt8], Endpoint)]) -> Int {
+        if queued > 0 { flush() }
+        var sent = 0
+        for (bytes, endpoint) in datagrams where bytes.count <= Self.sendBufferLength {
+            if queued == Self.sendBatchSize { sent += flush() }
+            let buffer = nextSendBuffer()
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            queue(length: bytes.count, to: endpoint)
+        }
+        return sent + flush()
+    }
+
+    /// Writes `endpoint` as the socket's family wants it (v4-mapped on a dual-stack socket),
+    /// without allocating.
     private func fill(_ storage: inout sockaddr_storage, from endpoint: Endpoint) -> socklen_t? {
         switch (endpoint.address, isIPv6) {
         case (.v4(let a), false):
@@ -166,12 +214,15 @@ public final class UDPSocket {
             var six = sockaddr_in6()
             six.sin6_family = sa_family_t(AF_INET6)
             six.sin6_port = endpoint.port.bigEndian
-            let bytes: [UInt8]
+            let v6: IPv6Address
             switch address {
-            case .v4(let a): bytes = [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + a.octets
-            case .v6(let a): bytes = a.bytes
+            case .v4(let a): v6 = IPv6Address(high: 0, low: 0xffff_0000_0000 | UInt64(a.value))  // ::ffff:a.b.c.d
+            case .v6(let a): v6 = a
             }
-            withUnsafeMutableBytes(of: &six.sin6_addr) { $0.copyBytes(from: bytes) }
+            withUnsafeMutableBytes(of: &six.sin6_addr) { raw in
+                raw.storeBytes(of: v6.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                raw.storeBytes(of: v6.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
             withUnsafeBytes(of: six) { source in
                 withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: source) }
             }
@@ -179,7 +230,8 @@ public final class UDPSocket {
         }
     }
 
-    /// Reads a received address; v4-mapped IPv6 addresses become IPv4 endpoints.
+    /// Reads a received address, without allocating; v4-mapped IPv6 addresses (RFC 4291
+    /// §2.5.5.2) become IPv4 endpoints.
     static func endpoint(from storage: sockaddr_storage) -> Endpoint? {
         var copy = storage
         switch Int32(storage.ss_family) {
@@ -189,13 +241,15 @@ public final class UDPSocket {
                             port: UInt16(bigEndian: sin.sin_port))
         case AF_INET6:
             let sin6 = withUnsafeBytes(of: &copy) { $0.loadUnaligned(as: sockaddr_in6.self) }
-            let bytes = withUnsafeBytes(of: sin6.sin6_addr) { Array($0) }
-            let port = UInt16(bigEndian: sin6.sin6_port)
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
-                return Endpoint(address: .v4(IPv4Address(bytes[12], bytes[13], bytes[14], bytes[15])),
-                                port: port)
+            let address = withUnsafeBytes(of: sin6.sin6_addr) { raw in
+                IPv6Address(high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                            low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
             }
-            return IPv6Address(bytes: bytes).map { Endpoint(address: .v6($0), port: port) }
+            let port = UInt16(bigEndian: sin6.sin6_port)
+            if address.high == 0 && address.low >> 32 == 0xffff {
+                return Endpoint(address: .v4(IPv4Address(UInt32(truncatingIfNeeded: address.low))), port: port)
+            }
+            return Endpoint(address: .v6(address), port: port)
         default:
             return nil
         }

@@ -55,10 +55,9 @@ public final class VirtualRouter {
         }
         tunnel.deliver = { [weak self, unowned interface] packet, _, _ in
             guard let self else { return }
-            if let tap = self.tap { packet.withUnsafeBytes { tap(index, $0) } }
-            var bytes = packet
+            if let tap = self.tap { tap(index, UnsafeRawBufferPointer(packet)) }
             let now = EventLoop.monotonicNow()
-            bytes.withUnsafeMutableBytes { self.stack.receive($0, on: interface, now: now) }
+            self.stack.receive(packet, on: interface, now: now)  // in the tunnel's receive buffer
             self.afterStackRun?()
             self.rearm()
         }

@@ -7,6 +7,11 @@ import WireGuard
 /// One WireGuard interface at run time: a `WireGuardDevice` joined to its UDP socket and to
 /// srouter's event loop. Datagrams in go to the device; what it emits goes out on the socket
 /// or, for inner packets, to `deliver`; its timers run from the loop.
+///
+/// Transport data takes the device's fast path both ways (paper §5.4.6): received datagrams
+/// are decrypted in the socket's receive buffers and handed to `deliver` in place, packets
+/// to send are sealed straight into the socket's send buffers. Everything sent during one
+/// wakeup of the loop goes out at its end, in sendmmsg batches.
 public final class WireGuardInterface {
     /// The interface name (`wg0`; from the wg-quick file name).
     public let name: String
@@ -14,8 +19,10 @@ public final class WireGuardInterface {
     public let device: WireGuardDevice
     /// The outside socket.
     public let socket: UDPSocket
-    /// Where inner packets from peers go (srouter's network stack).
-    public var deliver: (_ packet: [UInt8], _ interface: WireGuardInterface, _ peer: WireGuardKey) -> Void = { _, _, _ in }
+    /// Where inner packets from peers go (srouter's network stack). The packet lies in a
+    /// receive buffer, valid only during the call (the callee may change it in place).
+    public var deliver: (_ packet: UnsafeMutableRawBufferPointer, _ interface: WireGuardInterface,
+                         _ peer: WireGuardKey) -> Void = { _, _, _ in }
 
     private let loop: EventLoop
     private let logger: Logger
@@ -24,6 +31,8 @@ public final class WireGuardInterface {
     private var sessions: [WireGuardKey: Bool] = [:]
     private var loggedCounters = DeviceCounters()
     private var countersLoggedAt: UInt64 = 0
+    /// Whether anything happened since the last end of wakeup (logs and timer to update).
+    private var active = false
 
     /// Opens the socket on `listenPort` (0: any) and starts serving on `loop`.
     public init(name: String, privateKey: WireGuardKey, listenPort: UInt16, peers: [PeerConfiguration],
@@ -35,6 +44,7 @@ public final class WireGuardInterface {
         for peer in peers { device.configure(peer: peer) }
         socket = try UDPSocket(port: listenPort)
         try loop.register(socket.fd) { [weak self] _ in self?.readSocket() }
+        loop.atEndOfWakeup { [weak self] in self?.endOfWakeup() }
         logger.info("interface up", metadata: ["interface": "\(name)", "port": "\(socket.port)",
                                               "public-key": "\(device.publicKey)", "peers": "\(peers.count)"])
         // Peers with an endpoint are contacted at once, as wireguard-go does on `up`.
@@ -44,11 +54,12 @@ public final class WireGuardInterface {
             outputs += device.initiate(to: peer.publicKey, at: now)
         }
         handle(outputs)
+        endOfWakeup()
     }
 
     /// Sends an inner packet to a given peer (a reply goes back where its request came from).
     public func send(_ packet: [UInt8], toPeer peer: WireGuardKey) {
-        handle(device.send(packet, to: peer, at: Self.now()))
+        packet.withUnsafeBytes { seal($0, to: peer) }
     }
 
     /// Sends an inner packet toward `nextHop` (the route's gateway, or the destination of a
@@ -58,8 +69,18 @@ public final class WireGuardInterface {
     /// hold the packet's destination (cryptokey routing). Returns false when no peer fits.
     public func send(_ packet: UnsafeRawBufferPointer, nextHop: IPAddress, destination: IPAddress?) -> Bool {
         guard let peer = peer(for: nextHop) ?? destination.flatMap(peer(for:)) else { return false }
-        handle(device.send(Array(packet), to: peer, at: Self.now()))
+        seal(packet, to: peer)
         return true
+    }
+
+    /// The fast path out: seals `packet` into the socket's next send buffer and queues it;
+    /// it leaves at the end of the wakeup (or when the queue is full).
+    private func seal(_ packet: UnsafeRawBufferPointer, to peer: WireGuardKey) {
+        active = true
+        if case .transmit(let length, let endpoint) = device.seal(packet, to: peer, into: socket.nextSendBuffer(),
+                                                                   at: Self.now()) {
+            socket.queue(length: length, to: endpoint)
+        }
     }
 
     /// The peer whose AllowedIPs hold `address` most specifically (the only peer, if one).
@@ -74,24 +95,43 @@ public final class WireGuardInterface {
         return best?.key
     }
 
+    /// The fast path in: every waiting datagram is opened in its receive buffer and its
+    /// packet delivered in place; handshake traffic goes through the device's control queue.
     private func readSocket() {
+        active = true
         let now = Self.now()
-        var outputs: [DeviceOutput] = []
         socket.receiveAll { datagram, source in
-            outputs += device.receive(datagram, from: source, at: now)
-        }
-        handle(outputs)
-    }
-
-    private func handle(_ outputs: [DeviceOutput]) {
-        var datagrams: [([UInt8], Endpoint)] = []
-        for output in outputs {
-            switch output {
-            case .transmit(let datagram, let endpoint): datagrams.append((datagram, endpoint))
-            case .deliver(let packet, let peer): deliver(packet, self, peer)
+            if case .deliver(let range, let peer) = device.open(datagram, from: source, at: now) {
+                deliver(UnsafeMutableRawBufferPointer(rebasing: datagram[range]), self, peer)
             }
         }
-        if !datagrams.isEmpty { socket.send(datagrams) }
+    }
+
+    /// What the device emitted on its array path (handshakes, cookies, keepalives, timers):
+    /// datagrams are queued on the socket, packets delivered.
+    private func handle(_ outputs: [DeviceOutput]) {
+        active = true
+        for output in outputs {
+            switch output {
+            case .transmit(let datagram, let endpoint):
+                guard datagram.count <= UDPSocket.sendBufferLength else { continue }
+                let buffer = socket.nextSendBuffer()
+                datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                socket.queue(length: datagram.count, to: endpoint)
+            case .deliver(let packet, let peer):
+                var bytes = packet
+                bytes.withUnsafeMutableBytes { deliver($0, self, peer) }
+            }
+        }
+    }
+
+    /// The end of a loop wakeup: the device's control traffic, then one flush of everything
+    /// queued (sendmmsg batches), then logs and the timer, if anything happened.
+    private func endOfWakeup() {
+        while device.hasControlOutputs { handle(device.takeControlOutputs()) }
+        if socket.queuedCount > 0 { socket.flush() }
+        guard active else { return }
+        active = false
         logSessionChanges()
         logDrops()
         rearmTimer()

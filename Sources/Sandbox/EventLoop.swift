@@ -15,6 +15,7 @@ public final class EventLoop {
     private var timers: [(deadline: UInt64, id: Int, action: () -> Void)] = []
     private var nextTimerID = 0
     private var running = false
+    private var wakeupEnds: [() -> Void] = []
 
     /// Creates the epoll instance.
     public init() throws {
@@ -53,6 +54,13 @@ public final class EventLoop {
         return nextTimerID
     }
 
+    /// Runs `action` at the end of every wakeup, after the ready descriptors' handlers and the
+    /// due timers: where work they queued goes out in one batch (e.g. one sendmmsg for the
+    /// datagrams of a whole wakeup).
+    public func atEndOfWakeup(_ action: @escaping () -> Void) {
+        wakeupEnds.append(action)
+    }
+
     /// Cancels a timer that has not fired.
     public func cancelTimer(_ id: Int) {
         timers.removeAll { $0.id == id }
@@ -71,13 +79,14 @@ public final class EventLoop {
             }
             for event in events.prefix(Int(count)) {
                 handlers[event.data.fd]?(event.events)
-                if !running { return }
+                if !running { break }
             }
             fireTimers()
+            for action in wakeupEnds { action() }  // after a stop too: what was queued leaves
         }
     }
 
-    /// Makes `run()` return after the current handler.
+    /// Makes `run()` return after the current handler (and the end-of-wakeup actions).
     public func stop() { running = false }
 
     private func nextTimeout() -> Int32 {

@@ -55,6 +55,18 @@ public struct IPv4Packet {
         self.payloadEnd = totalLength
     }
 
+    /// The checks `IPv4Repr.parse` makes beyond the view's, without allocating: the reserved
+    /// flag clear, the datagram within 65,535 bytes once reassembled (RFC 791 §3.2) and the
+    /// options well-formed (RFC 791 §3.1). The checksum is not verified.
+    public func validate() throws(WireError) {
+        guard !reservedFlag else { throw .malformed("reserved flag") }
+        guard Int(fragmentOffset) * 8 + (payloadEnd - headerLength) <= 65_535 - headerLength else {
+            throw .malformed("fragment offset")
+        }
+        var reader = IPv4OptionReader(options)
+        while try reader.next() != nil {}
+    }
+
     /// Checks the header only, for the start of a packet quoted in an ICMP error (RFC 792:
     /// "Internet Header + 64 bits of Original Data Datagram"; RFC 1812 §4.3.2.3 allows more):
     /// the payload is whatever follows the header, up to the total length.
@@ -249,13 +261,8 @@ public struct IPv4Repr: Equatable, Sendable {
     /// checksum when `verifyChecksum` (RFC 791 §3.1). Allocates only if there are options.
     public static func parse(_ packet: IPv4Packet, verifyChecksum: Bool = true) throws(WireError) -> IPv4Repr {
         if verifyChecksum && !packet.checksumIsValid { throw .badChecksum }
-        guard !packet.reservedFlag else { throw .malformed("reserved flag") }
+        try packet.validate()
         let payloadLength = packet.payloadEnd - packet.headerLength
-        guard Int(packet.fragmentOffset) * 8 + payloadLength <= 65_535 - packet.headerLength else {
-            throw .malformed("fragment offset")
-        }
-        var reader = IPv4OptionReader(packet.options)
-        while try reader.next() != nil {}
         var repr = IPv4Repr(protocolNumber: packet.protocolNumber, source: packet.source,
                             destination: packet.destination, timeToLive: packet.timeToLive,
                             payloadLength: payloadLength)

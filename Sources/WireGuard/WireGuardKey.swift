@@ -57,6 +57,12 @@ public struct WireGuardKey: Hashable, Sendable, CustomStringConvertible {
     /// Base64 text (never a private key in logs: callers print public keys only).
     public var description: String { base64 }
 
+    /// Hashes the 32 bytes as one block rather than byte by byte, as `[UInt8]` would: the
+    /// peer lookup of every packet sent (`WireGuardDevice.seal`) hashes a key.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")

@@ -9,7 +9,7 @@ import WireGuard
     func receive(_ socket: UDPSocket, expecting count: Int) -> [([UInt8], Endpoint)] {
         var got: [([UInt8], Endpoint)] = []
         for _ in 0..<200 where got.count < count {
-            socket.receiveAll { got.append(($0, $1)) }
+            socket.receiveAll { got.append((Array($0), $1)) }
             if got.count < count { usleep(5_000) }
         }
         return got
@@ -32,6 +32,32 @@ import WireGuard
         let six = receive(b, expecting: 1)
         #expect(six.first?.0 == [1, 2, 3])
         #expect(six.first?.1 == Endpoint(address: .v6(.loopback), port: a.port))
+    }
+
+    @Test func queuedDatagramsLeaveInBatchesFromTheSendBuffers() throws {
+        let a = try UDPSocket(port: 0)
+        let b = try UDPSocket(port: 0)
+        let toB = Endpoint(address: .v4(.loopback), port: b.port)
+        // More than one batch: the queue flushes itself when full.
+        for i in 0..<(UDPSocket.sendBatchSize + 6) {
+            let buffer = a.nextSendBuffer()
+            #expect(buffer.count == UDPSocket.sendBufferLength)
+            buffer.initializeMemory(as: UInt8.self, repeating: UInt8(i))
+            #expect(a.queue(length: 10 + i, to: toB))
+        }
+        #expect(a.queuedCount == 6)
+        #expect(a.flush() == 6)
+        #expect(a.queuedCount == 0)
+        let got = receive(b, expecting: UDPSocket.sendBatchSize + 6)
+        #expect(got.map(\.0.count) == (0..<(UDPSocket.sendBatchSize + 6)).map { 10 + $0 })
+        #expect(got.last?.0 == [UInt8](repeating: UInt8(UDPSocket.sendBatchSize + 5), count: UDPSocket.sendBatchSize + 15))
+        // An unreachable destination is dropped alone; the rest of the batch goes.
+        for port in [b.port, 0, b.port] {
+            a.nextSendBuffer().initializeMemory(as: UInt8.self, repeating: 1)
+            a.queue(length: 3, to: Endpoint(address: .v4(.loopback), port: port))
+        }
+        #expect(a.flush() == 2)
+        #expect(receive(b, expecting: 2).count == 2)
     }
 
     @Test func aTakenPortIsAnError() throws {

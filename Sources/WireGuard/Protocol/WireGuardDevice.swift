@@ -62,7 +62,8 @@ public struct DeviceCounters: Sendable, Equatable {
 
 /// A WireGuard interface's protocol engine: peers, handshakes (with cookies under load),
 /// transport encryption, timers and roaming. No sockets and no clock: datagrams, packets and
-/// time come in as arguments, and what must go out comes back as `DeviceOutput`s.
+/// time come in as arguments, and what must go out comes back as `DeviceOutput`s — or, for
+/// transport data, through the caller's buffers (`seal`, `open`: WireGuardDevice+Transport).
 public final class WireGuardDevice {
     /// The interface's private key.
     public let privateKey: WireGuardKey
@@ -71,19 +72,27 @@ public final class WireGuardDevice {
     /// The peers by public key.
     public private(set) var peers: [WireGuardKey: WireGuardPeer] = [:]
     /// Drop counters.
-    public private(set) var counters = DeviceCounters()
+    public internal(set) var counters = DeviceCounters()
     /// Handshake messages per second above which mac2 (a cookie) is required.
     public var underLoadThreshold = 64
 
     private let entropy: EntropySource
     private var cookieChecker: CookieChecker
-    private var indices: [UInt32: IndexEntry] = [:]
+    /// Our session indices (the receiver field of messages to us, paper §5.4.2–5.4.6).
+    var indices: [UInt32: IndexEntry] = [:]
+    /// What the transport fast path (`seal`, `open`) produced on its rare branches —
+    /// handshake messages, staged packets flushed — for the caller to take
+    /// (`takeControlOutputs`); empty in steady state.
+    var controlOutputs: [DeviceOutput] = []
     private var rateLimiter = HandshakeRateLimiter()
     private var handshakeWindowStart: UInt64 = 0
     private var handshakesInWindow = 0
 
-    private enum IndexEntry {
+    /// What a local session index names: a handshake in flight or a keypair.
+    enum IndexEntry {
+        /// Our initiation to this peer, awaiting its response (paper §5.4.3).
         case handshake(WireGuardPeer)
+        /// A keypair of this peer (paper §5.4.5).
         case keypair(WireGuardPeer, Keypair)
     }
 
@@ -257,63 +266,23 @@ public final class WireGuardDevice {
         }
     }
 
+    /// The array path's transport receive: decrypts into the delivered packet's own array
+    /// (one allocation), through the same steps as the fast path (`openTransport`).
     private func receiveTransport(_ datagram: [UInt8], from source: Endpoint,
                                   at time: DeviceTime) -> [DeviceOutput] {
-        guard let (receiver, counter) = WireGuardMessage.transportHeader(datagram),
-              case .keypair(let peer, let keypair)? = indices[receiver] else {
-            counters.unknownIndex += 1
-            return []
-        }
-        guard keypair.isUsable(now: time.monotonic) else {
-            counters.invalidTransport += 1
-            return []
-        }
-        // Decrypt straight into the packet's own buffer: one allocation on this path.
-        let header = WireGuardMessage.transportHeaderLength
-        var plaintextLength = 0
-        var packet = [UInt8](unsafeUninitializedCapacity: max(1, datagram.count - header - AEAD.tagLength)) { output, count in
-            let opened = keypair.receivingKey.withUnsafeBytes { key in
-                datagram.withUnsafeBytes { raw in
-                    AEAD.open(key: key, counter: counter, ciphertext: UnsafeRawBufferPointer(rebasing: raw[header...]),
-                              into: UnsafeMutableRawBufferPointer(output))
-                }
-            }
-            plaintextLength = opened ?? -1
-            count = max(0, opened ?? 0)
-        }
-        guard plaintextLength >= 0 else {
-            counters.invalidTransport += 1
-            return []
-        }
-        guard keypair.replayWindow.accept(counter) else {
-            counters.replayedTransport += 1
-            return []
-        }
-        peer.configuration.endpoint = source  // roaming: the source of an authenticated packet
-        peer.receivedBytes += UInt64(datagram.count)
         var outputs: [DeviceOutput] = []
-        if keypair === peer.next {
-            // The initiator used our new keypair: it is confirmed (paper §5.4.6).
-            peer.next = nil
-            install(keypair, for: peer, at: time)
-            outputs += flushStaged(peer, at: time)
+        var from: WireGuardPeer?
+        let packet = datagram.withUnsafeBytes { raw -> [UInt8] in
+            guard let message = try? WireGuardTransportMessage(checking: raw) else { return [] }
+            return [UInt8](unsafeUninitializedCapacity: max(1, message.encryptedPacket.count - AEAD.tagLength)) {
+                output, count in
+                let opened = openTransport(message, into: UnsafeMutableRawBufferPointer(output), from: source,
+                                           at: time, outputs: &outputs)
+                from = opened?.peer
+                count = opened?.length ?? 0
+            }
         }
-        peer.timers.anyAuthenticatedPacketReceived()
-        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
-        if keypair === peer.current && keypair.wantsRekeyOnReceive(now: time.monotonic)
-            && peer.initiation == nil {
-            outputs += initiateHandshake(peer, at: time)
-        }
-        guard let (length, sourceAddress) = InnerPacket.inspect(packet[...]) else {
-            return outputs  // a keepalive (empty) or padding only
-        }
-        packet.removeLast(packet.count - length)  // the padding
-        guard peer.configuration.allowedIPs.contains(where: { $0.contains(sourceAddress) }) else {
-            counters.disallowedSource += 1
-            return outputs
-        }
-        peer.timers.dataReceived(now: time.monotonic)
-        outputs.append(.deliver(packet, from: peer.publicKey))
+        if let from { outputs.append(.deliver(packet, from: from.publicKey)) }
         return outputs
     }
 
@@ -342,30 +311,27 @@ public final class WireGuardDevice {
         return initiateHandshake(peer, at: time)
     }
 
-    /// Encrypts `payload` (padded to 16 bytes; empty: a keepalive) on the current keypair.
-    private func sendTransport(_ payload: [UInt8], to peer: WireGuardPeer,
-                               at time: DeviceTime) -> [DeviceOutput] {
-        guard let keypair = peer.current, let counter = keypair.nextSendingCounter(now: time.monotonic)
-        else { return [] }
-        // Header, payload padded to 16 bytes, tag: built once and sealed in place.
-        let paddedLength = payload.count + (16 - payload.count % 16) % 16
-        var datagram = [UInt8]()
-        datagram.reserveCapacity(WireGuardMessage.transportHeaderLength + paddedLength + AEAD.tagLength)
-        WireGuardMessage.appendTransportHeader(to: &datagram, receiver: keypair.remoteIndex, counter: counter)
-        datagram += payload
-        datagram += repeatElement(0, count: paddedLength - payload.count + AEAD.tagLength)
-        keypair.sendingKey.withUnsafeBytes { key in
-            datagram.withUnsafeMutableBytes { raw in
-                AEAD.sealInPlace(key: key, counter: counter,
-                                 buffer: UnsafeMutableRawBufferPointer(rebasing: raw[WireGuardMessage.transportHeaderLength...]),
-                                 plaintextLength: paddedLength)
+    /// Encrypts `payload` (padded to 16 bytes; empty: a keepalive) on the current keypair,
+    /// into a new array (the array path; the fast path seals into the caller's buffer).
+    func sendTransport(_ payload: [UInt8], to peer: WireGuardPeer,
+                       at time: DeviceTime) -> [DeviceOutput] {
+        guard peer.current != nil else { return [] }
+        var endpoint: Endpoint?
+        let datagram = [UInt8](unsafeUninitializedCapacity: Self.transportLength(forPacketLength: payload.count)) {
+            output, count in
+            let sealed = payload.withUnsafeBytes {
+                sealTransport($0, to: peer, into: UnsafeMutableRawBufferPointer(output), at: time)
             }
+            endpoint = sealed?.endpoint
+            count = sealed?.length ?? 0
         }
-        if !payload.isEmpty { peer.timers.dataSent(now: time.monotonic) }
-        return transmit(datagram, to: peer, at: time)
+        guard let endpoint else { return [] }
+        return [.transmit(datagram, to: endpoint)]
     }
 
-    private func initiateHandshake(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
+    /// Sends a handshake initiation (paper §5.4.2), unless one is in flight within
+    /// REKEY_TIMEOUT (the retransmit timer resends it, paper §6.4).
+    func initiateHandshake(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
         if let last = peer.lastInitiationSent, time.monotonic &- last < ProtocolConstants.rekeyTimeout,
            peer.timers.isArmed(.retransmitHandshake) {
             return []  // one in flight; the retransmit timer will resend it
@@ -388,17 +354,26 @@ public final class WireGuardDevice {
 
     /// The datagram for the peer's endpoint; nothing (counted) if it has none yet.
     private func transmit(_ datagram: [UInt8], to peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
-        guard let endpoint = peer.endpoint else {
-            counters.noEndpoint += 1
-            return []
-        }
-        peer.sentBytes += UInt64(datagram.count)
-        peer.timers.anyAuthenticatedPacketSent()
-        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
+        guard let endpoint = accountSent(datagram.count, to: peer, at: time) else { return [] }
         return [.transmit(datagram, to: endpoint)]
     }
 
-    private func flushStaged(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
+    /// A datagram of `length` bytes is going to the peer: its endpoint, with the byte count
+    /// and timer hooks of an authenticated packet sent (paper §6); `nil` (counted) when the
+    /// peer has no endpoint yet.
+    func accountSent(_ length: Int, to peer: WireGuardPeer, at time: DeviceTime) -> Endpoint? {
+        guard let endpoint = peer.endpoint else {
+            counters.noEndpoint += 1
+            return nil
+        }
+        peer.sentBytes += UInt64(length)
+        peer.timers.anyAuthenticatedPacketSent()
+        peer.timers.anyAuthenticatedPacketTraversal(now: time.monotonic)
+        return endpoint
+    }
+
+    /// Sends what waited for a session, on the current keypair.
+    func flushStaged(_ peer: WireGuardPeer, at time: DeviceTime) -> [DeviceOutput] {
         let packets = peer.staged
         peer.staged.removeAll()
         return packets.flatMap { sendTransport($0, to: peer, at: time) }
@@ -408,7 +383,11 @@ public final class WireGuardDevice {
 
     /// The earliest time `tick` has work to do.
     public var nextDeadline: UInt64? {
-        peers.values.compactMap(\.timers.nextDeadline).min()
+        var earliest: UInt64?
+        for peer in peers.values {
+            if let deadline = peer.timers.nextDeadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        }
+        return earliest
     }
 
     /// Runs the timers that have expired (paper §6).
@@ -445,7 +424,9 @@ public final class WireGuardDevice {
 
     // MARK: - Helpers
 
-    private func install(_ keypair: Keypair, for peer: WireGuardPeer, at time: DeviceTime) {
+    /// Makes `keypair` the current one, the current the previous (paper §5.4.6: the old one
+    /// still decrypts packets in flight).
+    func install(_ keypair: Keypair, for peer: WireGuardPeer, at time: DeviceTime) {
         if let old = peer.previous { indices[old.localIndex] = nil }
         peer.previous = peer.current
         peer.current = keypair
@@ -479,20 +460,18 @@ public final class WireGuardDevice {
 }
 
 /// The inner packet of a transport message: its length (padding stripped) and its source
-/// address, from the Wire layer's header parsers.
+/// address, from the Wire layer's views (nothing allocated).
 enum InnerPacket {
     /// The packet's length and source, or `nil` for an empty payload (a keepalive) or one
-    /// that is not an IP packet.
-    static func inspect(_ plaintext: ArraySlice<UInt8>) -> (length: Int, source: IPAddress)? {
-        switch plaintext.first.map({ $0 >> 4 }) {
-        case 4:
-            guard let (header, payload) = try? IPv4Header.parse(plaintext, verifyChecksum: false) else { return nil }
-            return (payload.upperBound - plaintext.startIndex, .v4(header.source))
-        case 6:
-            guard let (header, payload) = try? IPv6Header.parse(plaintext) else { return nil }
-            return (payload.upperBound - plaintext.startIndex, .v6(header.source))
-        default:
-            return nil
+    /// that is not an IPv4 (RFC 791) or IPv6 (RFC 8200) packet whole within `plaintext`.
+    static func inspect(_ plaintext: UnsafeRawBufferPointer) -> (length: Int, source: IPAddress)? {
+        if let packet = try? IPv4Packet(checking: plaintext) {
+            guard (try? packet.validate()) != nil else { return nil }
+            return (packet.payloadEnd, .v4(packet.source))
         }
+        if let packet = try? IPv6Packet(checking: plaintext) {
+            return (packet.payloadEnd, .v6(packet.source))
+        }
+        return nil
     }
 }
