@@ -11,6 +11,9 @@ import WireGuard
 /// WireGuard = wg/*.conf        # paths or globs, comma separated; the key may repeat
 /// Policy = policy.json         # an OCI/Docker seccomp profile
 /// LogLevel = info              # trace, debug, info, notice, warning, error, critical
+/// Name = edge1                 # as --name: the control socket is edge1.sock
+/// Control = /run/srouter/edge1.sock   # as --control
+/// Metrics = 172.20.0.1:9100    # as --metrics (an address of srouter's interfaces)
 ///
 /// [Dummy]                      # repeatable: a dummy interface with the node's addresses
 /// Name = node
@@ -21,6 +24,14 @@ import WireGuard
 /// error (an empty mount would otherwise start a router without tunnels). Errors name the
 /// file, the line and the key: `srouter.conf:4: Policy: given twice`.
 public struct RouterConfiguration: Equatable, Sendable {
+    /// Two configurations are equal when every setting is (tests compare them).
+    public static func == (a: Self, b: Self) -> Bool {
+        a.wireGuardFiles == b.wireGuardFiles && a.policy == b.policy && a.logLevel == b.logLevel
+            && a.logLevelLine == b.logLevelLine && a.name?.value == b.name?.value && a.name?.line == b.name?.line
+            && a.control == b.control && a.metrics?.value == b.metrics?.value && a.metrics?.line == b.metrics?.line
+            && a.dummies == b.dummies
+    }
+
     /// The wg-quick files, globs expanded (each glob's matches sorted), in order.
     public var wireGuardFiles: [String] = []
     /// The seccomp profile's path, if given.
@@ -29,6 +40,12 @@ public struct RouterConfiguration: Equatable, Sendable {
     public var logLevel: String?
     /// The line of `LogLevel`, for the caller's error message.
     public var logLevelLine = 0
+    /// `Name`: the router's name (checked by the caller, as `--name`), and its line.
+    public var name: (value: String, line: Int)?
+    /// `Control`: the control socket's path.
+    public var control: String?
+    /// `Metrics`: `ADDR:PORT` for the metrics listener (checked by the caller), and its line.
+    public var metrics: (value: String, line: Int)?
     /// The dummy interfaces, in order.
     public var dummies: [DummyInterfaceSpec] = []
 
@@ -120,8 +137,17 @@ private struct ConfigurationParser {
             guard result.logLevel == nil else { throw error(line, key, "given twice") }
             result.logLevel = value.lowercased()
             result.logLevelLine = line
+        case "name":
+            guard result.name == nil else { throw error(line, key, "given twice") }
+            result.name = (value, line)
+        case "control":
+            guard result.control == nil else { throw error(line, key, "given twice") }
+            result.control = resolve(value)
+        case "metrics":
+            guard result.metrics == nil else { throw error(line, key, "given twice") }
+            result.metrics = (value, line)
         default:
-            throw error(line, key, "unknown key in [Router] (expected WireGuard, Policy or LogLevel)")
+            throw error(line, key, "unknown key in [Router] (expected WireGuard, Policy, LogLevel, Name, Control or Metrics)")
         }
     }
 

@@ -29,8 +29,8 @@ struct Run: ParsableCommand {
             runs the same workload when given back as --policy FILE.
 
             --config FILE reads the same settings from a file ([Router] WireGuard, \
-            Policy, LogLevel; [Dummy] Name, Address; see README). Options on the command \
-            line add to it; --policy and --log-level given there win.
+            Policy, LogLevel, Name, Control, Metrics; [Dummy] Name, Address; see README). \
+            Options on the command line add to it; single-valued ones given there win.
 
             Exit status: CMD's; 127 if CMD is not found, 126 if it cannot be executed, \
             2 for a bad policy or WireGuard file, 125 if the sandbox or an interface \
@@ -92,13 +92,18 @@ struct Run: ParsableCommand {
         if learn != nil && policy != nil {
             throw ValidationError("--learn records a new policy: it cannot run under --policy")
         }
-        if let name, name.isEmpty || name.count > 64 || name.hasPrefix(".")
-            || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+        if let name, !Self.isRouterName(name) {
             throw ValidationError("--name \(name): letters, digits, '.', '_' and '-' only (at most 64)")
         }
         if let metrics, MetricsEndpoint(metrics) == nil {
             throw ValidationError("--metrics \(metrics): expected ADDR:PORT or [ADDR]:PORT")
         }
+    }
+
+    /// A router name: 1–64 of letters, digits, '.', '_', '-', not starting with '.'.
+    static func isRouterName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && !name.hasPrefix(".")
+            && name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
     }
 
     func run() throws {
@@ -122,6 +127,15 @@ struct Run: ParsableCommand {
         }
         let logger = makeLogger(level: level)
         let policy = self.policy ?? settings.policy
+        if self.name == nil, let (name, line) = settings.name, !Self.isRouterName(name) {
+            fail("invalid configuration: \(config ?? ""):\(line): Name: '\(name)': letters, digits, '.', '_' and '-' only (at most 64)", status: 2)
+        }
+        if self.metrics == nil, let (metrics, line) = settings.metrics, MetricsEndpoint(metrics) == nil {
+            fail("invalid configuration: \(config ?? ""):\(line): Metrics: '\(metrics)': expected ADDR:PORT or [ADDR]:PORT", status: 2)
+        }
+        let name = self.name ?? settings.name?.value
+        let control = self.control ?? settings.control
+        let metrics = self.metrics ?? settings.metrics?.value
         if learn != nil, let policy {
             fail("--learn records a new policy: it cannot run under \(policy) (from \(config ?? "--policy"))", status: 2)
         }

@@ -248,6 +248,12 @@ check "the stock wg show inside the container: wg-p1 has a handshake with p1" ha
 check "... and wg-p2 with p2" handshake wg-p2
 check "wg show wg-p1 names p1's key as its peer" sh -c "timeout 20 podman exec '$CNAME' wg show wg-p1 peers | grep -qxF '${WG_PUB[w1]}'"
 
+# The operator's tools inside the container, through srouter's control socket.
+check "podman exec … srouter show peers: p1's key" \
+    sh -c "timeout 20 podman exec '$CNAME' srouter show peers | grep -qF '${WG_PUB[w1]}'"
+check "podman exec … srouter exec -- ip -br addr: the container router's interfaces" \
+    sh -c "timeout 20 podman exec '$CNAME' srouter exec -- ip -br addr | grep -q '^wg-p1 '"
+
 # MARK: - Routes both ways, and traffic to and across the container
 
 if wait_for "the container's BIRD learned p1's 172.22.1.0/24 via fe80::1" 15 \

@@ -59,17 +59,21 @@ cat >"$cfg/srouter.conf" <<EOF
 [Router]
 WireGuard = wg/*.conf
 LogLevel = info
+Name = cfgtest
+Control = run/cfgtest.sock
 
 [Dummy]
 Name = node
 Address = 172.20.97.1/32, fd42:97::1/128
 EOF
+mkdir -m 0700 "$cfg/run" && chown 65534:65534 "$cfg/run"
 chmod -R a+rX "$cfg"
 rc=0
-nr as_nobody "$SROUTER" run --config "$cfg/srouter.conf" -- ip -br addr >"$SRT_TMP/out" 2>"$SRT_TMP/err" || rc=$?
+nr as_nobody "$SROUTER" run --config "$cfg/srouter.conf" -- sh -c "ls $cfg/run; ip -br addr" >"$SRT_TMP/out" 2>"$SRT_TMP/err" || rc=$?
 check "--config: the guest runs (exit 0)" test "$rc" = 0
 check "--config: the glob's tunnel is an interface with its address" grep -qE "^tun7 .*10\.97\.0\.1/24" "$SRT_TMP/out"
 check "--config: the [Dummy] interface holds both addresses" grep -qE "^node .*172\.20\.97\.1/32 fd42:97::1/128" "$SRT_TMP/out"
+check "--config: Name and Control place the control socket" grep -qx "cfgtest.sock" "$SRT_TMP/out"
 check "--config: LogLevel = info took effect" grep -q "^srouter: info: guest started" "$SRT_TMP/err"
 
 cat >"$cfg/bad.conf" <<EOF

@@ -27,6 +27,9 @@ import Wire
             wireguard = \(directory)/other.conf   # absolute, and the key repeats
             Policy = policy.json
             LogLevel = Info
+            Name = edge1
+            Control = run/edge1.sock
+            Metrics = 172.20.0.1:9100
 
             [Dummy]
             Name = node
@@ -41,6 +44,9 @@ import Wire
         #expect(config.policy == "\(directory)/policy.json")
         #expect(config.logLevel == "info")
         #expect(config.logLevelLine == 6)
+        #expect(config.name?.value == "edge1" && config.name?.line == 7)
+        #expect(config.control == "\(directory)/run/edge1.sock")
+        #expect(config.metrics?.value == "172.20.0.1:9100" && config.metrics?.line == 9)
         #expect(config.dummies.map(\.name) == ["node", "anycast"])
         #expect(config.dummies[0].addresses == [
             InterfaceAddress(address: IPAddress("172.20.0.1")!, prefixLength: 32),
@@ -64,6 +70,7 @@ import Wire
             ("[Router]\nWireGuard = wg/a.conf, wg/*.conf", 2, "WireGuard", "named twice"),
             ("[Router]\nPolicy = a\nPolicy = b", 3, "Policy", "given twice"),
             ("[Router]\nColour = blue", 2, "Colour", "unknown key"),
+            ("[Router]\nName = a\nName = b", 3, "Name", "given twice"),
             ("[Router]\nPolicy =", 2, "Policy", "no value"),
             ("[Router]\njust words", 2, nil, "expected Key = Value"),
             ("[Interface]", 1, nil, "unknown section"),
