@@ -114,6 +114,8 @@ let package = Package(
         .testTarget(name: "RouterTests", dependencies: ["Router", "WireGuard", "Wire", "Sandbox"]),
         .testTarget(name: "GuestNetworkTests",
                     dependencies: ["GuestNetwork", "NetStack", "Wire", "LinuxABI", "Sandbox"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "LinuxABI", "CSRouterLinux"]),
+        .testTarget(name: "SandboxTests", dependencies: [
+            "Sandbox", "LinuxABI", "CSRouterLinux", .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

@@ -75,7 +75,9 @@ public final class ControlServer {
         self.path = chosenPath
         listener = fd
         if path == nil, chosenPath != candidates.first?.0 {
-            logger.notice("control socket is \(chosenPath) (\(candidates.first!.1): \(firstError.map { "\($0)" } ?? "unusable"))")
+            // Expected for an unprivileged user (the clients look in the same places): info,
+            // not notice, so it does not add a line to every run.
+            logger.info("control socket is \(chosenPath) (\(candidates.first!.1): \(firstError.map { "\($0)" } ?? "unusable"))")
         }
         try loop.register(listener) { [weak self] _ in self?.accept() }
         logger.info("control socket listening", metadata: ["path": "\(chosenPath)"])

@@ -17,6 +17,21 @@ public struct CompiledFilter: Sendable {
     public var refusals: [sock_filter]
     /// Notes for the operator: policy entries that srouter overrides, and why.
     public var warnings: [String]
+    /// With `FilterCompiler.notifiesDenials`: what the policy's errno denials answer, for
+    /// the `DenialLogger` that answers them now that they trap (empty otherwise).
+    public var denials = DenialTable()
+}
+
+/// The errno each denied call gets, when denials trap to srouter so that it can log them:
+/// the policy's unconditional `SCMP_ACT_ERRNO` rules by call, and its default action's.
+public struct DenialTable: Sendable, Equatable {
+    /// Errno by native call number, for unconditional errno rules.
+    public var errnoByCall: [Int32: Int32] = [:]
+    /// The default action's errno; nil when the default is not an errno (nothing traps).
+    public var defaultErrno: Int32?
+
+    /// An empty table: no denial traps.
+    public init() {}
 }
 
 /// Turns a `SeccompProfile` into BPF programs with libseccomp, adding the rules of
@@ -31,6 +46,11 @@ public struct FilterCompiler {
 
     /// Whether this is `learning()`'s filter, whose default action is SCMP_ACT_NOTIFY.
     private var learning = false
+    /// Whether the policy's errno denials (its default action, and unconditional errno rules
+    /// on calls srouter does not serve) trap to srouter instead, which answers them with the
+    /// same errno and logs each (`DenialLogger`): the operator sees which call was denied and
+    /// to whom. Argument-conditional rules and srouter's own refusals stay in the kernel.
+    public var notifiesDenials = false
 
     /// Prepares to compile `profile`.
     public init(profile: SeccompProfile) { self.profile = profile }
@@ -58,7 +78,13 @@ public struct FilterCompiler {
         try checkLauncherCalls()
         if !learning { try checkNotifyTargets() }
 
-        let policyProgram = try withContext(defaultAction: profile.defaultAction) { ctx in
+        var denials = DenialTable()
+        var policyDefault = profile.defaultAction
+        if notifiesDenials, case .errno(let e) = profile.defaultAction {
+            denials.defaultErrno = e
+            policyDefault = .notify
+        }
+        let policyProgram = try withContext(defaultAction: policyDefault) { ctx in
             let foreign = profile.architectures.filter { $0 != nativeArchitectureName }
             if !foreign.isEmpty {
                 warnings.append("architectures: only \(nativeArchitectureName) is served; calls "
@@ -68,57 +94,62 @@ public struct FilterCompiler {
             for rule in profile.rules {
                 for name in rule.names where !enforced.contains(name) {
                     guard let nr = SyscallTable.number(of: name) else { continue }
-                    try add(ctx, rule.action, nr, rule.arguments, at: rule.path, name: name,
-                            defaultAction: profile.defaultAction)
+                    var action = rule.action
+                    if notifiesDenials, denials.defaultErrno != nil, rule.arguments.isEmpty, case .errno(let e) = action {
+                        denials.errnoByCall[nr] = e
+                        action = .notify
+                    }
+                    try add(ctx, action, nr, rule.arguments, at: rule.path, name: name,
+                            defaultAction: policyDefault)
                 }
                 for name in rule.names where enforced.contains(name) {
                     if let note = overrideNote(for: name, rule: rule) { warnings.append(note) }
                 }
             }
-            try addServedCalls(ctx)
+            try addServedCalls(ctx, defaultAction: policyDefault)
         }
         let refusalProgram = try withContext(defaultAction: .allow) { ctx in
             try addRefusals(ctx)
         }
         return CompiledFilter(instructions: policyProgram, refusals: refusalProgram,
-                              warnings: warnings)
+                              warnings: warnings, denials: denials)
     }
 
     // MARK: - The invariants
 
     /// The policy filter's own share: network calls served, refused calls refused (so the
     /// guest sees EPERM rather than the policy's default errno), clone3 ENOSYS.
-    private func addServedCalls(_ ctx: scmp_filter_ctx) throws {
+    private func addServedCalls(_ ctx: scmp_filter_ctx, defaultAction: SeccompAction) throws {
         let deny = SeccompAction.errno(LinuxErrno.EPERM.rawValue)
         for name in SandboxInvariants.servedSyscalls {
-            try add(ctx, .notify, nr(name), [], name: name)
+            try add(ctx, .notify, nr(name), [], name: name, defaultAction: defaultAction)
         }
         for name in SandboxInvariants.refusedSyscalls {
-            try add(ctx, deny, nr(name), [], name: name)
+            try add(ctx, deny, nr(name), [], name: name, defaultAction: defaultAction)
         }
         // clone3 passes its flags in memory; ENOSYS (not the policy's errno) makes glibc fall
         // back to clone, whose flags the refusal filter reads.
-        try add(ctx, .errno(LinuxErrno.ENOSYS.rawValue), nr("clone3"), [], name: "clone3")
+        try add(ctx, .errno(LinuxErrno.ENOSYS.rawValue), nr("clone3"), [], name: "clone3", defaultAction: defaultAction)
         let unix = UInt64(AF_UNIX)
         // socket / socketpair: AF_UNIX follows the policy; every other family is served.
         for name in ["socket", "socketpair"] {
             try add(ctx, policyAction(for: name), nr(name),
-                    [.init(index: 0, op: .equal, value: unix)], name: name)
+                    [.init(index: 0, op: .equal, value: unix)], name: name, defaultAction: defaultAction)
             try add(ctx, .notify, nr(name), [.init(index: 0, op: .notEqual, value: unix)],
-                    name: name)
+                    name: name, defaultAction: defaultAction)
         }
         // sendto / recvfrom without an address are send / recv: native. With one: served.
         for name in ["sendto", "recvfrom"] {
             try add(ctx, policyAction(for: name), nr(name),
-                    [.init(index: 4, op: .equal, value: 0)], name: name)
+                    [.init(index: 4, op: .equal, value: 0)], name: name, defaultAction: defaultAction)
             try add(ctx, .notify, nr(name), [.init(index: 4, op: .notEqual, value: 0)],
-                    name: name)
+                    name: name, defaultAction: defaultAction)
         }
         // ioctl: socket ioctls and `servedIoctls` are served; all others follow the policy.
         let servedIoctls = [(SandboxInvariants.socketIoctlMask, SandboxInvariants.socketIoctlValue)]
             + SandboxInvariants.servedIoctls.map { (UInt64(0xffff_ffff), $0) }
         try addSplit(ctx, name: "ioctl", argument: 1, insidePrefixes: servedIoctls, inside: .notify,
-                     outside: policyAction(for: "ioctl"))
+                     outside: policyAction(for: "ioctl"), defaultAction: defaultAction)
     }
 
     /// The refusal filter (default: allow): refused calls, namespace flags on clone and
@@ -153,15 +184,17 @@ public struct FilterCompiler {
     /// 31…0, each a `MASKED_EQ` of its own.
     private func addSplit(_ ctx: scmp_filter_ctx, name: String, argument: UInt32,
                           insidePrefixes: [(mask: UInt64, value: UInt64)], inside: SeccompAction,
-                          outside: SeccompAction) throws {
+                          outside: SeccompAction, defaultAction: SeccompAction) throws {
         let number = try nr(name)
         for prefix in insidePrefixes {
             try add(ctx, inside, number, [.init(index: argument, op: .maskedEqual, value: prefix.mask,
-                                                valueTwo: prefix.value & prefix.mask)], name: name)
+                                                valueTwo: prefix.value & prefix.mask)], name: name,
+                    defaultAction: defaultAction)
         }
         for sibling in Self.complement(of: insidePrefixes) {
             try add(ctx, outside, number, [.init(index: argument, op: .maskedEqual, value: sibling.mask,
-                                                 valueTwo: sibling.value)], name: name)
+                                                 valueTwo: sibling.value)], name: name,
+                    defaultAction: defaultAction)
         }
     }
 

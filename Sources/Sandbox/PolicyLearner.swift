@@ -14,7 +14,11 @@ import Foundation
 /// - the partly served calls (socket, socketpair, sendto, recvfrom, ioctl), whose native
 ///   part (AF_UNIX sockets, send/recv on a connected socket, non-socket ioctls) the policy
 ///   decides but the learning filter cannot observe;
-/// - `restart_syscall`, which the kernel itself issues after a signal interrupts a sleep.
+/// - `restart_syscall`, which the kernel itself issues after a signal interrupts a sleep;
+/// - the whole family of a call seen (`families`): a program reaches the same service
+///   through `vfork` in one run and `clone` in the next, `poll` or `ppoll`, `stat` or `statx`,
+///   as its libc and timing choose, so a profile that allowed only the variant seen would
+///   refuse the same workload at random.
 /// Everything else gets EPERM (`SCMP_ACT_ERRNO`, as Docker's default profile answers).
 public final class PolicyLearner: SyscallHandler {
     /// The names of the calls seen, with their counts.
@@ -29,12 +33,22 @@ public final class PolicyLearner: SyscallHandler {
         return .continueNatively
     }
 
+    /// Calls that do the same thing for a program: seeing one allows them all.
+    public static let families: [[String]] = [
+        ["clone", "fork", "vfork"], ["wait4", "waitid"], ["poll", "ppoll"], ["select", "pselect6"],
+        ["epoll_wait", "epoll_pwait", "epoll_pwait2"], ["stat", "fstat", "lstat", "newfstatat", "statx"],
+        ["open", "openat"], ["dup", "dup2", "dup3"], ["pipe", "pipe2"], ["nanosleep", "clock_nanosleep"],
+        ["getdents", "getdents64"], ["accept", "accept4"], ["signalfd", "signalfd4"], ["eventfd", "eventfd2"],
+    ]
+
     /// The calls the learned profile allows: `observed` (every trapped call's name, served
-    /// ones included) plus those the learner cannot observe, sorted.
+    /// ones included), their families, and those the learner cannot observe, sorted.
     public static func allowedCalls(observed: some Sequence<String>) -> [String] {
         let always = SandboxInvariants.launcherSyscalls + SandboxInvariants.partlyServedSyscalls
             + ["restart_syscall"]
-        return Set(observed).union(always).filter { SyscallTable.number(of: $0) != nil }.sorted()
+        var names = Set(observed).union(always)
+        for family in families where !names.isDisjoint(with: family) { names.formUnion(family) }
+        return names.filter { SyscallTable.number(of: $0) != nil }.sorted()
     }
 
     /// The profile's JSON text: default EPERM, the native architecture, one allow rule.

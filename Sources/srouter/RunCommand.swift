@@ -140,10 +140,14 @@ struct Run: ParsableCommand {
             fail("--learn records a new policy: it cannot run under \(policy) (from \(config ?? "--policy"))", status: 2)
         }
         let learner = learn.map { _ in PolicyLearner() }
+        // Calls the guest makes that no handler serves: recorded (--learn), or denials to log.
+        var fallback: SyscallHandler?
         let filter: CompiledFilter
         do {
             let profile = try PolicyLoader.load(path: policy)
-            filter = try (learner == nil ? FilterCompiler(profile: profile) : FilterCompiler.learning()).compile()
+            var compiler = learner == nil ? FilterCompiler(profile: profile) : FilterCompiler.learning()
+            compiler.notifiesDenials = learner == nil  // denied calls are logged (DenialLogger)
+            filter = try compiler.compile()
             for warning in filter.warnings {
                 logger.notice("policy: \(warning)", metadata: policy.map { ["file": "\($0)"] } ?? [:])
             }
@@ -151,6 +155,7 @@ struct Run: ParsableCommand {
             if error.file == nil { error.file = policy }
             fail("invalid policy: \(error)", status: 2)
         }
+        fallback = learner ?? DenialLogger(table: filter.denials, logger: logger)
 
         var tunnels: [WgQuickFile] = []
         for file in settings.wireGuardFiles + wireGuardFiles {
@@ -226,7 +231,7 @@ struct Run: ParsableCommand {
                         interfaces: router.stack.interfaces, routing: router.routing,
                         clock: { UInt32(truncatingIfNeeded: (EventLoop.monotonicNow() - started) / 10_000_000) })
                     sockets.install(on: notifications)
-                    notifications.fallbackHandler = learner
+                    notifications.fallbackHandler = fallback
                     router.afterStackRun = { [unowned sockets] in sockets.flush() }
                     let ioctls = InterfaceIoctlHandler(interfaces: router.guestInterfaces)
                     // The guest's own changes (rtnetlink) show in the ioctls' answers too.
@@ -246,7 +251,7 @@ struct Run: ParsableCommand {
             let exec = operations.control.map { control in
                 ExecService(control: control, filter: filter, loop: loop, logger: logger) { notifications in
                     sharedSockets?.install(on: notifications)
-                    notifications.fallbackHandler = learner
+                    notifications.fallbackHandler = fallback
                     sharedIoctls?.install(on: notifications)
                 }
             }

@@ -90,6 +90,8 @@ rc=0
 check "--policy learned.json: a call the workload never made (mkdir) fails" test "$rc" != 0
 check "... with EPERM" grep -q "Operation not permitted" "$work/other.out"
 check "... and did nothing" test ! -e "$work/newdir"
+check "... and srouter logs the denial: the call and the thread" \
+    grep -qE "denied a system call errno=EPERM syscall=mkdir tid=[0-9]+" "$work/other.out"
 
 rc=0
 "$SROUTER" run --learn "$work/x.json" --policy "$profile" -- true >"$work/both.out" 2>&1 || rc=$?

@@ -93,8 +93,8 @@ json_check() { python3 -c "import json, sys; r = json.load(open(sys.argv[1])); s
 wait_for "the control socket" 10 test -S "$CTL"
 check "the control socket is owner-only: 0600, uid 65534" test "$(stat -c '%a %u' "$CTL")" = "600 65534"
 check "... in a 0700 directory of uid 65534" test "$(stat -c '%a %u' "$DIR/srouter")" = "700 65534"
-check "srouter logged one notice naming the fallback path" \
-    test "$(grep -cF "notice: control socket is $CTL (/run/srouter: " "$LOG")" = 1
+check "srouter logged one info line naming the fallback path" \
+    test "$(grep -cF "info: control socket is $CTL (/run/srouter: " "$LOG")" = 1
 rc=0
 nr setpriv --reuid=65533 --regid=65533 --clear-groups "$SROUTER" show interfaces --control "$CTL" \
     >"$SRT_TMP/other.out" 2>&1 || rc=$?
