@@ -81,4 +81,48 @@ import Wire
         #expect(received == data.count)
         #expect(largest <= 2 * 4 + 64)
     }
+
+    /// A SYN flood (RFC 4987) from many spoofed sources cannot grow a listener's half-open
+    /// queue past its bound, nor the connection table or the timer heap with it; an
+    /// established session keeps carrying data meanwhile.
+    @Test func synFloodStaysWithinTheHalfOpenBound() throws {
+        let sim = TCPSimulation(seed: 23)
+        let clients = openMany(sim, count: 1)  // backlog 1: a bound of 16 half-open
+        let server = try #require(sim.b.connections.values.first { $0.state == .established })
+        let listener = try #require(sim.b.allListeners.first { $0.port == 179 })
+        var random = SeededRandom(seed: 99)
+        var segment = [UInt8](repeating: 0, count: 20)
+        for index in 0..<10_000 {
+            let source = IPAddress.v4(IPv4Address(UInt32(0x0a00_0000) | UInt32(truncatingIfNeeded: random.next() & 0xffffff)))
+            let syn = TCPRepr(sourcePort: UInt16(truncatingIfNeeded: 1024 + index), destinationPort: 179,
+                              sequenceNumber: UInt32(truncatingIfNeeded: random.next()), acknowledgmentNumber: 0,
+                              flags: [.syn], window: 65535)
+            segment.withUnsafeMutableBytes { syn.emit(into: $0, source: source, destination: sim.addressB) }
+            segment.withUnsafeBytes {
+                sim.b.receive($0, source: source, destination: sim.addressB, timeToLive: 64, now: sim.now)
+            }
+            sim.b.poll(now: sim.now) { _ in }  // SYN-ACKs to nowhere
+            #expect(listener.halfOpen.count <= listener.maximumHalfOpen)
+        }
+        #expect(listener.maximumHalfOpen == 16)
+        #expect(listener.halfOpen.count == 16)
+        #expect(sim.b.counters.synQueueEvictions == 10_000 - 16)
+        #expect(sim.b.connections.count <= 1 + 16)
+        #expect(sim.b.timerEntryCount <= 2 * (1 + 16) + 64)
+        // The established session still works.
+        let data = pattern(100_000, seed: 3)
+        var offset = 0, received = 0
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        sim.run(milliseconds: 20_000) {
+            if offset < data.count {
+                let n = data[offset...].withUnsafeBytes { (try? clients[0].send($0)) ?? 0 }
+                offset += n
+                if n > 0 { sim.a.markActive(clients[0]) }
+            }
+            let got = chunk.withUnsafeMutableBytes { server.receive(into: $0) }
+            if got > 0 { received += got; sim.b.markActive(server) }
+            return received == data.count
+        }
+        #expect(received == data.count)
+    }
 }
