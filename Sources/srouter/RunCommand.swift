@@ -140,8 +140,6 @@ struct Run: ParsableCommand {
             fail("--learn records a new policy: it cannot run under \(policy) (from \(config ?? "--policy"))", status: 2)
         }
         let learner = learn.map { _ in PolicyLearner() }
-        // Calls the guest makes that no handler serves: recorded (--learn), or denials to log.
-        var fallback: SyscallHandler?
         let filter: CompiledFilter
         do {
             let profile = try PolicyLoader.load(path: policy)
@@ -155,7 +153,8 @@ struct Run: ParsableCommand {
             if error.file == nil { error.file = policy }
             fail("invalid policy: \(error)", status: 2)
         }
-        fallback = learner ?? DenialLogger(table: filter.denials, logger: logger)
+        // Calls the guest makes that no handler serves: recorded (--learn), or denials to log.
+        let fallback: SyscallHandler = learner ?? DenialLogger(table: filter.denials, logger: logger)
 
         var tunnels: [WgQuickFile] = []
         for file in settings.wireGuardFiles + wireGuardFiles {
