@@ -98,6 +98,27 @@ public final class VirtualRouter {
     /// Logs the stack's totals (forwarded, delivered, and drops by reason, when nonzero, with
     /// TCP's: below IP_MINTTL per RFC 5082, failed RFC 2385 signatures, resets sent): one line
     /// at shutdown, so an operator sees what crossed the router.
+    /// After the guest has exited: runs `loop` until every TCP connection has delivered what
+    /// its socket queued and its FIN (`TCPLayer.hasDataToDeliver`), or `milliseconds` pass.
+    /// Linux keeps sending a closed socket's data after its process exits; without this, a
+    /// guest that writes a file and exits would lose its tail with srouter.
+    public func drainTCP(withinMilliseconds milliseconds: UInt64) throws {
+        let deadline = EventLoop.monotonicNow() + milliseconds * 1_000_000
+        func check() {
+            if !stack.tcp.hasDataToDeliver || EventLoop.monotonicNow() >= deadline {
+                loop.stop()
+                return
+            }
+            _ = loop.schedule(afterMilliseconds: 20) { check() }
+        }
+        _ = loop.schedule(afterMilliseconds: 1) { check() }
+        kick()
+        try loop.run()
+        if stack.tcp.hasDataToDeliver {
+            logger.notice("stopped with TCP data undelivered after \(milliseconds) ms")
+        }
+    }
+
     public func logTotals() {
         let fields = StatsReport.stackCounters(stack.counters)
             + StatsReport.tcpCounters(stack.tcp.counters).map { ("tcp-\($0.0)", $0.1) }

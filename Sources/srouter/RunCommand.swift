@@ -261,7 +261,13 @@ struct Run: ParsableCommand {
             }
             operations.control?.refusesClient = isGuest
             for uapi in uapiServers { uapi.refusesClient = isGuest }
-            status = try withExtendedLifetime((router, services, exec)) { try supervisor.run() }
+            status = try withExtendedLifetime((router, services, exec)) {
+                let status = try supervisor.run()
+                // What the guest's closed sockets still hold goes out first (bounded: under a
+                // container runtime's stop timeout).
+                try router.drainTCP(withinMilliseconds: 3000)
+                return status
+            }
             operations.shutdown()
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }

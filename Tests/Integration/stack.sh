@@ -14,7 +14,7 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 BYTES=${SRT_STACK_BYTES:-104857600} # 100 MiB each way
-LOSSY_BYTES=${SRT_STACK_LOSSY_BYTES:-20971520}
+LOSSY_BYTES=${SRT_STACK_LOSSY_BYTES:-104857600} # 100 MiB each way under loss too
 PEER=$SRT_LIB_DIR/tcp_peer.py
 SRT_ROUTER_CMD=("$PROBES/stack-peer" --tcp-sink 5001 --tcp-source 5002 --udp-echo 7 --md5 10.77.0.1=bgp-secret)
 

@@ -329,6 +329,19 @@ public final class TCPLayer {
         timers.earliest()
     }
 
+    /// Whether some connection still has data or a FIN to deliver: ESTABLISHED or CLOSE-WAIT
+    /// (its socket not yet closed, or closed with data queued), FIN-WAIT-1, CLOSING, LAST-ACK.
+    /// srouter keeps running while this holds after its guest exits, as Linux keeps sending
+    /// what a closed socket queued after its process has gone.
+    public var hasDataToDeliver: Bool {
+        connections.values.contains {
+            switch $0.state {
+            case .established, .closeWait, .finWait1, .closing, .lastAck: true
+            default: false
+            }
+        }
+    }
+
     /// Timer entries held, stale ones included (tests check the bound).
     var timerEntryCount: Int { timers.entryCount }
 }
