@@ -66,6 +66,9 @@ public final class UAPIConnection {
         var remove = false
         var updateOnly = false
         var changes: [(PeerConfiguration, remove: Bool, updateOnly: Bool)] = []
+        var privateKey: WireGuardKey?
+        var listenPort: UInt16?
+        var replacePeers = false
         func flush() {
             if let peer = pending { changes.append((peer, remove, updateOnly)) }
             pending = nil
@@ -77,13 +80,16 @@ public final class UAPIConnection {
             let key = String(line[..<equals]), value = String(line[line.index(after: equals)...])
             switch key {
             case "private_key":
-                guard WireGuardKey(hex: value) == device.privateKey else { return 22 }
+                guard let key = WireGuardKey(hex: value) else { return 22 }
+                privateKey = key
             case "listen_port":
-                guard UInt16(value) == interface.socket.port else { return 22 }
+                guard let port = UInt16(value) else { return 22 }
+                listenPort = port
             case "fwmark":
                 guard value == "0" || value.isEmpty else { return 22 }
             case "replace_peers":
                 guard value == "true" else { return 22 }
+                replacePeers = true
             case "public_key":
                 flush()
                 guard let key = WireGuardKey(hex: value) else { return 22 }
@@ -113,6 +119,13 @@ public final class UAPIConnection {
             }
         }
         flush()
+        // As wireguard-go applies them: the port (a taken one fails the request, EADDRINUSE),
+        // the key, the peer list, then each peer.
+        if let listenPort {
+            do { try interface.setListenPort(listenPort) } catch { return 98 }
+        }
+        if let privateKey { interface.setPrivateKey(privateKey) }
+        if replacePeers { for key in Array(device.peers.keys) { device.removePeer(key) } }
         for (peer, remove, updateOnly) in changes {
             if remove {
                 device.removePeer(peer.publicKey)

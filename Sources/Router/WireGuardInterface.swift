@@ -18,7 +18,7 @@ public final class WireGuardInterface {
     /// The protocol engine.
     public let device: WireGuardDevice
     /// The outside socket.
-    public let socket: UDPSocket
+    public private(set) var socket: UDPSocket
     /// Where inner packets from peers go (srouter's network stack). The packet lies in a
     /// receive buffer, valid only during the call (the callee may change it in place).
     public var deliver: (_ packet: UnsafeMutableRawBufferPointer, _ interface: WireGuardInterface,
@@ -55,6 +55,27 @@ public final class WireGuardInterface {
         }
         handle(outputs)
         endOfWakeup()
+    }
+
+    /// Moves the interface to another UDP port (UAPI `listen_port=`, `wg set IFACE
+    /// listen-port N`; 0: any free port). The new socket is bound first, so a port that is
+    /// taken throws (EADDRINUSE) and leaves the old socket serving.
+    public func setListenPort(_ port: UInt16) throws {
+        guard port == 0 || port != socket.port else { return }
+        let fresh = try UDPSocket(port: port)
+        if socket.queuedCount > 0 { socket.flush() }
+        loop.unregister(socket.fd)
+        socket = fresh
+        try loop.register(socket.fd) { [weak self] _ in self?.readSocket() }
+        logger.info("listen port changed", metadata: ["interface": "\(name)", "port": "\(socket.port)"])
+    }
+
+    /// Changes the interface's private key (`WireGuardDevice.setPrivateKey`: sessions start
+    /// over with the new key).
+    public func setPrivateKey(_ key: WireGuardKey) {
+        guard key != device.privateKey else { return }
+        device.setPrivateKey(key)
+        logger.info("private key changed", metadata: ["interface": "\(name)", "public-key": "\(device.publicKey)"])
     }
 
     /// Sends an inner packet to a given peer (a reply goes back where its request came from).

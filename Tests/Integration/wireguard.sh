@@ -151,6 +151,21 @@ if wait_for "srouter's UAPI socket in /var/run/wireguard" 10 test -S "/var/run/w
     check "wg show on srouter's side: latest handshake" sh -c "wg show '$QIF' latest-handshakes | awk '{exit !(\$2 > 0)}'"
     check "wg show on srouter's side: transfer" sh -c "wg show '$QIF' transfer | awk '{exit !(\$2 > 0 && \$3 > 0)}'"
     check "wg show on srouter's side: the roamed endpoint" sh -c "wg show '$QIF' endpoints | grep -q '198.18.1.11:51820'"
+    # wg set listen-port: srouter moves to another UDP port; the peer follows it there.
+    wg set "$QIF" listen-port 51911
+    check "wg set listen-port: wg show reports the new port" test "$(wg show "$QIF" listen-port)" = 51911
+    n1 wg set "$P1IF" peer "$("$SROUTER" pubkey <"$SRT_TMP/q.key")" endpoint "$R1_V4:51911"
+    check "... and the session goes on from it" n1 ping -c 2 -i 0.2 -W 2 10.99.0.2
+    # wg set private-key: a new static key; the peer knows it only once told, then a new
+    # handshake with the new key carries the pings.
+    "$SROUTER" genkey >"$SRT_TMP/q2.key"
+    wg set "$QIF" private-key "$SRT_TMP/q2.key"
+    check "wg set private-key: wg show reports the new public key" \
+        test "$(wg show "$QIF" public-key)" = "$("$SROUTER" pubkey <"$SRT_TMP/q2.key")"
+    n1 wg set "$P1IF" peer "$("$SROUTER" pubkey <"$SRT_TMP/q.key")" remove
+    n1 wg set "$P1IF" peer "$("$SROUTER" pubkey <"$SRT_TMP/q2.key")" endpoint "$R1_V4:51911" allowed-ips 10.99.0.2/32
+    check "... and a handshake with the new key carries pings" \
+        wait_for "ping with the new key" 15 n1 ping -c 1 -W 1 10.99.0.2
 fi
 kill -TERM "$root_pid"
 wait "$root_pid" 2>/dev/null || true

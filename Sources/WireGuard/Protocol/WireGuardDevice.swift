@@ -66,9 +66,9 @@ public struct DeviceCounters: Sendable, Equatable {
 /// transport data, through the caller's buffers (`seal`, `open`: WireGuardDevice+Transport).
 public final class WireGuardDevice {
     /// The interface's private key.
-    public let privateKey: WireGuardKey
+    public private(set) var privateKey: WireGuardKey
     /// Its public key.
-    public let publicKey: WireGuardKey
+    public private(set) var publicKey: WireGuardKey
     /// The peers by public key.
     public private(set) var peers: [WireGuardKey: WireGuardPeer] = [:]
     /// Drop counters.
@@ -116,6 +116,20 @@ public final class WireGuardDevice {
         let peer = WireGuardPeer(configuration: configuration)
         peers[configuration.publicKey] = peer
         return peer
+    }
+
+    /// Changes the interface's static key (UAPI `private_key=`, `wg set IFACE private-key`),
+    /// as wireguard-go's SetPrivateKey does: a peer whose public key is the new one is removed,
+    /// every session and handshake in flight is forgotten (they were made with the old key),
+    /// and mac1/cookie checks follow the new public key (WireGuard paper §5.4.4). The next
+    /// packet to a peer starts a handshake with the new key.
+    public func setPrivateKey(_ key: WireGuardKey) {
+        guard key != privateKey else { return }
+        privateKey = key
+        publicKey = Curve25519.publicKey(of: key)
+        cookieChecker = CookieChecker(localPublic: publicKey)
+        removePeer(publicKey)
+        for peer in peers.values { forgetKeys(of: peer) }
     }
 
     /// Removes a peer and forgets its sessions.
