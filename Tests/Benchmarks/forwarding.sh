@@ -56,27 +56,8 @@ wg_peer_add p2 w2 "${WG_PUB[wb]}" "$R2_V4:51912" "10.80.0.2/32,10.79.0.0/24"
 for side in a b; do
     "$SROUTER" genkey >"$SRT_TMP/s$side.key"
 done
-cat >"$SRT_TMP/${SRT_PREFIX}a.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/sa.key")
-ListenPort = 51900
-Address = 10.77.0.2/24
-[Peer]
-PublicKey = ${WG_PUB[w1]}
-Endpoint = $P1_V4:51820
-AllowedIPs = 10.77.0.1/32
-CONF
-cat >"$SRT_TMP/${SRT_PREFIX}b.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/sb.key")
-ListenPort = 51901
-Address = 10.78.0.2/24
-[Peer]
-PublicKey = ${WG_PUB[w2]}
-Endpoint = $P2_V4:51820
-AllowedIPs = 10.78.0.1/32
-CONF
-chmod 0644 "$SRT_TMP"/*.conf
+srouter_wg_conf "$SRT_TMP/${SRT_PREFIX}a.conf" "$SRT_TMP/sa.key" 51900 10.77.0.2/24 "${WG_PUB[w1]}" "$P1_V4:51820" 10.77.0.1/32
+srouter_wg_conf "$SRT_TMP/${SRT_PREFIX}b.conf" "$SRT_TMP/sb.key" 51901 10.78.0.2/24 "${WG_PUB[w2]}" "$P2_V4:51820" 10.78.0.1/32
 chmod 0755 "$SRT_TMP"
 wg_peer_add p1 w1 "$("$SROUTER" pubkey <"$SRT_TMP/sa.key")" "$R1_V4:51900" "10.77.0.2/32,10.78.0.0/24"
 wg_peer_add p2 w2 "$("$SROUTER" pubkey <"$SRT_TMP/sb.key")" "$R2_V4:51901" "10.78.0.2/32,10.77.0.0/24"

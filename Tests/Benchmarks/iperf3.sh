@@ -41,18 +41,7 @@ wg_peer_add p1 w1 "${WG_PUB[wn]}" "$R1_V4:51901" "10.79.0.2/32"
 # srouter's path.
 RIF=${SRT_PREFIX}r
 "$SROUTER" genkey >"$SRT_TMP/r.key"
-cat >"$SRT_TMP/$RIF.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/r.key")
-ListenPort = 51900
-Address = 10.77.0.2/24
-
-[Peer]
-PublicKey = ${WG_PUB[w1]}
-Endpoint = $P1_V4:51820
-AllowedIPs = 10.77.0.1/32
-CONF
-chmod 0644 "$SRT_TMP/$RIF.conf"
+srouter_wg_conf "$SRT_TMP/$RIF.conf" "$SRT_TMP/r.key" 51900 10.77.0.2/24 "${WG_PUB[w1]}" "$P1_V4:51820" 10.77.0.1/32
 chmod 0755 "$SRT_TMP"
 wg_peer_add p1 w1 "$("$SROUTER" pubkey <"$SRT_TMP/r.key")" "$R1_V4:51900" "10.77.0.2/32"
 nsexec "$NS_P1" iperf3 -s -B 10.77.0.1 -p 5201 >/dev/null 2>&1 &
@@ -65,26 +54,10 @@ wait_for "the kernel's tunnel" 15 nr ping -c 1 -W 1 10.79.0.1
 # Two srouters, guest to guest: A in r (the server), B in p2 (the client), over r ↔ p2's veth.
 "$SROUTER" genkey >"$SRT_TMP/sa.key"
 "$SROUTER" genkey >"$SRT_TMP/sb.key"
-cat >"$SRT_TMP/${SRT_PREFIX}a.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/sa.key")
-ListenPort = 51930
-Address = 10.81.0.1/24
-[Peer]
-PublicKey = $("$SROUTER" pubkey <"$SRT_TMP/sb.key")
-AllowedIPs = 10.81.0.2/32
-CONF
-cat >"$SRT_TMP/${SRT_PREFIX}b.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/sb.key")
-ListenPort = 51931
-Address = 10.81.0.2/24
-[Peer]
-PublicKey = $("$SROUTER" pubkey <"$SRT_TMP/sa.key")
-Endpoint = $R2_V4:51930
-AllowedIPs = 10.81.0.1/32
-CONF
-chmod 0644 "$SRT_TMP"/*.conf
+srouter_wg_conf "$SRT_TMP/${SRT_PREFIX}a.conf" "$SRT_TMP/sa.key" 51930 10.81.0.1/24 \
+    "$("$SROUTER" pubkey <"$SRT_TMP/sb.key")" "" 10.81.0.2/32
+srouter_wg_conf "$SRT_TMP/${SRT_PREFIX}b.conf" "$SRT_TMP/sb.key" 51931 10.81.0.2/24 \
+    "$("$SROUTER" pubkey <"$SRT_TMP/sa.key")" "$R2_V4:51930" 10.81.0.1/32
 # pair_run DIRECTION I: one iperf3 test between the two srouters' guests; the client's JSON.
 pair_run() {
     local flag=() dir=$SRT_TMP/pair-$1-$2

@@ -35,18 +35,8 @@ wg_peer_add p1 w1 "${WG_PUB[wn]}" "$R1_V4:51901" "10.79.0.2/32"
 RIF=${SRT_PREFIX}r
 "$SROUTER" genkey >"$SRT_TMP/r.key"
 R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key")
-cat >"$SRT_TMP/$RIF.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/r.key")
-ListenPort = 51900
-Address = 10.77.0.2/24
-Table = off
-
-[Peer]
-PublicKey = ${WG_PUB[w1]}
-Endpoint = $P1_V4:51820
-AllowedIPs = 10.77.0.1/32
-CONF
+srouter_wg_conf "$SRT_TMP/$RIF.conf" "$SRT_TMP/r.key" 51900 10.77.0.2/24 "${WG_PUB[w1]}" "$P1_V4:51820" 10.77.0.1/32 \
+    "Table = off"
 wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32"
 
 cat >"$SRT_TMP/p1.conf" <<CONF

@@ -500,6 +500,22 @@ srouter_stop() {
 	return 0
 }
 
+# srouter_wg_conf FILE KEYFILE PORT ADDRESS PEER_PUB ENDPOINT ALLOWED_IPS [EXTRA…]: write a
+# wg-quick file for srouter, readable by uid 65534: [Interface] with the private key in
+# KEYFILE, ListenPort PORT, Address ADDRESS and EXTRA lines (e.g. "Table = off"); one [Peer]
+# with PEER_PUB, ENDPOINT ("" for none) and ALLOWED_IPS.
+srouter_wg_conf() {
+	local file=$1 key=$2 port=$3 address=$4 peer=$5 endpoint=$6 allowed=$7 line
+	shift 7
+	{
+		printf '[Interface]\nPrivateKey = %s\nListenPort = %s\nAddress = %s\n' "$(cat "$key")" "$port" "$address"
+		for line in "$@"; do printf '%s\n' "$line"; done
+		printf '\n[Peer]\nPublicKey = %s\n' "$peer"
+		[[ -z $endpoint ]] || printf 'Endpoint = %s\n' "$endpoint"
+		printf 'AllowedIPs = %s\n' "$allowed"
+	} >"$file" && chmod 0644 "$file"
+}
+
 # MARK: - A tunnel between wireguard-go in p1 and srouter in r
 
 # tunnel_up NAME ARGS…: wireguard-go peer w1 in p1 (10.77.0.1/24, fe80::1) and srouter NAME
