@@ -62,30 +62,10 @@ p2_addresses
 n1 ip addr add 172.22.1.1/32 dev lo
 n1 ip addr add fd22:1::1/128 dev lo
 n2 ip addr add 172.22.2.1/32 dev lo
-cat >"$SRT_TMP/$RIF.conf" <<EOF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/r.key")
-ListenPort = 51900
-Address = 10.77.0.2/24, fe80::2/64
-Table = off
-
-[Peer]
-PublicKey = ${WG_PUB[w1]}
-Endpoint = $P1_V4:51820
-AllowedIPs = 10.77.0.1/32, fe80::1/128, 172.22.1.0/24, fd22:1::/48
-EOF
-cat >"$SRT_TMP/$SIF.conf" <<EOF
-[Interface]
-PrivateKey = $(cat "$SRT_TMP/r.key")
-ListenPort = 51901
-Address = 10.78.0.2/24, fd78::2/64, fe80::2/64
-Table = off
-
-[Peer]
-PublicKey = ${WG_PUB[w2]}
-Endpoint = $P2_V4:51820
-AllowedIPs = 10.78.0.1/32, fd78::1/128, fe80::1/128, 172.22.2.0/24
-EOF
+srouter_wg_conf "$SRT_TMP/$RIF.conf" "$SRT_TMP/r.key" 51900 "10.77.0.2/24, fe80::2/64" "${WG_PUB[w1]}" \
+    "$P1_V4:51820" "10.77.0.1/32, fe80::1/128, 172.22.1.0/24, fd22:1::/48" "Table = off"
+srouter_wg_conf "$SRT_TMP/$SIF.conf" "$SRT_TMP/r.key" 51901 "10.78.0.2/24, fd78::2/64, fe80::2/64" "${WG_PUB[w2]}" \
+    "$P2_V4:51820" "10.78.0.1/32, fd78::1/128, fe80::1/128, 172.22.2.0/24" "Table = off"
 
 # MARK: - p1 and p2: BIRD 2 natively, as DN42 operators configure it
 
