@@ -210,7 +210,9 @@ PY
 cat >"$SRT_TMP/compare.py" <<'PY'
 # compare.py SCENARIO NATIVE SROUTER KNOWN: diff two probe outputs by KEY (the text before
 # the first ": "). Differences whose KEY matches a "SCENARIO KEY-GLOB REASON" line of KNOWN
-# are accepted. Prints a summary line first; exit 0 if every difference is accepted.
+# are accepted; a "SCENARIO KEY-GLOB {VALUE} REASON" line accepts only srouter lines whose
+# value (after the ": ") is VALUE, for a race whose other outcome is Linux's. Prints a
+# summary line first; exit 0 if every difference is accepted.
 import difflib, fnmatch, sys
 scenario, native, srouter, known = sys.argv[1:5]
 a = open(native).read().splitlines()
@@ -221,14 +223,22 @@ for line in open(known):
     if line and not line.startswith("#"):
         parts = line.split(None, 2)
         if len(parts) >= 2 and fnmatch.fnmatchcase(scenario, parts[0]):
-            rules.append((parts[1], parts[2] if len(parts) > 2 else ""))
+            rest, only = parts[2] if len(parts) > 2 else "", None
+            if rest.startswith("{") and "}" in rest:
+                only, rest = rest[1:].split("}", 1)
+                rest = "only as %r: %s" % (only, rest.strip())
+            rules.append((parts[1], rest, only))
 key = lambda l: l.split(": ", 1)[0]
+value = lambda l: l.split(": ", 1)[1] if ": " in l else None
 changed = []
 for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
     if tag != "equal":
         changed += [("-", l) for l in a[i1:i2]] + [("+", l) for l in b[j1:j2]]
 keys = sorted({key(l) for _, l in changed})
-accepted = {k: r for k in keys for g, r in rules if fnmatch.fnmatchcase(k, g)}
+def accepts(k, only):
+    ours = [value(l) for s, l in changed if s == "+" and key(l) == k]
+    return only is None or (len(ours) > 0 and all(v == only for v in ours))
+accepted = {k: r for k in keys for g, r, only in rules if fnmatch.fnmatchcase(k, g) and accepts(k, only)}
 bad = [k for k in keys if k not in accepted]
 native_differing = len({key(l) for s, l in changed if s == "-"})
 print("%d of %d native lines differ (%d keys accepted as known, %d not)" % (
