@@ -5,8 +5,10 @@ import Sandbox
 ///
 /// As for the inet sockets (DESIGN §3), the guest holds one end of an AF_UNIX SOCK_SEQPACKET
 /// pair, so message boundaries hold and a native `send`/`recv`/`poll` works; srouter keeps
-/// the other end (`hostEnd`). A request the guest sends natively arrives there; one sent
-/// with an address (`sendto`, `sendmsg`) is trapped and read from the guest's memory.
+/// the other end (`hostEnd`). A request the guest sends natively arrives there — `send`, and
+/// `sendto` with a 12-byte name (BIRD's route writes; the name is not seen, so it goes to
+/// the connected peer, the kernel by default); one sent with another address (`sendto`,
+/// `sendmsg`) is trapped and read from the guest's memory.
 /// Answers and notifications are written to `hostEnd` in order; what the pair cannot take
 /// waits in `pending`. A trapped `recvmsg` fills `sockaddr_nl` (port 0, the kernel, and the
 /// group of a notification), which a native one cannot.

@@ -55,6 +55,10 @@ public struct FilterCompiler {
     /// Prepares to compile `profile`.
     public init(profile: SeccompProfile) { self.profile = profile }
 
+    /// sizeof(struct sockaddr_nl): a sendto with a name this long runs natively (see
+    /// `addServedCalls`).
+    public static let netlinkNameLength: UInt64 = 12
+
     /// The filter of `srouter run --learn`: every call the guest makes traps (the default
     /// action is SCMP_ACT_NOTIFY) so a `PolicyLearner` can record it and let it run, except
     /// the launcher's own calls after its filter is in, which must run before srouter holds
@@ -139,12 +143,26 @@ public struct FilterCompiler {
                     name: name, defaultAction: defaultAction)
         }
         // sendto / recvfrom without an address are send / recv: native. With one: served.
-        for name in ["sendto", "recvfrom"] {
-            try add(ctx, policyAction(for: name), nr(name),
-                    [.init(index: 4, op: .equal, value: 0)], name: name, defaultAction: defaultAction)
-            try add(ctx, .notify, nr(name), [.init(index: 4, op: .notEqual, value: 0)],
-                    name: name, defaultAction: defaultAction)
-        }
+        try add(ctx, policyAction(for: "recvfrom"), nr("recvfrom"),
+                [.init(index: 4, op: .equal, value: 0)], name: "recvfrom", defaultAction: defaultAction)
+        try add(ctx, .notify, nr("recvfrom"), [.init(index: 4, op: .notEqual, value: 0)],
+                name: "recvfrom", defaultAction: defaultAction)
+        // sendto with a `sockaddr_nl`-sized name runs natively too: BIRD writes each route
+        // with sendto({AF_NETLINK, pid 0}, 12), and the guest's netlink socket is a
+        // SOCK_SEQPACKET pair end, whose sendmsg ignores a name (`unix_seqpacket_sendmsg`):
+        // the request reaches srouter as a send would, and the recvmsg of its ACK is the
+        // route's only trapped call. No inet address is 12 bytes long (Linux refuses shorter
+        // than sockaddr_in with EINVAL); what that costs is in known-differences.txt.
+        try add(ctx, policyAction(for: "sendto"), nr("sendto"),
+                [.init(index: 4, op: .equal, value: 0)], name: "sendto", defaultAction: defaultAction)
+        try add(ctx, policyAction(for: "sendto"), nr("sendto"),
+                [.init(index: 4, op: .notEqual, value: 0),
+                 .init(index: 5, op: .equal, value: Self.netlinkNameLength)],
+                name: "sendto", defaultAction: defaultAction)
+        try add(ctx, .notify, nr("sendto"),
+                [.init(index: 4, op: .notEqual, value: 0),
+                 .init(index: 5, op: .notEqual, value: Self.netlinkNameLength)],
+                name: "sendto", defaultAction: defaultAction)
         // ioctl: socket ioctls and `servedIoctls` are served; all others follow the policy.
         let servedIoctls = [(SandboxInvariants.socketIoctlMask, SandboxInvariants.socketIoctlValue)]
             + SandboxInvariants.servedIoctls.map { (UInt64(0xffff_ffff), $0) }

@@ -272,6 +272,7 @@ struct Run: ParsableCommand {
             uapiServers.forEach { $0.shutdown() }
             router.tunnels.values.forEach { $0.flushLogs() }
             router.logTotals()
+            logger.info("trapped calls", metadata: ["total": "\(supervisor.trappedCalls.values.reduce(0, +))"])
             for case let sockets as SocketService in services where sockets.netlinkWork.requests > 0 {
                 let work = sockets.netlinkWork
                 logger.info("rtnetlink totals", metadata: [

@@ -25,7 +25,7 @@ nr ip addr add fd42:50::1/128 dev node nodad
 nr timeout 60 sh "$probe" "$native" >"$SRT_TMP/native.out" 2>&1 || true
 nr ip link del node
 
-nr as_nobody env HOME="$guest" timeout 60 "$SROUTER" run --dummy node=172.20.50.1/32,fd42:50::1/128 \
+nr as_nobody env HOME="$guest" timeout 60 "$SROUTER" run --log-level debug --dummy node=172.20.50.1/32,fd42:50::1/128 \
     -- sh "$probe" "$guest" >"$SRT_TMP/guest.out" 2>"$SRT_TMP/guest.err" || true
 
 check "the probe ran all 11 checks natively" test "$(wc -l <"$SRT_TMP/native.out")" = 11
@@ -37,4 +37,16 @@ while IFS= read -r line; do
 done <"$SRT_TMP/guest.out"
 check "srouter and Linux print the same $(wc -l <"$SRT_TMP/native.out") lines" diff -u "$SRT_TMP/native.out" "$SRT_TMP/guest.out"
 check "BIRD under srouter logged no netlink error" bash -c "! grep -iE 'netlink.*(error|invalid)|KRT: .*error' '$guest/bird.err'"
+# BIRD writes routes with sendto({AF_NETLINK}, 12) and reads each ACK with recvmsg: the
+# sendto runs natively (issue 6: at most one trapped call per route in BIRD's pattern).
+check "BIRD's netlink sendto calls were not trapped" bash -c \
+    "grep -q 'trapped calls served:' '$SRT_TMP/guest.err' && ! grep 'trapped calls served:' '$SRT_TMP/guest.err' | grep -q 'sendto='"
+# The same pattern counted over 500 routes added and deleted: one trap per route change,
+# plus the probe's socket and setsockopt.
+nr as_nobody timeout 60 "$SROUTER" run --log-level info -- "$PROBES/probe-netlink-routes" -n 500 -p bird \
+    >"$SRT_TMP/routes.out" 2>"$SRT_TMP/routes.err" || true
+check "probe-netlink-routes wrote 500 routes in BIRD's pattern" grep -q '^bird 500 routes' "$SRT_TMP/routes.out"
+traps=$(sed -n 's/.*trapped calls total=\([0-9]*\).*/\1/p' "$SRT_TMP/routes.err")
+check "BIRD's pattern: at most one trapped call per route change (${traps:-none} for 1000)" \
+    test "${traps:-99999}" -le 1002
 summary

@@ -43,6 +43,12 @@ import Testing
         let bpf = try defaultFilter()
         #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0, 0)) == Self.allow)
         #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0x2000, 16)) == Self.notify)
+        #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0x2000, 28)) == Self.notify)
+        // A sockaddr_nl-sized name: BIRD's route writes, served from the pair natively.
+        #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0x2000, 12)) == Self.allow)
+        #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0x2000, 11)) == Self.notify)
+        #expect(bpf.run(call("sendto", 3, 0x1000, 10, 0, 0x2000, (1 << 32) | 12)) == Self.notify)
+        #expect(bpf.run(call("recvfrom", 3, 0x1000, 10, 0, 0x2000, 12)) == Self.notify)
         #expect(bpf.run(call("recvfrom", 3, 0x1000, 10, 0, 0, 0)) == Self.allow)
         #expect(bpf.run(call("recvfrom", 3, 0x1000, 10, 0, 0x2000, 0x3000)) == Self.notify)
         for name in SandboxInvariants.servedSyscalls {

@@ -3,11 +3,12 @@
  * in two patterns, and prints routes per second for each (Tests/Benchmarks/netlink-routes.sh
  * runs it natively in a network namespace and under srouter, in the same run):
  *
- *   bird     one RTM_NEWROUTE (CREATE|EXCL|ACK) per sendmsg to {pid 0}, then a blocking
- *            recvmsg of its ACK — as BIRD's `protocol kernel` writes routes;
+ *   bird     one RTM_NEWROUTE (CREATE|EXCL|ACK) per sendto({AF_NETLINK, pid 0}, 12), then a
+ *            blocking recvmsg of its ACK — as BIRD 2's `protocol kernel` writes routes
+ *            (nl_send, nl_get_reply; strace shows exactly these two calls per route);
  *   batched  up to 64 requests per datagram, their ACKs read afterwards.
  *
- *   probe-netlink-routes [-n ROUTES] [-6]
+ *   probe-netlink-routes [-n ROUTES] [-6] [-p bird|batched]   (default: both patterns)
  *
  * Output, one line per pattern: "PATTERN ROUTES routes ADD_SECONDS s DEL_SECONDS s RATE/s".
  * Exit status 1 if a request fails (the errno is printed).
@@ -93,9 +94,7 @@ static int read_acks(int fd, unsigned expected)
 static int send_to_kernel(int fd, const char *buffer, size_t length)
 {
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-    struct iovec v = {(void *)buffer, length};
-    struct msghdr m = {.msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &v, .msg_iovlen = 1};
-    return sendmsg(fd, &m, 0) < 0 ? errno : 0;
+    return sendto(fd, buffer, length, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0 ? errno : 0;
 }
 
 /* One pattern over `routes` routes of type `type`; 0 or the errno. */
@@ -117,12 +116,14 @@ static int run(int fd, int type, uint16_t flags, unsigned routes, int batched)
 int main(int argc, char **argv)
 {
     unsigned routes = 1000;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:6")) != -1) {
+    int opt, first = 0, last = 1;
+    while ((opt = getopt(argc, argv, "n:6p:")) != -1) {
         if (opt == 'n') routes = (unsigned)strtoul(optarg, NULL, 10);
         else if (opt == '6') family = AF_INET6;
+        else if (opt == 'p' && strcmp(optarg, "bird") == 0) last = 0;
+        else if (opt == 'p' && strcmp(optarg, "batched") == 0) first = 1;
         else {
-            fprintf(stderr, "usage: %s [-n ROUTES] [-6]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n ROUTES] [-6] [-p bird|batched]\n", argv[0]);
             return 2;
         }
     }
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     const char *names[] = {"bird", "batched"};
-    for (int batched = 0; batched < 2; batched++) {
+    for (int batched = first; batched <= last; batched++) {
         double t0 = now();
         int error = run(fd, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routes, batched);
         double t1 = now();

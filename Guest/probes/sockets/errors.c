@@ -226,6 +226,7 @@ static void states(void)
                                                               .sin_family = AF_INET, .sin_addr = sin.sin_addr},
                                           l4));
     rep("state.sendto-udp-addrlen-short", sendto(u, "x", 1, 0, (struct sockaddr *)&sin, l4 - 1));
+    rep("state.sendto-udp-addrlen-12", sendto(u, "x", 1, 0, (struct sockaddr *)&sin, 12));
     rep("state.sendto-udp-bad-pointer", sendto(u, "x", 1, 0, bad_pointer(), l4));
     rep("state.sendto-udp-bad-buffer", sendto(u, bad_pointer(), 1, 0, (struct sockaddr *)&sin, l4));
     rep("state.sendto-udp-too-big", sendto(u, (char[70000]){0}, 70000, 0, (struct sockaddr *)&sin, l4));

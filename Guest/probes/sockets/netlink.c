@@ -425,6 +425,9 @@ static void receiving(void)
     rep("sendto-short-name", sendto(fd, r.b, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, 8));
     rep("sendto-inet-name", sendto(fd, r.b, r.h.nlmsg_len, 0, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET},
                                    sizeof(struct sockaddr_in)));
+    /* A name as long as sockaddr_nl but of another family (known difference: runs natively). */
+    rep("sendto-inet-name-12", sendto(fd, r.b, r.h.nlmsg_len, 0, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET},
+                                      sizeof(struct sockaddr_nl)));
     close(fd);
 }
 
