@@ -26,6 +26,12 @@ while (($#)); do
 done
 config=release
 ((smoke)) && config=debug
+# The scripts built on Integration/lib.sh (iperf3, forwarding, start-up) run $SROUTER, which
+# is the debug build unless set: measure the build this report names.
+(cd "$root" && swift build -c "$config" >&2) || exit 1
+SROUTER=$(cd "$root" && swift build -c "$config" --show-bin-path)/srouter
+PROBES=$(dirname "$SROUTER")
+export SROUTER PROBES
 
 failed=0
 # figure ID TITLE GOAL FULL-COMMAND… -- SMOKE-COMMAND…: run one benchmark into the report.
@@ -67,7 +73,7 @@ figure() {
     echo "# srouter benchmarks"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) cores, commit" \
-        "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$( ((smoke)) && echo ', SMOKE MODE: figures mean nothing')."
+        "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), $config build$( ((smoke)) && echo ', SMOKE MODE: figures mean nothing')."
     echo "Only ratios taken in one run mean much on these machines."
     echo
 } >"$out"

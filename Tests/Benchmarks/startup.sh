@@ -14,6 +14,11 @@
 # stops it again. Prints milliseconds (median, min–max) for both and the ratio.
 set -euo pipefail
 SRT_NAME=startup-benchmark
+# srouter's release build unless SROUTER names another (lib.sh's default is the debug build).
+if [[ -z ${SROUTER-} ]]; then
+    (cd "$(dirname "$(readlink -f "$0")")/../.." && swift build -c release --product srouter >&2)
+    SROUTER=$(cd "$(dirname "$(readlink -f "$0")")/../.." && swift build -c release --show-bin-path)/srouter
+fi
 source "$(dirname "$(readlink -f "$0")")/../Integration/lib.sh"
 repeat=3
 while getopts "r:" opt; do
