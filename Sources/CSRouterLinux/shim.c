@@ -123,6 +123,20 @@ long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64
     return n < 0 ? -errno : n;
 }
 
+long srouter_process_vm_write_segments(pid_t pid, const void *local, const uint64_t *remote,
+                                       const size_t *lengths, size_t count) {
+    struct iovec l = {(void *)local, 0};
+    struct iovec r[64];
+    if (count > 64) return -E2BIG;
+    for (size_t i = 0; i < count; i++) {
+        r[i].iov_base = (void *)(uintptr_t)remote[i];
+        r[i].iov_len = lengths[i];
+        l.iov_len += lengths[i];
+    }
+    ssize_t n = process_vm_writev(pid, &l, 1, r, count, 0);
+    return n < 0 ? -errno : n;
+}
+
 int srouter_become_subreaper(void) { return negative_errno(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)); }
 
 int srouter_make_undumpable(void) { return negative_errno(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)); }

@@ -26,32 +26,52 @@ enum GuestFiles {
         let handle = open("/proc/\(tid)/fdinfo/\(fd)", O_RDONLY | O_CLOEXEC)
         guard handle >= 0 else { return nil }
         defer { close(handle) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = buffer.withUnsafeMutableBytes { read(handle, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        return parse(fdinfo: buffer[..<count])
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buffer in
+            let count = read(handle, buffer.baseAddress, buffer.count)
+            guard count > 0 else { return nil }
+            return parse(fdinfo: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
     }
 
     /// Parses fdinfo text: `flags:` is octal (with O_CLOEXEC, 02000000, for a close-on-exec
-    /// descriptor), `ino:` decimal (Linux ≥ 5.10).
+    /// descriptor), `ino:` decimal (Linux ≥ 5.10). Byte by byte, without strings: every
+    /// trapped call on a socket reads one.
     static func parse<C: Collection>(fdinfo text: C) -> GuestDescriptor? where C.Element == UInt8 {
         var flags: Int64?
         var inode: UInt64?
         for line in text.split(separator: UInt8(ascii: "\n")) {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-            let key = String(decoding: line[..<colon], as: UTF8.self)
-            let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
-                .trimmingCharacters(in: [" ", "\t"])
-            switch key {
-            case "flags": flags = Int64(value, radix: 8)
-            case "ino": inode = UInt64(value)
-            default: break
+            let key = line[..<colon]
+            let value = line[line.index(after: colon)...].drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            if key.elementsEqual("flags".utf8) {
+                flags = parseNumber(value, radix: 8).map { Int64(truncatingIfNeeded: $0) }
+            } else if key.elementsEqual("ino".utf8) {
+                inode = parseNumber(value, radix: 10)
             }
         }
         guard let flags, let inode else { return nil }
         let cloexec = Int64(O_CLOEXEC)
         return GuestDescriptor(inode: inode, statusFlags: Int32(truncatingIfNeeded: flags & ~cloexec),
                                closeOnExec: flags & cloexec != 0)
+    }
+
+    /// The unsigned number `digits` spell in `radix` (at most 10), ignoring trailing blanks;
+    /// nil if empty, not a number, or over 64 bits.
+    private static func parseNumber<C: Collection>(_ digits: C, radix: UInt64) -> UInt64? where C.Element == UInt8 {
+        var value: UInt64 = 0
+        var any = false
+        for byte in digits {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") { break }
+            guard byte >= UInt8(ascii: "0") else { return nil }
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            guard digit < radix else { return nil }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: radix)
+            let (sum, carry) = shifted.addingReportingOverflow(digit)
+            guard !overflow, !carry else { return nil }
+            value = sum
+            any = true
+        }
+        return any ? value : nil
     }
 
     /// A transient copy of guest descriptor `fd` of thread `tid`, for srouter to act on the

@@ -153,14 +153,12 @@ extension SocketService {
         guard let (data, origin) = try takeNetlinkDatagram(socket, tid: tid, fd: fd, peek: flags & Int32(MSG_PEEK) != 0) else {
             return nil
         }
-        let written = try header.scatter(data, into: memory)
+        // Everything recvmsg writes back goes out in one process_vm_writev: the data, the
+        // control message, the name, then the header's fields.
+        let scattered = header.scatterSegments(data)
+        var segments = scattered.segments
+        let written = scattered.count
         var nameLength: Int32 = 0
-        if header.nameAddress != 0 {
-            let name = netlinkName(portID: origin.portID, groups: groupMask(origin.group))
-            let room = min(Int(max(0, header.nameLength)), name.count)
-            if room > 0 { try memory.write(Array(name.prefix(room)), at: header.nameAddress) }
-            nameLength = Int32(name.count)
-        }
         var controlLength: UInt64 = 0
         var outFlags: Int32 = data.count > header.totalLength ? Int32(MSG_TRUNC) : 0
         if socket.packetInfo {
@@ -168,12 +166,19 @@ extension SocketService {
             let message = ControlMessage(level: Self.netlinkLevel, type: 3, data: littleEndianBytes(origin.group))
             let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
             let encoded = ControlMessages.encode([message], capacity: capacity)
-            if !encoded.bytes.isEmpty { try memory.write(encoded.bytes, at: header.controlAddress) }
+            if !encoded.bytes.isEmpty { segments.append((encoded.bytes, header.controlAddress)) }
             controlLength = UInt64(encoded.bytes.count)
             if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
         }
-        try GuestMessageHeader.writeResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
-                                           to: memory, at: address)
+        if header.nameAddress != 0 {
+            let name = netlinkName(portID: origin.portID, groups: groupMask(origin.group))
+            let room = min(Int(max(0, header.nameLength)), name.count)
+            if room > 0 { segments.append((Array(name.prefix(room)), header.nameAddress)) }
+            nameLength = Int32(name.count)
+        }
+        segments += GuestMessageHeader.resultSegments(nameLength: nameLength, controlLength: controlLength,
+                                                      flags: outFlags, at: address)
+        try memory.write(segments: segments)
         return flags & Int32(MSG_TRUNC) != 0 ? data.count : written
     }
 

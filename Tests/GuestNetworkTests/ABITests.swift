@@ -169,4 +169,12 @@ let inet7: [UInt8] = [2, 0, 0, 7, 10, 77, 0, 1] + [UInt8](repeating: 0, count: 8
     #expect(descriptor?.inode == 123456)
     #expect(descriptor?.closeOnExec == true)
     #expect(descriptor?.isNonBlocking == true)
+    let plain = GuestFiles.parse(fdinfo: Array("flags: 02\nino:  77 \n".utf8))
+    #expect(plain == GuestDescriptor(inode: 77, statusFlags: 2, closeOnExec: false))
+    // Not octal, not a number, over 64 bits, or missing: no descriptor.
+    #expect(GuestFiles.parse(fdinfo: Array("flags:\t09\nino:\t1\n".utf8)) == nil)
+    #expect(GuestFiles.parse(fdinfo: Array("flags:\t02\nino:\tx\n".utf8)) == nil)
+    #expect(GuestFiles.parse(fdinfo: Array("flags:\t02\nino:\t18446744073709551616\n".utf8)) == nil)
+    #expect(GuestFiles.parse(fdinfo: Array("flags:\t02\n".utf8)) == nil)
+    #expect(GuestFiles.parse(fdinfo: Array("flags:\t\nino:\t5\n".utf8)) == nil)
 }

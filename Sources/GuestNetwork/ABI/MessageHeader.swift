@@ -7,6 +7,15 @@ public protocol GuestAddressSpace {
     func read(at address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8]
     /// Writes `bytes` at `address` (EFAULT for a bad range).
     func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno)
+    /// Writes each segment in order (EFAULT for a bad range); one call where it can.
+    func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno)
+}
+
+extension GuestAddressSpace {
+    /// One segment after the other.
+    public func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno) {
+        for segment in segments where !segment.bytes.isEmpty { try write(segment.bytes, at: segment.address) }
+    }
 }
 
 extension GuestMemory: GuestAddressSpace {}
@@ -127,6 +136,27 @@ public struct GuestMessageHeader: Equatable, Sendable {
             offset += count
         }
         return offset
+    }
+
+    /// Where received bytes go over the iovecs, as segments for `write(segments:)`, and how
+    /// many fit (what `scatter` writes, not yet written).
+    public func scatterSegments(_ bytes: [UInt8]) -> (segments: [(bytes: [UInt8], address: UInt64)], count: Int) {
+        var offset = 0
+        var segments: [(bytes: [UInt8], address: UInt64)] = []
+        for vector in vectors where offset < bytes.count && vector.length > 0 {
+            let count = min(vector.length, bytes.count - offset)
+            segments.append((Array(bytes[offset..<(offset + count)]), vector.base))
+            offset += count
+        }
+        return (segments, offset)
+    }
+
+    /// What `writeResult` writes, as segments: msg_namelen, then msg_controllen and
+    /// msg_flags (adjacent).
+    public static func resultSegments(nameLength: Int32, controlLength: UInt64, flags: Int32,
+                                      at address: UInt64) -> [(bytes: [UInt8], address: UInt64)] {
+        [(littleEndianBytes(nameLength), address + 8),
+         (littleEndianBytes(controlLength) + littleEndianBytes(flags), address + 40)]
     }
 
     /// What `___sys_recvmsg` writes back: msg_namelen, msg_controllen, msg_flags.
