@@ -78,6 +78,8 @@ let package = Package(
                           cSettings: probeSettings),
         .executableTarget(name: "probe-syscall-cost", path: "Guest/probes/syscall-cost",
                           cSettings: probeSettings),
+        .executableTarget(name: "probe-notify-floor", path: "Guest/probes/notify-floor",
+                          cSettings: probeSettings),
         .executableTarget(name: "probe-netlink-routes", path: "Guest/probes/netlink-routes",
                           cSettings: probeSettings),
 

@@ -31,9 +31,9 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "benchmark.h"
 #include "errname.h"
 
 /// The errno of a call's first failure (0 while none failed), shared by the measured
@@ -123,14 +123,6 @@ static void call_tcp_connect_accept(void)
     close(fd);
 }
 
-/// Nanoseconds on CLOCK_MONOTONIC.
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /// One measured call.
 struct measurement {
     const char *name;
@@ -143,7 +135,7 @@ struct measurement {
 /// on the clock, and fills in the average and the result.
 static void measure(struct measurement *m, int iterations)
 {
-    int warm_up = iterations / 10 < 10 ? 10 : iterations / 10;
+    int warm_up = warm_up_count(iterations);
     first_error = 0;
     for (int i = 0; i < warm_up; i++)
         m->call();
@@ -158,22 +150,8 @@ static void measure(struct measurement *m, int iterations)
 int main(int argc, char **argv)
 {
     int iterations = 2000, json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0' || n < 1 || n > 100000000) {
-                fprintf(stderr, "probe-syscall-cost: bad iteration count '%s'\n", argv[i]);
-                return 2;
-            }
-            iterations = (int)n;
-        } else {
-            fprintf(stderr, "usage: probe-syscall-cost [-n ITER] [--json]\n");
-            return 2;
-        }
-    }
+    if (parse_benchmark_arguments(argc, argv, "probe-syscall-cost", &iterations, &json) != 0)
+        return 2;
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
@@ -205,16 +183,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < count; i++)
         measure(&m[i], iterations);
 
-    if (json) {
-        printf("{");
-        for (size_t i = 0; i < count; i++)
-            printf("%s\"%s\": {\"iterations\": %d, \"ns_per_call\": %.1f, \"result\": \"%s\"}",
-                   i ? ", " : "", m[i].name, iterations, m[i].ns_per_call, m[i].result);
-        printf("}\n");
-    } else {
-        for (size_t i = 0; i < count; i++)
-            printf("%s %d %.1f %s\n", m[i].name, iterations, m[i].ns_per_call, m[i].result);
-    }
+    for (size_t i = 0; i < count; i++)
+        print_benchmark_row(json, i, count, m[i].name, iterations, m[i].ns_per_call, m[i].result);
     close(sv[0]);
     close(sv[1]);
     return 0;
