@@ -2,6 +2,7 @@ import CSRouterLinux
 import Glibc
 import LinuxABI
 import Sandbox
+import Synchronization
 
 /// A guest descriptor as `/proc/<tid>/fdinfo/<fd>` describes it.
 struct GuestDescriptor: Equatable {
@@ -10,8 +11,9 @@ struct GuestDescriptor: Equatable {
     var inode: UInt64
     /// The file status flags (`O_NONBLOCK`…), as `fcntl(F_GETFL)` reports them.
     var statusFlags: Int32
-    /// Whether the descriptor is close-on-exec (`FD_CLOEXEC`).
-    var closeOnExec: Bool
+    /// Whether the descriptor is close-on-exec (`FD_CLOEXEC`); nil when not read (a copy of
+    /// the descriptor does not carry the flag: `closeOnExec(tid:fd:)` reads it).
+    var closeOnExec: Bool?
 
     /// Whether the file is non-blocking (`O_NONBLOCK`).
     var isNonBlocking: Bool { statusFlags & Int32(O_NONBLOCK) != 0 }
@@ -20,8 +22,31 @@ struct GuestDescriptor: Equatable {
 /// Access to the guest's descriptor table: which file a number names, transient copies of
 /// guest files (`pidfd_getfd`), and injection (`SECCOMP_IOCTL_NOTIF_ADDFD`).
 enum GuestFiles {
-    /// Reads `/proc/<tid>/fdinfo/<fd>`; nil when the guest has no such descriptor.
+    /// The file behind guest descriptor `fd` of thread `tid` (its inode and status flags; not
+    /// `closeOnExec`), nil when the guest has no such descriptor. Every trapped call on a
+    /// descriptor asks this first, so it takes a transient copy through a cached pidfd —
+    /// pidfd_getfd, fstat, fcntl(F_GETFL), close — rather than opening and parsing
+    /// `/proc/<tid>/fdinfo/<fd>` (a path walk through procfs), which stays the fallback.
     static func describe(tid: pid_t, fd: Int32) -> GuestDescriptor? {
+        guard fd >= 0 else { return nil }
+        let copy = duplicate(tid: tid, fd: fd)
+        if copy == -EBADF { return nil }
+        guard copy >= 0 else { return describeThroughProc(tid: tid, fd: fd) }
+        defer { close(copy) }
+        let inode = srouter_inode_of(copy)
+        let flags = fcntl(copy, F_GETFL)
+        guard inode >= 0, flags >= 0 else { return describeThroughProc(tid: tid, fd: fd) }
+        return GuestDescriptor(inode: UInt64(inode), statusFlags: flags, closeOnExec: nil)
+    }
+
+    /// Whether guest descriptor `fd` of thread `tid` is close-on-exec (fdinfo's `flags`);
+    /// false if it cannot be read.
+    static func closeOnExec(tid: pid_t, fd: Int32) -> Bool {
+        describeThroughProc(tid: tid, fd: fd)?.closeOnExec ?? false
+    }
+
+    /// Reads `/proc/<tid>/fdinfo/<fd>`; nil when the guest has no such descriptor.
+    static func describeThroughProc(tid: pid_t, fd: Int32) -> GuestDescriptor? {
         guard fd >= 0 else { return nil }
         let handle = open("/proc/\(tid)/fdinfo/\(fd)", O_RDONLY | O_CLOEXEC)
         guard handle >= 0 else { return nil }
@@ -78,12 +103,37 @@ enum GuestFiles {
     /// guest's end of a socket (drain filler, take a datagram, accept). Close it promptly:
     /// while it is open srouter cannot see the guest close the file.
     static func copy(tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int32 {
-        let pidfd = srouter_pidfd_open(tid, UInt32(SROUTER_PIDFD_THREAD))
-        guard pidfd >= 0 else { throw LinuxErrno(rawValue: -pidfd) }
-        defer { close(pidfd) }
-        let copy = srouter_pidfd_getfd(pidfd, fd)
+        let copy = duplicate(tid: tid, fd: fd)
         guard copy >= 0 else { throw LinuxErrno(rawValue: -copy) }
         return copy
+    }
+
+    /// Thread pidfds by tid (`pidfd_open(PIDFD_THREAD)`), kept between calls: a thread that
+    /// traps once traps again. A pidfd names one thread, never a later one given the same
+    /// tid, so a stale entry only fails (ESRCH) and is replaced. Cleared past `pidfdLimit`.
+    private static let pidfds = Mutex<[pid_t: Int32]>([:])
+    /// How many pidfds the cache holds at most.
+    static let pidfdLimit = 256
+
+    /// pidfd_getfd of guest descriptor `fd` through thread `tid`'s cached pidfd: the copy or
+    /// -errno (EBADF: no such descriptor; ESRCH: the thread is gone).
+    private static func duplicate(tid: pid_t, fd: Int32) -> Int32 {
+        pidfds.withLock { cache in
+            if let pidfd = cache[tid] {
+                let copy = srouter_pidfd_getfd(pidfd, fd)
+                if copy != -ESRCH { return copy }
+                close(pidfd)
+                cache[tid] = nil
+            }
+            let pidfd = srouter_pidfd_open(tid, UInt32(SROUTER_PIDFD_THREAD))
+            guard pidfd >= 0 else { return pidfd }
+            if cache.count >= pidfdLimit {
+                for stale in cache.values { close(stale) }
+                cache.removeAll()
+            }
+            cache[tid] = pidfd
+            return srouter_pidfd_getfd(pidfd, fd)
+        }
     }
 
     /// Installs `fd` in the guest. With `answering`, the kernel also answers notification

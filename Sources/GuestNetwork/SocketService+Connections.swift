@@ -240,7 +240,9 @@ extension SocketService {
         guard fresh >= 0 else { throw LinuxErrno(rawValue: -fresh) }
         guard let notifications else { close(fresh); throw LinuxErrno.ENOSYS }
         let replaced = GuestFiles.inject(fresh, listener: notifications.listener, id: n.id,
-                                         closeOnExec: descriptor.closeOnExec, answering: false,
+                                         closeOnExec: descriptor.closeOnExec
+                                             ?? GuestFiles.closeOnExec(tid: n.tid, fd: n.int32Argument(0)),
+                                         answering: false,
                                          target: n.int32Argument(0))
         guard replaced >= 0 else {
             close(fresh)
