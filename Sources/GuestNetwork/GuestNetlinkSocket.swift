@@ -53,6 +53,9 @@ final class GuestNetlinkSocket {
     var pending: [(bytes: [UInt8], origin: NetlinkOrigin)] = []
     /// The source of each datagram in the pair, oldest first (what recvmsg's name reports).
     var queued: [NetlinkOrigin] = []
+    /// The longest datagram ever written to the pair: while it fits srouter's scratch
+    /// buffer, a trapped receive reads without sizing the datagram first.
+    var largestQueued = 0
     /// Index of the oldest entry of `queued` still unread.
     var queuedHead = 0
     /// Trapped receives waiting for a datagram.

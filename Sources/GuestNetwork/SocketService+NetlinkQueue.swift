@@ -59,6 +59,7 @@ extension SocketService {
             let n = bytes.withUnsafeBytes { send(socket.hostEnd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
             guard n >= 0 else { break }
             socket.queued.append(origin)
+            socket.largestQueued = max(socket.largestQueued, bytes.count)
             written += 1
         }
         if written > 0 { socket.pending.removeFirst(written) }
@@ -193,6 +194,15 @@ extension SocketService {
                                      peek: Bool) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
         let copy = try GuestFiles.copy(tid: tid, fd: fd)
         defer { close(copy) }
+        if socket.largestQueued <= scratch.count {
+            // Every datagram in the pair fits the scratch buffer: one read, no sizing peek.
+            let n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
+            guard n >= 0 else {
+                if errno == EAGAIN { return nil }
+                throw LinuxErrno(rawValue: errno)
+            }
+            return (Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), dequeueOrigin(socket, peek: peek))
+        }
         let length = recv(copy, nil, 0, Int32(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
         guard length >= 0 else {
             if errno == EAGAIN { return nil }
@@ -205,6 +215,12 @@ extension SocketService {
             throw LinuxErrno(rawValue: errno)
         }
         data.removeLast(data.count - n)
+        return (data, dequeueOrigin(socket, peek: peek))
+    }
+
+    /// The source of the datagram just read from the pair; unless peeking, it leaves
+    /// `queued`, and what waits in `pending` may now fit in the pair.
+    private func dequeueOrigin(_ socket: GuestNetlinkSocket, peek: Bool) -> NetlinkOrigin {
         let origin = socket.queuedHead < socket.queued.count ? socket.queued[socket.queuedHead] : NetlinkOrigin(portID: 0, group: 0)
         if !peek {
             socket.queuedHead += 1
@@ -214,7 +230,7 @@ extension SocketService {
             }
             pumpNetlink(socket)  // room in the pair for what waits
         }
-        return (data, origin)
+        return origin
     }
 
     private func wakeNetlinkWaiters(_ socket: GuestNetlinkSocket) {
