@@ -96,24 +96,27 @@ extension SocketService {
             throw LinuxErrno.ENOBUFS
         }
         let memory = GuestMemory(tid: n.tid)
-        let fd = n.int32Argument(0)
+        // The datagrams are taken from the guest's end of the pair, through one copy of its
+        // descriptor for the whole call (a recvmmsg takes many).
+        let copy = try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0))
+        defer { close(copy) }
         var received: Int?
         switch call {
         case number.recvfrom:
-            received = try receiveNetlinkFrom(socket, n, memory: memory, flags: flags)
+            received = try receiveNetlinkFrom(socket, n, memory: memory, flags: flags, copy: copy)
         case number.recvmsg:
             let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true)
             received = try receiveNetlinkMessage(socket, header, at: n.arguments[1], flags: flags, memory: memory,
-                                                 tid: n.tid, fd: fd)
+                                                 copy: copy)
         default:
             let headers = try GuestMessageHeader.readMulti(from: memory, at: n.arguments[1],
                                                            count: Int(n.int32Argument(2)), forReceive: true)
             var count = 0
             for (index, header) in headers.enumerated() {
                 let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
-                guard let length = try receiveNetlinkMessage(socket, header, at: address, flags: flags, memory: memory,
-                                                             tid: n.tid, fd: fd) else { break }
-                try GuestMessageHeader.writeMessageLength(UInt32(length), to: memory, at: n.arguments[1], index: index)
+                guard try receiveNetlinkMessage(socket, header, at: address, flags: flags, memory: memory, copy: copy,
+                                                lengthAddress: address + UInt64(GuestMessageHeader.size)) != nil
+                else { break }
                 count += 1
                 if flags & Int32(0x10000) != 0 { flags |= Int32(MSG_DONTWAIT) }  // MSG_WAITFORONE
             }
@@ -136,9 +139,9 @@ extension SocketService {
     }
 
     private func receiveNetlinkFrom(_ socket: GuestNetlinkSocket, _ n: SyscallNotification, memory: GuestMemory,
-                                    flags: Int32) throws(LinuxErrno) -> Int? {
-        guard let (data, origin) = try takeNetlinkDatagram(socket, tid: n.tid, fd: n.int32Argument(0),
-                                                            peek: flags & Int32(MSG_PEEK) != 0) else { return nil }
+                                    flags: Int32, copy: Int32) throws(LinuxErrno) -> Int? {
+        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0)
+        else { return nil }
         let capacity = max(0, Int(truncatingIfNeeded: n.arguments[2]))
         let copied = min(capacity, data.count)
         if copied > 0 { try memory.write(Array(data.prefix(copied)), at: n.arguments[1]) }
@@ -149,9 +152,12 @@ extension SocketService {
         return flags & Int32(MSG_TRUNC) != 0 ? data.count : copied
     }
 
+    /// One datagram into the msghdr at `address`; with `lengthAddress` (an mmsghdr's
+    /// msg_len), the returned length is written there in the same process_vm_writev.
     private func receiveNetlinkMessage(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
-                                       flags: Int32, memory: GuestMemory, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int? {
-        guard let (data, origin) = try takeNetlinkDatagram(socket, tid: tid, fd: fd, peek: flags & Int32(MSG_PEEK) != 0) else {
+                                       flags: Int32, memory: GuestMemory, copy: Int32,
+                                       lengthAddress: UInt64? = nil) throws(LinuxErrno) -> Int? {
+        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0) else {
             return nil
         }
         // Everything recvmsg writes back goes out in one process_vm_writev: the data, the
@@ -179,8 +185,10 @@ extension SocketService {
         }
         segments += GuestMessageHeader.resultSegments(nameLength: nameLength, controlLength: controlLength,
                                                       flags: outFlags, at: address)
+        let length = flags & Int32(MSG_TRUNC) != 0 ? data.count : written
+        if let lengthAddress { segments.append((littleEndianBytes(UInt32(truncatingIfNeeded: length)), lengthAddress)) }
         try memory.write(segments: segments)
-        return flags & Int32(MSG_TRUNC) != 0 ? data.count : written
+        return length
     }
 
     /// The group's bit in `nl_groups` (0 for unicast; groups above 32 show as 0, as
@@ -190,10 +198,8 @@ extension SocketService {
     }
 
     /// Takes (or peeks at) the oldest datagram of the guest's end, with its origin. nil: none.
-    private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, tid: pid_t, fd: Int32,
+    private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, copy: Int32,
                                      peek: Bool) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
-        let copy = try GuestFiles.copy(tid: tid, fd: fd)
-        defer { close(copy) }
         if socket.largestQueued <= scratch.count {
             // Every datagram in the pair fits the scratch buffer: one read, no sizing peek.
             let n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))

@@ -11,7 +11,7 @@
 # trapped (the filter cannot read a msghdr, DESIGN §3): one trapped call per route change, as
 # the table's "traps/route" column counts from srouter's exit log (the trap's price is
 # syscall-cost.sh's). The batched pattern traps once per ACK too: each ACK is a datagram of
-# its own, as on Linux. A second table splits a route change in BIRD's pattern into
+# its own, as on Linux; the mmsg pattern reads them with recvmmsg, up to 64 per trap. A second table splits a route change in BIRD's pattern into
 # srouter's own work (parsing, the FIB change, answers and notifications, as srouter logs it
 # at exit) and the rest.
 set -euo pipefail
@@ -43,7 +43,7 @@ for ((i = 0; i < repeat; i++)); do
     for family in 4 6; do
         flag=""
         [[ $family == 6 ]] && flag=-6
-        for pattern in bird batched; do
+        for pattern in bird batched mmsg; do
             ip netns exec "$ns" "$probe" -n "$routes" -p "$pattern" $flag | sed "s/^/v$family native /" >>"$work/results"
             "$bin/srouter" run --log-level info -- "$probe" -n "$routes" -p "$pattern" $flag 2>"$work/srouter.log" |
                 sed "s/^/v$family srouter /" >>"$work/results"
@@ -67,7 +67,7 @@ median() {
 echo "| family | pattern | routes | Linux routes/s | srouter routes/s | ratio | srouter traps/route |"
 echo "|---|---|---|---|---|---|---|"
 for family in v4 v6; do
-    for pattern in bird batched; do
+    for pattern in bird batched mmsg; do
         native=$(median "$family" native "$pattern")
         sandboxed=$(median "$family" srouter "$pattern")
         ratio=$(awk -v a="$sandboxed" -v b="$native" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')

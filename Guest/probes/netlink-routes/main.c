@@ -6,9 +6,11 @@
  *   bird     one RTM_NEWROUTE (CREATE|EXCL|ACK) per sendto({AF_NETLINK, pid 0}, 12), then a
  *            blocking recvmsg of its ACK — as BIRD 2's `protocol kernel` writes routes
  *            (nl_send, nl_get_reply; strace shows exactly these two calls per route);
- *   batched  up to 64 requests per datagram, their ACKs read afterwards.
+ *   batched  up to 64 requests per datagram, their ACKs read afterwards, one recvmsg each
+ *            (each ACK is a datagram of its own, on Linux as under srouter);
+ *   mmsg     as batched, the ACKs read by recvmmsg (MSG_WAITFORONE), up to 64 per call.
  *
- *   probe-netlink-routes [-n ROUTES] [-6] [-p bird|batched]   (default: both patterns)
+ *   probe-netlink-routes [-n ROUTES] [-6] [-p bird|batched|mmsg]   (default: all three)
  *
  * Output, one line per pattern: "PATTERN ROUTES routes ADD_SECONDS s DEL_SECONDS s RATE/s".
  * Exit status 1 if a request fails (the errno is printed).
@@ -91,6 +93,36 @@ static int read_acks(int fd, unsigned expected)
     return first_error;
 }
 
+/* As read_acks, with recvmmsg: up to BATCH datagrams per call, waiting for the first only. */
+static int read_acks_mmsg(int fd, unsigned expected)
+{
+    static char buffers[BATCH][256];
+    int first_error = 0;
+    while (expected > 0) {
+        struct mmsghdr m[BATCH];
+        struct iovec v[BATCH];
+        struct sockaddr_nl from[BATCH];
+        unsigned want = expected < BATCH ? expected : BATCH;
+        memset(m, 0, sizeof m);
+        for (unsigned k = 0; k < want; k++) {
+            v[k] = (struct iovec){buffers[k], sizeof buffers[k]};
+            m[k].msg_hdr = (struct msghdr){.msg_name = &from[k], .msg_namelen = sizeof from[k], .msg_iov = &v[k], .msg_iovlen = 1};
+        }
+        int got = recvmmsg(fd, m, want, MSG_WAITFORONE, NULL);
+        if (got < 0) return errno;
+        for (int k = 0; k < got; k++) {
+            int n = (int)m[k].msg_len;
+            for (struct nlmsghdr *h = (struct nlmsghdr *)buffers[k]; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+                if (h->nlmsg_type != NLMSG_ERROR) continue;
+                const struct nlmsgerr *e = NLMSG_DATA(h);
+                if (e->error && !first_error) first_error = -e->error;
+                if (expected > 0) expected--;
+            }
+        }
+    }
+    return first_error;
+}
+
 static int send_to_kernel(int fd, const char *buffer, size_t length)
 {
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -98,15 +130,15 @@ static int send_to_kernel(int fd, const char *buffer, size_t length)
 }
 
 /* One pattern over `routes` routes of type `type`; 0 or the errno. */
-static int run(int fd, int type, uint16_t flags, unsigned routes, int batched)
+static int run(int fd, int type, uint16_t flags, unsigned routes, int pattern)
 {
     char buffer[BATCH * MESSAGE];
     for (unsigned i = 0; i < routes;) {
-        unsigned count = batched ? (routes - i < BATCH ? routes - i : BATCH) : 1;
+        unsigned count = pattern > 0 ? (routes - i < BATCH ? routes - i : BATCH) : 1;
         size_t length = 0;
         for (unsigned k = 0; k < count; k++) length += route_message(buffer + length, type, flags, i + k);
         int error = send_to_kernel(fd, buffer, length);
-        if (!error) error = read_acks(fd, count);
+        if (!error) error = pattern == 2 ? read_acks_mmsg(fd, count) : read_acks(fd, count);
         if (error) return error;
         i += count;
     }
@@ -116,14 +148,17 @@ static int run(int fd, int type, uint16_t flags, unsigned routes, int batched)
 int main(int argc, char **argv)
 {
     unsigned routes = 1000;
-    int opt, first = 0, last = 1;
+    const char *names[] = {"bird", "batched", "mmsg"};
+    int opt, first = 0, last = 2;
     while ((opt = getopt(argc, argv, "n:6p:")) != -1) {
+        int chosen = -1;
+        for (int k = 0; opt == 'p' && k < 3; k++)
+            if (strcmp(optarg, names[k]) == 0) chosen = k;
         if (opt == 'n') routes = (unsigned)strtoul(optarg, NULL, 10);
         else if (opt == '6') family = AF_INET6;
-        else if (opt == 'p' && strcmp(optarg, "bird") == 0) last = 0;
-        else if (opt == 'p' && strcmp(optarg, "batched") == 0) first = 1;
+        else if (chosen >= 0) first = last = chosen;
         else {
-            fprintf(stderr, "usage: %s [-n ROUTES] [-6] [-p bird|batched]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n ROUTES] [-6] [-p bird|batched|mmsg]\n", argv[0]);
             return 2;
         }
     }
@@ -134,18 +169,17 @@ int main(int argc, char **argv)
     }
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    const char *names[] = {"bird", "batched"};
-    for (int batched = first; batched <= last; batched++) {
+    for (int pattern = first; pattern <= last; pattern++) {
         double t0 = now();
-        int error = run(fd, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routes, batched);
+        int error = run(fd, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routes, pattern);
         double t1 = now();
-        if (!error) error = run(fd, RTM_DELROUTE, 0, routes, batched);
+        if (!error) error = run(fd, RTM_DELROUTE, 0, routes, pattern);
         double t2 = now();
         if (error) {
-            printf("%s failed: %s\n", names[batched], strerror(error));
+            printf("%s failed: %s\n", names[pattern], strerror(error));
             return 1;
         }
-        printf("%s %u routes %.3f s %.3f s %.0f/s\n", names[batched], routes, t1 - t0, t2 - t1,
+        printf("%s %u routes %.3f s %.3f s %.0f/s\n", names[pattern], routes, t1 - t0, t2 - t1,
                (double)routes / (t1 - t0));
     }
     return 0;
