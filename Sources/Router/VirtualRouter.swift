@@ -40,6 +40,22 @@ public final class VirtualRouter {
             (generator.initialSequenceNumber(for: tuple, now: now), generator.timestampOffset(for: tuple))
         })
         routing.follow(stack.interfaces)
+        // What a wakeup's packets set in motion runs once at its end (before the tunnels'
+        // sendmmsg): a batch of segments gets one ACK and one pump of each socket, as Linux's
+        // GRO and NAPI batching give, instead of one per packet.
+        loop.atEndOfWakeup(first: true) { [weak self] in self?.endOfWakeup() }
+    }
+
+    /// Set when a tunnel delivered packets in this wakeup.
+    private var stackRunPending = false
+
+    /// The end of a loop wakeup that delivered packets: the sockets' pumps and the stack's
+    /// output (`afterStackRun`), then the stack's timer.
+    private func endOfWakeup() {
+        guard stackRunPending else { return }
+        stackRunPending = false
+        afterStackRun?()
+        rearm()
     }
 
     /// Adds a WireGuard tunnel as an interface named after it, with its wg-quick addresses,
@@ -58,8 +74,7 @@ public final class VirtualRouter {
             if let tap = self.tap { tap(index, UnsafeRawBufferPointer(packet)) }
             let now = EventLoop.monotonicNow()
             self.stack.receive(packet, on: interface, now: now)  // in the tunnel's receive buffer
-            self.afterStackRun?()
-            self.rearm()
+            self.stackRunPending = true
         }
         for address in file.addresses {
             let local = address.local

@@ -57,8 +57,10 @@ public final class EventLoop {
     /// Runs `action` at the end of every wakeup, after the ready descriptors' handlers and the
     /// due timers: where work they queued goes out in one batch (e.g. one sendmmsg for the
     /// datagrams of a whole wakeup).
-    public func atEndOfWakeup(_ action: @escaping () -> Void) {
-        wakeupEnds.append(action)
+    /// With `first`, `action` runs before those registered so far: work that queues what
+    /// the others flush (a stack run that queues datagrams before the sockets' sendmmsg).
+    public func atEndOfWakeup(first: Bool = false, _ action: @escaping () -> Void) {
+        if first { wakeupEnds.insert(action, at: 0) } else { wakeupEnds.append(action) }
     }
 
     /// Cancels a timer that has not fired.
