@@ -5,7 +5,9 @@
 # time (BIRD's `protocol kernel` pattern) and in batches of 64 per datagram. Prints a markdown
 # table: routes per second natively and under srouter, and the ratio (median of REPEAT runs).
 #
-#   Tests/Benchmarks/netlink-routes.sh [-n ROUTES] [-r REPEAT] [-c release|debug]   (as root)
+#   Tests/Benchmarks/netlink-routes.sh [-n ROUTES[,ROUTES…]] [-r REPEAT] [-c release|debug]   (as root)
+#
+# -n takes a list of table sizes (e.g. 1000,100000,1000000), each measured in turn.
 #
 # Under srouter BIRD's sendto({AF_NETLINK}, 12) runs natively and the recvmsg of its ACK is
 # trapped (the filter cannot read a msghdr, DESIGN §3): one trapped call per route change, as
@@ -23,7 +25,7 @@ while getopts "n:r:c:" opt; do
         n) routes=$OPTARG ;;
         r) repeat=$OPTARG ;;
         c) config=$OPTARG ;;
-        *) echo "usage: $0 [-n ROUTES] [-r REPEAT] [-c release|debug]" >&2; exit 2 ;;
+        *) echo "usage: $0 [-n ROUTES[,ROUTES…]] [-r REPEAT] [-c release|debug]" >&2; exit 2 ;;
     esac
 done
 ((EUID == 0)) || { echo "netlink-routes.sh: run as root (the native side writes a namespace's FIB)" >&2; exit 2; }
@@ -39,50 +41,58 @@ trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 
-for ((i = 0; i < repeat; i++)); do
-    for family in 4 6; do
-        flag=""
-        [[ $family == 6 ]] && flag=-6
-        for pattern in bird batched mmsg; do
-            ip netns exec "$ns" "$probe" -n "$routes" -p "$pattern" $flag | sed "s/^/v$family native /" >>"$work/results"
-            "$bin/srouter" run --log-level info -- "$probe" -n "$routes" -p "$pattern" $flag 2>"$work/srouter.log" |
-                sed "s/^/v$family srouter /" >>"$work/results"
-            # Trapped calls of the whole run (its few set-up calls included) per route change:
-            # ROUTES added and ROUTES deleted.
-            grep -o 'trapped calls total=[0-9]*' "$work/srouter.log" |
-                awk -v f="v$family" -v p="$pattern" -v n="$routes" -F= '{ print f, p, $2 / (2 * n) }' >>"$work/traps"
-            # srouter's own work on the requests, apart from the traps (BIRD's pattern).
-            [[ $pattern == bird ]] || continue
-            grep -o 'work-ns=[0-9]*' "$work/srouter.log" | sed "s/work-ns=/v$family /" >>"$work/work"
+IFS=, read -r -a sizes <<<"$routes"
+for size in "${sizes[@]}"; do
+    for ((i = 0; i < repeat; i++)); do
+        for family in 4 6; do
+            flag=""
+            [[ $family == 6 ]] && flag=-6
+            for pattern in bird batched mmsg; do
+                ip netns exec "$ns" "$probe" -n "$size" -p "$pattern" $flag | sed "s/^/$size v$family native /" >>"$work/results"
+                "$bin/srouter" run --log-level info -- "$probe" -n "$size" -p "$pattern" $flag 2>"$work/srouter.log" |
+                    sed "s/^/$size v$family srouter /" >>"$work/results"
+                # Trapped calls of the whole run (its few set-up calls included) per route
+                # change: SIZE added and SIZE deleted.
+                grep -o 'trapped calls total=[0-9]*' "$work/srouter.log" |
+                    awk -v s="$size" -v f="v$family" -v p="$pattern" -F= '{ print s, f, p, $2 / (2 * s) }' >>"$work/traps"
+                # srouter's own work on the requests, apart from the traps (BIRD's pattern).
+                [[ $pattern == bird ]] || continue
+                grep -o 'work-ns=[0-9]*' "$work/srouter.log" | sed "s/work-ns=/$size v$family /" >>"$work/work"
+            done
         done
     done
 done
 
-# median FAMILY SIDE PATTERN → the median routes/s.
+# median FILE KEY… → the median of the last column over the lines whose first fields are KEY…
 median() {
-    awk -v f="$1" -v s="$2" -v p="$3" '$1 == f && $2 == s && $3 == p { sub("/s", "", $NF); print $NF }' "$work/results" |
-        sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }'
+    local file=$1
+    shift
+    awk -v key="$*" '{ k = $1; for (j = 2; j <= split(key, parts, " "); j++) k = k " " $j } k == key { v = $NF; sub("/s", "", v); print v }' "$file" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.6g", v[int((NR + 1) / 2)] }'
 }
 
-echo "| family | pattern | routes | Linux routes/s | srouter routes/s | ratio | srouter traps/route |"
+echo "| routes | family | pattern | Linux routes/s | srouter routes/s | ratio | srouter traps/route |"
 echo "|---|---|---|---|---|---|---|"
-for family in v4 v6; do
-    for pattern in bird batched mmsg; do
-        native=$(median "$family" native "$pattern")
-        sandboxed=$(median "$family" srouter "$pattern")
-        ratio=$(awk -v a="$sandboxed" -v b="$native" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-        traps=$(awk -v f="$family" -v p="$pattern" '$1 == f && $2 == p { print $3 }' "$work/traps" | sort -g |
-            awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }')
-        echo "| $family | $pattern | $routes | $native | $sandboxed | ${ratio}× | $traps |"
+for size in "${sizes[@]}"; do
+    for family in v4 v6; do
+        for pattern in bird batched mmsg; do
+            native=$(median "$work/results" "$size" "$family" native "$pattern")
+            sandboxed=$(median "$work/results" "$size" "$family" srouter "$pattern")
+            ratio=$(awk -v a="$sandboxed" -v b="$native" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+            traps=$(median "$work/traps" "$size" "$family" "$pattern")
+            printf '| %s | %s | %s | %.0f | %.0f | %s× | %.3f |\n' "$size" "$family" "$pattern" "$native" "$sandboxed" "$ratio" "$traps"
+        done
     done
 done
 echo
-echo "| family | µs per route change in BIRD's pattern | srouter's own work (parse, FIB, answers) | the rest: 1 trapped call and copies |"
-echo "|---|---|---|---|"
-for family in v4 v6; do
-    per=$(awk -v f="$family" -v n="$routes" '$1 == f { print $2 / (2 * n) / 1000 }' "$work/work" | sort -g |
-        awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] }')
-    whole=$(awk -v r="$(median "$family" srouter bird)" 'BEGIN { printf "%.1f", (r > 0 ? 1e6 / r : 0) }')
-    rest=$(awk -v a="$whole" -v b="$per" 'BEGIN { printf "%.1f", a - b }')
-    echo "| $family | $whole | $per | $rest |"
+echo "| routes | family | µs per route change in BIRD's pattern | srouter's own work (parse, FIB, answers) | the rest: 1 trapped call and copies |"
+echo "|---|---|---|---|---|"
+for size in "${sizes[@]}"; do
+    for family in v4 v6; do
+        per=$(awk -v s="$size" -v f="$family" '$1 == s && $2 == f { print $3 / (2 * s) / 1000 }' "$work/work" | sort -g |
+            awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] }')
+        whole=$(awk -v r="$(median "$work/results" "$size" "$family" srouter bird)" 'BEGIN { printf "%.1f", (r > 0 ? 1e6 / r : 0) }')
+        rest=$(awk -v a="$whole" -v b="$per" 'BEGIN { printf "%.1f", a - b }')
+        echo "| $size | $family | $whole | $per | $rest |"
+    done
 done

@@ -40,7 +40,8 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Route i: 10.(i>>8).(i&255).0/24 in table 200, or fd00:(i>>16):(i&0xffff)::/48. */
+/* Route i: the i-th /24 from 10.0.0.0 (10.0.0.0/24, 10.0.1.0/24, … on into 11.0.0.0 and past
+ * for more than 65536) in table 200, or fd00:(i>>16):(i&0xffff)::/48. */
 static size_t route_message(char *buffer, int type, uint16_t flags, unsigned i)
 {
     memset(buffer, 0, MESSAGE);
@@ -58,7 +59,7 @@ static size_t route_message(char *buffer, int type, uint16_t flags, unsigned i)
     a->rta_type = RTA_DST;
     if (family == AF_INET) {
         r->rtm_dst_len = 24;
-        uint32_t address = htonl(0x0a000000u | ((i & 0xffffu) << 8));
+        uint32_t address = htonl(0x0a000000u + ((i & 0xffffffu) << 8));
         a->rta_len = RTA_LENGTH(4);
         memcpy(RTA_DATA(a), &address, 4);
     } else {
