@@ -253,11 +253,15 @@ extension TCPConnection {
         return UInt16(scaled)
     }
 
-    /// After the user reads: if the window can open by two segments or half the buffer,
-    /// say so at once (Linux's tcp_cleanup_rbuf).
+    /// After the user reads: a window update goes at once only if the window still
+    /// advertised is at most half the buffer and the read at least doubles it (Linux's
+    /// tcp_cleanup_rbuf: "lots" means "at least twice"); otherwise the next ACK carries the
+    /// larger window. A reader that keeps up costs no ACKs of its own.
     func considerWindowUpdate() {
         let current = max(0, rcvAdvertisedEdge - rcvNxt)
-        if receiveBuffer.freeSpace - current >= min(2 * sendMSS, receiveBuffer.capacity / 2) {
+        guard 2 * current <= receiveBuffer.capacity else { return }
+        let available = receiveBuffer.freeSpace
+        if available > 0 && available >= 2 * current && available - current >= sendMSS {
             ackNow = true
         }
     }
