@@ -18,8 +18,9 @@
 # Each repetition starts BIRD from nothing on each side and polls the FIB every POLL seconds
 # (default 0.5) until it holds all N4 + N6 routes (Linux: /proc/net/fib_triestat and
 # /proc/net/rt6_stats, which cost the FIB next to nothing; srouter: `srouter show stats
-# --json` over the control socket, whose route count walks srouter's FIB — its cost at the
-# full table is printed), then times a dump of the whole table (`ip route`, `ip -6 route`:
+# --json` until the first route, then — show stats walks the whole FIB, its cost at the full
+# table is printed — srouter's and BIRD's CPU time until both are idle, checked by one show
+# stats), then times a dump of the whole table (`ip route`, `ip -6 route`:
 # what each of BIRD's periodic scans reads) and BIRD's stop (SIGTERM: BIRD withdraws every
 # route it exported). Every phase is bounded by TIMEOUT seconds (default 1800); a side that
 # does not get there is reported as failed with where it stopped, and the logs are kept.
@@ -29,10 +30,11 @@
 # and scans the FIB), the dump and the stop, BIRD's RSS; for srouter, the trapped calls per
 # route up to the full FIB (from `show stats`), the trap floor — routes × one trapped round
 # trip, syscall-cost's getsockname-unix measured under srouter in the same run by
-# probe-syscall-cost — and srouter's time over it, and srouter's memory per route: its
-# VmRSS with the full table minus its VmRSS just before the first route came (BIRD started,
-# FIB empty), over the routes. -b BINDIR uses srouter and probe-syscall-cost from BINDIR
-# instead of building them.
+# probe-syscall-cost — and srouter's time over it, srouter's own rtnetlink work per request
+# (its exit log), and srouter's memory per route: its VmRSS with the full table minus its
+# VmRSS just before the first route came (BIRD started, FIB empty), over the routes (and its
+# VmHWM, before and after one show stats). -b BINDIR uses srouter and probe-syscall-cost
+# from BINDIR instead of building them.
 set -euo pipefail
 n4=1000000
 n6=230000
@@ -188,31 +190,57 @@ print(report.get("routes", {}).get("main", 0), sum(calls.values()))
 PY
 }
 
-# wait_full SIDE PID: poll until the FIB holds every route (Linux: beyond base4 and base6,
-# the namespace's own routes); sets t_first (first route seen),
-# t_full, and for srouter rss_before (VmRSS at the last poll with the FIB empty) and traps.
+# ticks PID…: their CPU time so far (utime + stime, clock ticks, every thread).
+ticks() {
+    local p sum=0 f
+    for p in "$@"; do
+        f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+        sum=$((sum + $(awk '{ print $12 + $13 }' <<<"$f")))
+    done
+    echo "$sum"
+}
+timed_out() { (($(awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { print (b - a > l) }'))); }
+# wait_full SIDE PID: poll every POLL seconds until the FIB holds every route; sets t_first
+# and t_full, the moments the first route and the whole table were there (each halfway
+# between the last poll before and the first after: ± POLL/2), and for srouter rss_before (VmRSS at the last poll with the FIB
+# empty), load_traps, poll_ms (the last show stats) and peak_load (VmHWM before it). Linux: the namespace's routes beyond base4 and base6, its
+# own. srouter: `show stats` until the first route (cheap while the FIB is small), then —
+# since show stats walks the FIB, ~0.8 s at 1.23M routes — srouter's and BIRD's CPU time
+# until a poll finds both idle, and one show stats to check that the FIB is full.
 wait_full() {
-    local side=$1 pid=$2 count traps=0 a b started
-    t_first="" t_full="" rss_before=0
+    local side=$1 pid=$2 count=0 traps=0 a b started last cpu="" busy=0 guest=""
+    t_first="" t_full="" rss_before=0 last=$t0
     while :; do
         alive "$pid" || fail "$side" "BIRD (or srouter) exited before the FIB was full: $(tail -n 5 "$work/$side.log" | tr '\n' ' ')"
         if [[ $side == native ]]; then
             read -r a b <<<"$(native_count)"
             count=$((a - base4 + b - base6))
-        else
+        elif [[ -z $t_first ]] || ((busy <= idle_ticks)); then
+            peak_load=$(hwm "$pid")
             started=$(now)
             read -r count traps <<<"$(srouter_count)"
             poll_ms=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
             ((count > 0)) || rss_before=$(rss "$pid")
         fi
-        [[ -n $t_first ]] || ((count == 0)) || t_first=$(now)
-        if ((count >= routes)); then t_full=$(now); load_traps=$traps; return 0; fi
-        (($(awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { print (b - a > l) }'))) &&
-            fail "$side" "timeout after $limit s with $count of $routes routes in the FIB (RSS $(rss "$pid") kB)"
-        echo "$side $(since "$t0") $count" >>"$work/progress-$side-$i"
+        [[ -n $t_first ]] || ((count == 0)) || t_first=$(awk -v a="$last" -v b="$(now)" 'BEGIN { printf "%.3f", (a + b) / 2 }')
+        if ((count >= routes)); then
+            t_full=$(awk -v a="$last" -v b="$(now)" 'BEGIN { printf "%.3f", (a + b) / 2 }')
+            load_traps=$traps
+            return 0
+        fi
+        timed_out && fail "$side" "timeout after $limit s with $count of $routes routes in the FIB (RSS $(rss "$pid") kB)"
+        if [[ $side == srouter && -n $t_first ]]; then
+            [[ -n $guest ]] || guest=$(sed -n 's/.*guest started .* pid=\([0-9]*\).*/\1/p' "$work/srouter.log" | head -n 1)
+            cpu=$(ticks "$pid" $guest)
+        fi
+        last=$(now)
+        echo "$side $(since "$t0") $count $cpu" >>"$work/progress-$side-$i"
         sleep "$poll"
+        if [[ -n $cpu ]]; then busy=$(($(ticks "$pid" $guest) - cpu)); else busy=0; fi
     done
 }
+# A poll interval in which srouter and BIRD use at most 5% of a core (2 ticks at least) is idle.
+idle_ticks=$(awk -v p="$poll" -v hz="$(getconf CLK_TCK)" 'BEGIN { t = int(p * hz / 20); print (t < 2 ? 2 : t) }')
 # wait_exit PID: until PID is gone (≤ TIMEOUT).
 wait_exit() {
     local start
@@ -222,6 +250,22 @@ wait_exit() {
         sleep 0.1
     done
     wait "$1" 2>/dev/null || true
+}
+# measure SIDE PID DUMP-COMMAND…: once wait_full is done, the phases (load, install), a dump of
+# the whole table by DUMP-COMMAND (dump: seconds, dumped: lines) and BIRD's stop by SIGTERM to
+# PID (stop: seconds).
+measure() {
+    local side=$1 pid=$2 d
+    shift 2
+    load=$(awk -v a="$t0" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
+    install=$(awk -v a="$t_first" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
+    d=$(now)
+    dumped=$("$@" sh -c 'ip route show table main; ip -6 route show table main' | wc -l)
+    dump=$(since "$d")
+    d=$(now)
+    kill -TERM "$pid"
+    wait_exit "$pid" || fail "$side" "BIRD did not stop within $limit s of SIGTERM"
+    stop=$(since "$d")
 }
 
 : >"$work/results"
@@ -234,16 +278,8 @@ for ((i = 1; i <= repeat; i++)); do
     ip netns exec "$ns" bird -f -c "$work/bird.conf" -s "$work/native.ctl" 2>"$work/native.log" &
     native_pid=$!
     wait_full native "$native_pid"
-    load=$(awk -v a="$t0" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
-    install=$(awk -v a="$t_first" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
     bird_rss=$(rss "$native_pid")
-    d=$(now)
-    dumped=$(ip netns exec "$ns" sh -c 'ip route show table main; ip -6 route show table main' | wc -l)
-    dump=$(since "$d")
-    d=$(now)
-    kill -TERM "$native_pid"
-    wait_exit "$native_pid" || fail native "BIRD did not stop within $limit s of SIGTERM"
-    stop=$(since "$d")
+    measure native "$native_pid" ip netns exec "$ns"
     native_pid=""
     left=$(ip netns exec "$ns" ip route show proto bird | wc -l)
     ip netns del "$ns"
@@ -256,24 +292,19 @@ for ((i = 1; i <= repeat; i++)); do
         bird -f -c "$work/bird.conf" -s "$work/guest.ctl" 2>"$work/srouter.log" &
     srouter_pid=$!
     wait_full srouter "$srouter_pid"
-    load=$(awk -v a="$t0" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
-    install=$(awk -v a="$t_first" -v b="$t_full" 'BEGIN { printf "%.3f", b - a }')
     rss_after=$(rss "$srouter_pid")
     peak=$(hwm "$srouter_pid")
     guest=$(sed -n 's/.*guest started .* pid=\([0-9]*\).*/\1/p' "$work/srouter.log" | head -n 1)
     bird_rss=$(rss "$guest")
     cp "$work/traps.json" "$work/traps-$i.json"
-    d=$(now)
-    dumped=$("$srouter" exec --control "$work/control.sock" -- sh -c 'ip route show table main; ip -6 route show table main' | wc -l)
-    dump=$(since "$d")
-    d=$(now)
-    kill -TERM "$srouter_pid"
-    wait_exit "$srouter_pid" || fail srouter "BIRD under srouter did not stop within $limit s of SIGTERM"
-    stop=$(since "$d")
+    measure srouter "$srouter_pid" "$srouter" exec --control "$work/control.sock" --
     srouter_pid=""
     total=$(sed -n 's/.*trapped calls total=\([0-9]*\).*/\1/p' "$work/srouter.log")
+    # srouter's own rtnetlink work (parse, FIB change, answers) per request, load and withdraw.
+    work_ns=$(sed -n 's/.*rtnetlink totals datagrams=\([0-9]*\) work-ns=\([0-9]*\).*/\2 \1/p' "$work/srouter.log" |
+        awk '{ w += $1; n += $2 } END { printf "%.0f", (n > 0 ? w / n : 0) }')
     cp "$work/srouter.log" "$work/srouter-$i.log"
-    echo "srouter $load $install $dump $stop $bird_rss $dumped 0 $rss_before $rss_after $peak $load_traps ${total:-0} $poll_ms" >>"$work/results"
+    echo "srouter $load $install $dump $stop $bird_rss $dumped 0 $rss_before $rss_after $peak $load_traps ${total:-0} $poll_ms $peak_load $work_ns" >>"$work/results"
 done
 
 # stat SIDE COLUMN [SCALE]: "median (min–max)" of COLUMN of SIDE's rows, times SCALE.
@@ -285,10 +316,12 @@ stat() {
 median() {
     awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$work/results" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-# rate SIDE COLUMN: routes/s over COLUMN's seconds, "median (min–max)".
+# rate SIDE COLUMN: routes/s over COLUMN's seconds, "median (min–max)"; "—" if the median is
+# within the polls' resolution.
 rate() {
-    awk -v s="$1" -v c="$2" -v n="$routes" '$1 == s && $c > 0 { print n / $c }' "$work/results" | sort -g |
-        awk '{ v[NR] = $1 } END { printf "%.0f (%.0f–%.0f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+    awk -v s="$1" -v c="$2" -v n="$routes" '$1 == s { print ($c > 0 ? n / $c : 0), $c }' "$work/results" | sort -g |
+        awk -v p="$poll" '{ v[NR] = $1; t[NR] = $2 } END { m = int((NR + 1) / 2)
+            if (t[m] < p) print "— (under the poll interval)"; else printf "%.0f (%.0f–%.0f)", v[m], v[1], v[NR] }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 floor=$(awk -v n="$routes" -v t="$trap_ns" 'BEGIN { printf "%.3f", n * t / 1e9 }')
@@ -308,14 +341,15 @@ echo "|---|---|---|"
 traps_per=$(awk -v t="$(median srouter 12)" -v n="$routes" 'BEGIN { printf "%.3f", t / n }')
 echo "| trapped calls per route, start → full | $traps_per ($(median srouter 12) for $routes) | ≤ 1 |"
 echo "| trapped calls per route change, whole run (load and withdraw) | $(awk -v t="$(median srouter 13)" -v n="$routes" 'BEGIN { printf "%.3f", t / (2 * n) }') | ≤ 1 |"
+echo "| trapped calls up to the full FIB, by name (repetition 1) | $(python3 -c 'import json, sys; print(" ".join("%s=%d" % kv for kv in sorted(json.load(open(sys.argv[1])).items())))' "$work/traps-1.json") | |"
 echo "| trap floor: $routes × $trap_ns ns (getsockname-unix under srouter, this run), s | $floor | |"
 echo "| start → full / floor | $(ratio "$(median srouter 2)" "$floor")× | ≤ 1.2× |"
 echo "| install phase / floor | $(ratio "$(median srouter 3)" "$floor")× | ≤ 1.2× |"
-echo "| srouter's VmRSS before the first route → with the table, MiB | $(awk -v a="$(median srouter 9)" -v b="$(median srouter 10)" 'BEGIN { printf "%.1f → %.1f", a / 1024, b / 1024 }') (peak $(awk -v a="$(median srouter 11)" 'BEGIN { printf "%.1f", a / 1024 }')) | |"
+echo "| install phase, srouter's time beyond Linux's per route, µs (one trap: $(awk -v t="$trap_ns" 'BEGIN { printf "%.1f", t / 1000 }')) | $(awk -v a="$(median srouter 3)" -v b="$(median native 3)" -v n="$routes" 'BEGIN { printf "%.1f", (a - b) * 1e6 / n }') | |"
+echo "| srouter's own rtnetlink work per request (parse, FIB change, answers; its exit log), µs | $(awk -v a="$(median srouter 16)" 'BEGIN { printf "%.1f", a / 1000 }') | |"
+echo "| srouter's VmRSS before the first route → with the table, MiB | $(awk -v a="$(median srouter 9)" -v b="$(median srouter 10)" 'BEGIN { printf "%.1f → %.1f", a / 1024, b / 1024 }') (peak $(awk -v a="$(median srouter 15)" 'BEGIN { printf "%.1f", a / 1024 }'); $(awk -v a="$(median srouter 11)" 'BEGIN { printf "%.1f", a / 1024 }') after one \`show stats\`) | |"
 echo "| srouter's memory per route, B | $(awk -v n="$routes" '$1 == "srouter" { print ($10 - $9) * 1024 / n }' "$work/results" | sort -g |
     awk '{ v[NR] = $1 } END { printf "%.0f (%.0f–%.0f)", v[int((NR + 1) / 2)], v[1], v[NR] }') | ≤ 150 |"
+echo "| one \`srouter show stats --json\` at the full table (its route count walks the FIB), ms | $(stat srouter 14) | |"
 echo
-echo "$repeat repetitions each; $n4 IPv4 + $n6 IPv6 routes (seed $seed), FIB polled every $poll s (one"
-echo "\`show stats\` at the full table took $(median srouter 14) ms); the dumps printed $(median srouter 7) (srouter) and"
-echo "$(median native 7) (Linux) lines; $(median native 8) proto bird routes were left after Linux's stop. Trapped calls"
-echo "up to the full FIB: $(python3 -c 'import json, sys; print(" ".join("%s=%d" % kv for kv in sorted(json.load(open(sys.argv[1])).items())))' "$work/traps-1.json") (repetition 1)."
+echo "$repeat repetitions each; $n4 IPv4 + $n6 IPv6 routes (seed $seed); FIB polled every $poll s; the dumps printed $(median srouter 7) lines (srouter) and $(median native 7) (Linux); $(median native 8) proto bird routes left after Linux's stop."
