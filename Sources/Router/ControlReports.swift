@@ -78,7 +78,7 @@ public final class ControlReports {
         var counts: [MetricsReport.RouteCount] = []
         for number in router.routing.table.tableNumbers {
             for (family, ipv6) in [("inet", false), ("inet6", true)] {
-                let routes = router.routing.table.routes(table: number, ipv6: ipv6).count
+                let routes = router.routing.table.routeCount(table: number, ipv6: ipv6)
                 if routes > 0 { counts.append(MetricsReport.RouteCount(table: number, family: family, routes: routes)) }
             }
         }

@@ -139,6 +139,13 @@ import Wire
             }
             if round % 20 == 0 {
                 #expect(fib.count == reference.count)
+                for t in [RouteTable.main, UInt32(100)] {
+                    for ipv6 in [false, true] {
+                        let expected = reference.filter { $0.table == t && ($0.destination.address.bitWidth == 128) == ipv6 }.count
+                        #expect(fib.routeCount(table: t, ipv6: ipv6) == expected)
+                    }
+                    #expect(fib.routeCount(table: t) == reference.filter { $0.table == t }.count)
+                }
                 for _ in 0..<50 {
                     let probe: IPAddress = random.chance(0.6)
                         ? .v4(IPv4Address(0x0a00_0000 | UInt32(truncatingIfNeeded: random.next() & 0x000f_ffff)))

@@ -248,6 +248,17 @@ public final class RouteTable {
         tables[table]?.longestMatch(address)
     }
 
+    /// How many routes `table` holds, of one family (both if nil), without listing them:
+    /// counters kept as routes change (`show stats` and metrics on a full table).
+    public func routeCount(table: UInt32, ipv6: Bool? = nil) -> Int {
+        guard let index = tables[table] else { return 0 }
+        switch ipv6 {
+        case nil: return index.count
+        case true?: return index.ipv6Count
+        case false?: return index.count - index.ipv6Count
+        }
+    }
+
     /// The routes with exactly this destination in `table`, lowest metric first.
     public func routes(exactly destination: IPPrefix, table: UInt32) -> [Route] {
         tables[table]?.routes(for: destination.masked) ?? []

@@ -10,6 +10,8 @@ final class TableIndex {
     let v6 = PrefixIndex<IPv6Address>()
     /// Routes in this table.
     private(set) var count = 0
+    /// IPv6 routes in this table (the rest are IPv4).
+    private(set) var ipv6Count = 0
     private let pool: AttributePool
 
     /// An empty table interning into `pool`.
@@ -34,6 +36,7 @@ final class TableIndex {
         case .v6(let a):
             previous = v6.indices(a, length: prefix.length)
             v6.set(indices, a, length: prefix.length)
+            ipv6Count += routes.count - previous.count
         }
         count += routes.count - previous.count
         for index in previous { pool.release(index) }

@@ -34,7 +34,7 @@ public struct StatsReport: Codable, Sendable, Equatable {
         self.wireguard = wireguard
         var routes: [String: Int] = [:]
         for number in router.routing.table.tableNumbers {
-            routes[RoutesReport.tableName(number)] = router.routing.table.routes(table: number).count
+            routes[RoutesReport.tableName(number)] = router.routing.table.routeCount(table: number)
         }
         self.routes = routes
         self.trappedCalls = trappedCalls
