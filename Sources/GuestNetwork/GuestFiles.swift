@@ -27,6 +27,9 @@ enum GuestFiles {
     /// descriptor asks this first, so it takes a transient copy through a cached pidfd —
     /// pidfd_getfd, fstat, fcntl(F_GETFL), close — rather than opening and parsing
     /// `/proc/<tid>/fdinfo/<fd>` (a path walk through procfs), which stays the fallback.
+    /// Closing the copy is not the file's last close (the guest holds it), but it is a
+    /// close: a filesystem with a `flush` operation (NFS, FUSE) sees one, as it would from
+    /// any process that had the file through SCM_RIGHTS.
     static func describe(tid: pid_t, fd: Int32) -> GuestDescriptor? {
         guard fd >= 0 else { return nil }
         let copy = duplicate(tid: tid, fd: fd)
@@ -80,7 +83,7 @@ enum GuestFiles {
                                closeOnExec: flags & cloexec != 0)
     }
 
-    /// The unsigned number `digits` spell in `radix` (at most 10), ignoring trailing blanks;
+    /// The unsigned number `digits` spell in `radix` (at most 10), up to the first blank;
     /// nil if empty, not a number, or over 64 bits.
     private static func parseNumber<C: Collection>(_ digits: C, radix: UInt64) -> UInt64? where C.Element == UInt8 {
         var value: UInt64 = 0
