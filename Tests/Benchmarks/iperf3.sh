@@ -17,10 +17,7 @@
 set -euo pipefail
 SRT_NAME=iperf3-benchmark
 # srouter's release build unless SROUTER names another (lib.sh's default is the debug build).
-if [[ -z ${SROUTER-} ]]; then
-    (cd "$(dirname "$(readlink -f "$0")")/../.." && swift build -c release --product srouter >&2)
-    SROUTER=$(cd "$(dirname "$(readlink -f "$0")")/../.." && swift build -c release --show-bin-path)/srouter
-fi
+SRT_RELEASE=1
 source "$(dirname "$(readlink -f "$0")")/../Integration/lib.sh"
 seconds=5
 repeat=3

@@ -33,7 +33,8 @@
 # the test shell.
 #
 # Environment:
-#   SROUTER      srouter binary (default: `swift build --show-bin-path`/srouter of this repo)
+#   SROUTER      srouter binary (default: `swift build --show-bin-path`/srouter of this repo;
+#                with SRT_RELEASE=1, the release build, built first)
 #   PROBES       directory of the probe binaries (default: the directory of $SROUTER)
 #   SRT_KEEP=1   keep the per-run directory (keys, logs) after cleanup
 #   SRT_VERBOSE=1  echo every n1/nr/n2 command
@@ -72,6 +73,11 @@ _srt_bin_path() {
 	fi
 	echo "${p:-$SRT_ROOT/.build/debug}"
 }
+# SRT_RELEASE=1 (set before sourcing; the benchmarks do): the release build, built first.
+if [[ -z ${SROUTER-} && ${SRT_RELEASE-} == 1 ]]; then
+	(cd "$SRT_ROOT" && swift build -c release --product srouter >&2)
+	SROUTER=$(cd "$SRT_ROOT" && swift build -c release --show-bin-path)/srouter
+fi
 if [[ -z ${SROUTER-} ]]; then
 	SROUTER=$(_srt_bin_path)/srouter
 fi
