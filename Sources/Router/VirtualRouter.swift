@@ -74,7 +74,14 @@ public final class VirtualRouter {
             if let tap = self.tap { tap(index, UnsafeRawBufferPointer(packet)) }
             let now = EventLoop.monotonicNow()
             self.stack.receive(packet, on: interface, now: now)  // in the tunnel's receive buffer
-            self.stackRunPending = true
+            if self.loop.isEndingWakeup {
+                // Delivered from a tunnel's own end of wakeup (its control path), after this
+                // wakeup's stack run: run it now, before that tunnel flushes.
+                self.afterStackRun?()
+                self.rearm()
+            } else {
+                self.stackRunPending = true
+            }
         }
         for address in file.addresses {
             let local = address.local

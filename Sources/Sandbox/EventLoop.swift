@@ -16,6 +16,9 @@ public final class EventLoop {
     private var nextTimerID = 0
     private var running = false
     private var wakeupEnds: [() -> Void] = []
+    /// Whether the end-of-wakeup actions are running: work that would wait for them (see
+    /// `atEndOfWakeup(first:)`) must be done at once then.
+    public private(set) var isEndingWakeup = false
 
     /// Creates the epoll instance.
     public init() throws {
@@ -84,7 +87,9 @@ public final class EventLoop {
                 if !running { break }
             }
             fireTimers()
+            isEndingWakeup = true
             for action in wakeupEnds { action() }  // after a stop too: what was queued leaves
+            isEndingWakeup = false
         }
     }
 

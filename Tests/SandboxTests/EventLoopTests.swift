@@ -35,6 +35,20 @@ import Testing
         #expect(fired == ["early", "late"])
     }
 
+    @Test func wakeupEndsRunInOrderFirstOnesFirstAndSayWhenTheyRun() throws {
+        let loop = try EventLoop()
+        var order: [String] = []
+        loop.atEndOfWakeup { order.append("flush \(loop.isEndingWakeup)") }
+        loop.atEndOfWakeup(first: true) { order.append("stack run \(loop.isEndingWakeup)") }
+        loop.schedule(afterMilliseconds: 1) {
+            order.append("timer \(loop.isEndingWakeup)")
+            loop.stop()
+        }
+        try loop.run()
+        #expect(order == ["timer false", "stack run true", "flush true"])
+        #expect(!loop.isEndingWakeup)
+    }
+
     @Test func unregisteredDescriptorsAreNotDispatched() throws {
         let loop = try EventLoop()
         var fds: [Int32] = [-1, -1]
