@@ -57,6 +57,23 @@ import Testing
         #expect(withUnsafePointer(to: &value) { $0.pointee } == 42)
     }
 
+    @Test func segmentsAreWrittenInOneCallOrEFAULT() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let base = UInt64(UInt(bitPattern: buffer.baseAddress!))
+        let memory = GuestMemory(tid: getpid())
+        try memory.write(segments: [([1, 2, 3], base), ([], base + 8), ([9], base + 20), ([7, 7], base + 40)])
+        #expect(Array(buffer[0..<4]) == [1, 2, 3, 0])
+        #expect(buffer[20] == 9 && buffer[40] == 7 && buffer[41] == 7 && buffer[42] == 0)
+        // A bad range anywhere is EFAULT (what precedes it may be written, as in Linux).
+        #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], 16)]) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], UInt64.max)]) }
+        // More than 64 segments go one by one, with the same result.
+        try memory.write(segments: (0..<64).map { ([UInt8($0)], base + UInt64($0)) } + [([0xff], base)])
+        #expect(buffer[0] == 0xff && buffer[1] == 1 && buffer[63] == 63)
+    }
+
     @Test func badPointersAreEFAULT() {
         let memory = GuestMemory(tid: getpid())
         #expect(throws: LinuxErrno.EFAULT) { try memory.read(at: 0, count: 8) }
