@@ -166,6 +166,30 @@ final class TCPProbe {
         #expect(replies.first?.acknowledgmentNumber == probe.peerISS + 2004)
     }
 
+    /// tcp_cleanup_rbuf: a read sends a window update only if the window still advertised
+    /// is at most half the buffer and the read at least doubles it.
+    @Test func windowUpdatesOnlyWhenTheWindowReopensFromLow() {
+        let probe = TCPProbe()
+        probe.establish { $0.receiveBufferSize = 8000 }
+        let segment = [UInt8](repeating: 7, count: 1000)
+        var sink = [UInt8](repeating: 0, count: 8000)
+        probe.feed(seq: probe.peerISS + 1, ack: probe.iss + 1, flags: [], payload: segment)
+        let ack = probe.feed(seq: probe.peerISS + 1001, ack: probe.iss + 1, flags: [], payload: segment)
+        #expect(ack.first?.acknowledgmentNumber == probe.peerISS + 2001 && ack.first?.window == 6000)
+        // A reader that keeps up: 6000 of 8000 still advertised, no update of its own.
+        #expect(sink.withUnsafeMutableBytes { probe.connection.receive(into: $0) } == 2000)
+        #expect(probe.poll().isEmpty)
+        // The peer fills the window; once the reader drains it, the update goes at once.
+        for k in 0..<6 {
+            probe.feed(seq: probe.peerISS + 2001 + UInt32(k * 1000), ack: probe.iss + 1, flags: [], payload: segment)
+        }
+        probe.poll()
+        #expect(sink.withUnsafeMutableBytes { probe.connection.receive(into: $0) } == 6000)
+        let update = probe.poll()
+        #expect(update.count == 1 && update.first?.window == 8000)
+        #expect(update.first?.acknowledgmentNumber == probe.peerISS + 8001)
+    }
+
     @Test func nagleHoldsSmallWritesWhileDataIsInFlight() {
         let probe = TCPProbe()
         probe.establish()
