@@ -9,27 +9,74 @@ struct GuestDescriptor: Equatable {
     /// The inode of the open file (`socket:[INODE]` for a socket): how srouter recognises its
     /// sockets whatever number, process or dup the guest reaches them through (DESIGN §3).
     var inode: UInt64
-    /// The file status flags (`O_NONBLOCK`…), as `fcntl(F_GETFL)` reports them.
-    var statusFlags: Int32
+    /// The file status flags when they were read with the description (fdinfo, or
+    /// `describe`); nil when `held` is there to ask.
+    private var knownStatusFlags: Int32?
     /// Whether the descriptor is close-on-exec (`FD_CLOEXEC`); nil when not read (a copy of
     /// the descriptor does not carry the flag: `closeOnExec(tid:fd:)` reads it).
     var closeOnExec: Bool?
+    /// srouter's copy of the file while the trapped call that described it is served
+    /// (`GuestFiles.withDescriptor`), or -1. Status flags live in the open file description,
+    /// which the copy shares, so they are read from it only when a call asks.
+    var held: Int32 = -1
+
+    /// A description with its flags read.
+    init(inode: UInt64, statusFlags: Int32, closeOnExec: Bool?) {
+        self.inode = inode
+        knownStatusFlags = statusFlags
+        self.closeOnExec = closeOnExec
+    }
+
+    /// A description whose flags are read from `held` on demand.
+    init(inode: UInt64, held: Int32) {
+        self.inode = inode
+        self.held = held
+    }
+
+    /// The file status flags (`O_NONBLOCK`…), as `fcntl(F_GETFL)` reports them (0 if they
+    /// cannot be read).
+    var statusFlags: Int32 {
+        if let knownStatusFlags { return knownStatusFlags }
+        return held >= 0 ? max(0, fcntl(held, F_GETFL)) : 0
+    }
 
     /// Whether the file is non-blocking (`O_NONBLOCK`).
     var isNonBlocking: Bool { statusFlags & Int32(O_NONBLOCK) != 0 }
+
+    static func == (a: GuestDescriptor, b: GuestDescriptor) -> Bool {
+        a.inode == b.inode && a.statusFlags == b.statusFlags && a.closeOnExec == b.closeOnExec
+    }
+}
+
+/// srouter's reference to a guest file for one step of a trapped call: either the copy the
+/// call's description holds (not closed here) or a transient copy of its own, closed when
+/// this goes out of scope.
+struct GuestFileCopy: ~Copyable {
+    /// The descriptor in srouter's table.
+    let fd: Int32
+    /// Whether this value closes `fd`.
+    private let owned: Bool
+
+    /// Wraps `fd`; `owned` ones are closed at the end of the value's life.
+    init(fd: Int32, owned: Bool) {
+        self.fd = fd
+        self.owned = owned
+    }
+
+    deinit { if owned { close(fd) } }
 }
 
 /// Access to the guest's descriptor table: which file a number names, transient copies of
 /// guest files (`pidfd_getfd`), and injection (`SECCOMP_IOCTL_NOTIF_ADDFD`).
 enum GuestFiles {
     /// The file behind guest descriptor `fd` of thread `tid` (its inode and status flags; not
-    /// `closeOnExec`), nil when the guest has no such descriptor. Every trapped call on a
-    /// descriptor asks this first, so it takes a transient copy through a cached pidfd —
-    /// pidfd_getfd, fstat, fcntl(F_GETFL), close — rather than opening and parsing
-    /// `/proc/<tid>/fdinfo/<fd>` (a path walk through procfs), which stays the fallback.
-    /// Closing the copy is not the file's last close (the guest holds it), but it is a
-    /// close: a filesystem with a `flush` operation (NFS, FUSE) sees one, as it would from
-    /// any process that had the file through SCM_RIGHTS.
+    /// `closeOnExec`), nil when the guest has no such descriptor: a transient copy through a
+    /// cached pidfd — pidfd_getfd, fstat, fcntl(F_GETFL), close — rather than opening and
+    /// parsing `/proc/<tid>/fdinfo/<fd>` (a path walk through procfs), which stays the
+    /// fallback. A trapped call that goes on to act on the file uses `withDescriptor`,
+    /// which keeps the copy for the call. Closing the copy is not the file's last close
+    /// (the guest holds it), but it is a close: a filesystem with a `flush` operation (NFS,
+    /// FUSE) sees one, as it would from any process that had the file through SCM_RIGHTS.
     static func describe(tid: pid_t, fd: Int32) -> GuestDescriptor? {
         guard fd >= 0 else { return nil }
         let copy = duplicate(tid: tid, fd: fd)
@@ -102,14 +149,61 @@ enum GuestFiles {
         return any ? value : nil
     }
 
-    /// A transient copy of guest descriptor `fd` of thread `tid`, for srouter to act on the
-    /// guest's end of a socket (drain filler, take a datagram, accept). Close it promptly:
-    /// while it is open srouter cannot see the guest close the file.
-    static func copy(tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int32 {
+    /// srouter's reference to guest descriptor `fd` of thread `tid`, for acting on the
+    /// guest's end of a socket (drain filler, take a datagram, accept): the copy held for the
+    /// trapped call being served when there is one, else a transient copy. Keep it no longer
+    /// than the step that needs it: while it is open srouter cannot see the guest close the file.
+    static func copy(tid: pid_t, fd: Int32) throws(LinuxErrno) -> GuestFileCopy {
+        if let held = heldCopies.withLock({ $0[HeldKey(tid: tid, fd: fd)] }) {
+            return GuestFileCopy(fd: held, owned: false)
+        }
         let copy = duplicate(tid: tid, fd: fd)
         guard copy >= 0 else { throw LinuxErrno(rawValue: -copy) }
-        return copy
+        return GuestFileCopy(fd: copy, owned: true)
     }
+
+    /// Describes guest descriptor `fd` of thread `tid` and holds srouter's copy of it while
+    /// `body` serves the call: the call's later steps (`copy(tid:fd:)`) use it instead of
+    /// copying the descriptor again, and the status flags are read only if asked — a
+    /// trapped call costs pidfd_getfd, fstat and close, not six calls. Linux itself holds
+    /// the file for the length of a call (`fdget`), so a guest thread that closes or
+    /// replaces the number meanwhile changes nothing for this call, as natively. nil to
+    /// `body`: no such descriptor. Nested calls for the same thread and number share the
+    /// outer call's copy.
+    static func withDescriptor<R>(tid: pid_t, fd: Int32, _ body: (GuestDescriptor?) -> R) -> R {
+        guard fd >= 0 else { return body(nil) }
+        let key = HeldKey(tid: tid, fd: fd)
+        if let held = heldCopies.withLock({ $0[key] }) {
+            let inode = srouter_inode_of(held)
+            return body(inode >= 0 ? GuestDescriptor(inode: UInt64(inode), held: held) : describe(tid: tid, fd: fd))
+        }
+        let copy = duplicate(tid: tid, fd: fd)
+        if copy == -EBADF { return body(nil) }
+        guard copy >= 0 else { return body(describeThroughProc(tid: tid, fd: fd)) }
+        defer { close(copy) }
+        let inode = srouter_inode_of(copy)
+        guard inode >= 0 else { return body(describeThroughProc(tid: tid, fd: fd)) }
+        heldCopies.withLock { $0[key] = copy }
+        defer { heldCopies.withLock { if $0[key] == copy { $0[key] = nil } } }
+        return body(GuestDescriptor(inode: UInt64(inode), held: copy))
+    }
+
+    /// The guest's descriptor number `fd` now names another file (srouter replaced it):
+    /// later steps of the call must not act on the copy held for the old one.
+    static func forgetHeld(fd: Int32) {
+        heldCopies.withLock { held in
+            for key in held.keys where key.fd == fd { held[key] = nil }
+        }
+    }
+
+    /// A thread and one of its descriptor numbers.
+    private struct HeldKey: Hashable {
+        var tid: pid_t
+        var fd: Int32
+    }
+
+    /// The copies `withDescriptor` holds, by thread and number.
+    private static let heldCopies = Mutex<[HeldKey: Int32]>([:])
 
     /// Thread pidfds by tid (`pidfd_open(PIDFD_THREAD)`), kept between calls: a thread that
     /// traps once traps again. A pidfd names one thread, never a later one given the same
@@ -152,6 +246,7 @@ enum GuestFiles {
         request.newfd_flags = closeOnExec ? UInt32(O_CLOEXEC) : 0
         request.flags = (answering ? srouter_seccomp_addfd_flag_send : 0)
             | (target != nil ? srouter_seccomp_addfd_flag_setfd : 0)
+        if let target { forgetHeld(fd: target) }
         return srouter_notif_addfd(listener, &request)
     }
 

@@ -196,14 +196,13 @@ extension SocketService {
 
         // The guest's own file becomes an AF_UNIX listener in place (no descriptor changes
         // hands, so dups and forks share it, as they share a Linux listener).
-        let file: Int32
+        let file: GuestFileCopy
         do throws(LinuxErrno) { file = try guestFile(socket, n, descriptor: descriptor) } catch {
             return error == .ESRCH ? .withdrawn : .error(error)
         }
-        defer { close(file) }
         var name = sockaddr_un()
         var nameLength = socklen_t(0)
-        let listened = srouter_unix_listen_in_place(file, Int32(backlog), &name, &nameLength)
+        let listened = srouter_unix_listen_in_place(file.fd, Int32(backlog), &name, &nameLength)
         guard listened == 0 else { return .error(LinuxErrno(rawValue: -listened)) }
         socket.listenerName = name
         socket.listenerNameLength = nameLength
@@ -232,9 +231,9 @@ extension SocketService {
     /// A transient reference to the guest's file of `socket` for srouter to connect or listen
     /// on: a copy of the guest's descriptor while that file is still an unconnected AF_UNIX
     /// socket, else a fresh unconnected socket that first replaces the guest's descriptor
-    /// (as dup2 would; an AF_UNIX stream socket cannot be connected twice). Close it after use.
+    /// (as dup2 would; an AF_UNIX stream socket cannot be connected twice).
     func guestFile(_ socket: GuestSocket, _ n: SyscallNotification,
-                   descriptor: GuestDescriptor) throws(LinuxErrno) -> Int32 {
+                   descriptor: GuestDescriptor) throws(LinuxErrno) -> GuestFileCopy {
         guard socket.guestFileUsed else { return try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) }
         let fresh = srouter_unix_stream_socket(descriptor.isNonBlocking ? 1 : 0)
         guard fresh >= 0 else { throw LinuxErrno(rawValue: -fresh) }
@@ -253,7 +252,7 @@ extension SocketService {
         sockets[socket.guestInode] = socket
         socket.guestFileUsed = false
         socket.guestErrorRaised = false
-        return fresh
+        return GuestFileCopy(fd: fresh, owned: true)
     }
 
     /// Ends the pair of a stream socket whose connection attempt failed or was reset: srouter's
@@ -275,8 +274,7 @@ extension SocketService {
     /// file too, so POLLERR goes as Linux's `sock_error` clears sk_err.
     func clearGuestError(_ socket: GuestSocket, tid: pid_t, fd: Int32) {
         guard socket.guestErrorRaised, let copy = try? GuestFiles.copy(tid: tid, fd: fd) else { return }
-        _ = srouter_clear_socket_error(copy)
-        close(copy)
+        _ = srouter_clear_socket_error(copy.fd)
         socket.guestErrorRaised = false
     }
 
@@ -294,12 +292,10 @@ extension SocketService {
         guard socket.type == .stream else { return .error(.EOPNOTSUPP) }
         guard socket.isListening else { return .error(.EINVAL) }
         pumpListener(socket)
-        let copy: Int32
-        do throws(LinuxErrno) { copy = try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) } catch {
+        let accepted: Int32
+        do throws(LinuxErrno) { accepted = srouter_accept_nonblocking(try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)).fd) } catch {
             return error == .ESRCH ? .withdrawn : .error(error)
         }
-        let accepted = srouter_accept_nonblocking(copy)
-        close(copy)
         if accepted == -EAGAIN {
             if descriptor.isNonBlocking { return .error(.EAGAIN) }
             // inet_csk_accept waits up to SO_RCVTIMEO, then EAGAIN.
@@ -433,12 +429,11 @@ extension SocketService {
         if stack.tcp.isInUse(tuple) { return .error(.EADDRNOTAVAIL) }
         // The guest's file gets its pair: connected (through a transient reference) to a
         // private listener whose accepted end is srouter's.
-        let file: Int32
+        let file: GuestFileCopy
         do throws(LinuxErrno) { file = try guestFile(socket, n, descriptor: descriptor) } catch {
             return error == .ESRCH ? .withdrawn : .error(error)
         }
-        defer { close(file) }
-        let hostEnd = srouter_unix_connect_through(file)
+        let hostEnd = srouter_unix_connect_through(file.fd)
         guard hostEnd >= 0 else { return .error(LinuxErrno(rawValue: -hostEnd)) }
         socket.hostEnd = hostEnd
         byHostEnd[hostEnd] = socket
@@ -460,7 +455,7 @@ extension SocketService {
         connection.onEvent = { [unowned self, unowned socket] _ in self.markDirty(socket) }
         socket.state = .connecting(connection)
         // Withhold POLLOUT from the guest until the handshake ends (DESIGN §3).
-        fillGuestEnd(socket, file: file)
+        fillGuestEnd(socket, file: file.fd)
         watch(socket, events: EPOLLHUP.rawValue)
         logger.debug("connect", metadata: ["socket": "\(socket.serial)", "tuple": "\(tuple)"])
         if descriptor.isNonBlocking {
@@ -540,8 +535,7 @@ extension SocketService {
                 // The guest's writes end where its shutdown is: shut its end natively so what it
                 // wrote before still reaches the stack, then EOF on srouter's end sends the FIN.
                 if let copy = try? GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) {
-                    _ = Glibc.shutdown(copy, Int32(SHUT_WR))
-                    close(copy)
+                    _ = Glibc.shutdown(copy.fd, Int32(SHUT_WR))
                 }
             }
             markDirty(socket)
@@ -553,8 +547,8 @@ extension SocketService {
             stopListening(socket)
             socket.guestFileUsed = true
             do throws(LinuxErrno) {
-                close(try guestFile(socket, n, descriptor: GuestFiles.describe(tid: n.tid, fd: n.int32Argument(0))
-                    ?? GuestDescriptor(inode: 0, statusFlags: 0, closeOnExec: false)))
+                _ = try guestFile(socket, n, descriptor: GuestFiles.describe(tid: n.tid, fd: n.int32Argument(0))
+                    ?? GuestDescriptor(inode: 0, statusFlags: 0, closeOnExec: false))
             } catch {
                 return error == .ESRCH ? .withdrawn : .error(error)
             }

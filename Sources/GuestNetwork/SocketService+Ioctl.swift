@@ -22,11 +22,16 @@ extension SocketService {
     /// files, TCP sockets, whose stream pair counts bytes as `tcp_ioctl` does — runs
     /// natively: FIONREAD only reads a queue length.
     public func servedIoctl(_ n: SyscallNotification) -> SyscallAnswer {
-        guard let descriptor = GuestFiles.describe(tid: n.tid, fd: n.int32Argument(0)),
-              let socket = sockets[descriptor.inode], socket.type != .stream,
-              socket.datagram != nil else {
-            return .continueNatively
+        GuestFiles.withDescriptor(tid: n.tid, fd: n.int32Argument(0)) { descriptor in
+            guard let descriptor, let socket = sockets[descriptor.inode], socket.type != .stream,
+                  socket.datagram != nil else {
+                return .continueNatively
+            }
+            return servedIoctl(n, on: socket)
         }
+    }
+
+    private func servedIoctl(_ n: SyscallNotification, on socket: GuestSocket) -> SyscallAnswer {
         if socket.type == .datagram && socket.protocolNumber != Int32(IPPROTO_UDP) {
             return .error(.ENOTTY)
         }
@@ -50,8 +55,7 @@ extension SocketService {
     /// the record after it tells the next one's length.
     private func nextDatagramLength(_ socket: GuestSocket, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int32 {
         let copy = try GuestFiles.copy(tid: tid, fd: fd)
-        defer { close(copy) }
-        let n = recv(copy, nil, 0, Int32(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT))
+        let n = recv(copy.fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT))
         guard n >= 0 else {
             if errno == EAGAIN { return 0 }
             throw LinuxErrno(rawValue: errno)

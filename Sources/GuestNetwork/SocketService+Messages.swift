@@ -142,11 +142,10 @@ extension SocketService {
     /// Takes (or peeks at) the oldest datagram of the guest's end of the pair. nil: none.
     private func takeDatagram(_ socket: GuestSocket, tid: pid_t, fd: Int32, peek: Bool) throws(LinuxErrno) -> TakenDatagram? {
         let copy = try GuestFiles.copy(tid: tid, fd: fd)
-        defer { close(copy) }
         var n = 0
         var record: DeliveredDatagram?
         while true {
-            n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
+            n = recv(copy.fd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
             guard n >= 0 else {
                 if errno == EAGAIN { return nil }
                 throw LinuxErrno(rawValue: errno)
@@ -156,7 +155,7 @@ extension SocketService {
             // An error marker whose error was already reported: drop it, take the next.
             socket.errorMarkerQueued = false
             if peek {
-                _ = recv(copy, scratch.baseAddress, 0, Int32(MSG_DONTWAIT))
+                _ = recv(copy.fd, scratch.baseAddress, 0, Int32(MSG_DONTWAIT))
                 _ = takeDelivered(socket, length: 0, peek: false)
             }
         }

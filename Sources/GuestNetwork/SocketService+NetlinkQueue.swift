@@ -98,8 +98,8 @@ extension SocketService {
         let memory = GuestMemory(tid: n.tid)
         // The datagrams are taken from the guest's end of the pair, through one copy of its
         // descriptor for the whole call (a recvmmsg takes many).
-        let copy = try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0))
-        defer { close(copy) }
+        let file = try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0))
+        let copy = file.fd
         var received: Int?
         switch call {
         case number.recvfrom:

@@ -195,16 +195,14 @@ extension SocketService {
     private func setNativeOption(_ n: SyscallNotification, name: Int32, timeout microseconds: Int64) {
         guard let copy = try? GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) else { return }
         var value = timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds % 1_000_000))
-        _ = setsockopt(copy, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<timeval>.size))
-        close(copy)
+        _ = setsockopt(copy.fd, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// An int option set on the guest's end of its pair as well.
     private func setNativeOption(_ n: SyscallNotification, name: Int32, integer: Int32) {
         guard let copy = try? GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) else { return }
         var value = integer
-        _ = setsockopt(copy, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<Int32>.size))
-        close(copy)
+        _ = setsockopt(copy.fd, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Pushes the socket's options into its stack objects.

@@ -23,9 +23,8 @@ extension SocketService {
         do throws(LinuxErrno) {
             let data = try GuestMemory(tid: n.tid).read(at: n.arguments[1], count: length)
             let copy = try GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0))
-            defer { close(copy) }
             let flags = Int32(MSG_DONTWAIT | MSG_NOSIGNAL) | (n.int32Argument(3) & Int32(MSG_MORE))
-            let sent = data.withUnsafeBytes { send(copy, $0.baseAddress, $0.count, flags) }
+            let sent = data.withUnsafeBytes { send(copy.fd, $0.baseAddress, $0.count, flags) }
             guard sent >= 0 else { return .error(LinuxErrno(rawValue: errno)) }
             return .value(Int64(sent))
         } catch {

@@ -52,6 +52,9 @@ public final class SocketService: SyscallHandler {
     public var netlinkServer: RouteNetlinkServer? {
         didSet {
             netlinkServer?.broadcast = { [unowned self] group, message in self.broadcastNetlink(group, message) }
+            netlinkServer?.hasListeners = { [unowned self] group in
+                self.netlinkSockets.values.contains { $0.groups.contains(group.rawValue) }
+            }
         }
     }
     /// The guest's netlink sockets by the inode of the guest's file.
@@ -114,17 +117,19 @@ public final class SocketService: SyscallHandler {
         let call = notification.number
         if call == number.socket { return createSocket(notification) }
         if call == number.socketpair { return unixCalls.socketpair(notification) }
-        let fd = notification.int32Argument(0)
-        guard let descriptor = GuestFiles.describe(tid: notification.tid, fd: fd) else { return .continueNatively }
-        if let netlink = netlinkSockets[descriptor.inode] {
-            let answer = serveNetlink(call, on: netlink, descriptor: descriptor, notification: notification)
+        // The call's copy of the guest's file is held until its answer is decided.
+        return GuestFiles.withDescriptor(tid: notification.tid, fd: notification.int32Argument(0)) { descriptor in
+            guard let descriptor else { return .continueNatively }
+            if let netlink = netlinkSockets[descriptor.inode] {
+                let answer = serveNetlink(call, on: netlink, descriptor: descriptor, notification: notification)
+                flush()
+                return answer
+            }
+            guard let socket = sockets[descriptor.inode] else { return .continueNatively }
+            let answer = serve(call, on: socket, descriptor: descriptor, notification: notification)
             flush()
             return answer
         }
-        guard let socket = sockets[descriptor.inode] else { return .continueNatively }
-        let answer = serve(call, on: socket, descriptor: descriptor, notification: notification)
-        flush()
-        return answer
     }
 
     private func serve(_ call: Int32, on socket: GuestSocket, descriptor: GuestDescriptor,
