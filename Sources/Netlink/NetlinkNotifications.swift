@@ -76,7 +76,7 @@ extension RouteNetlinkServer {
 
     private func notify(_ group: RouteNetlinkGroup, type: UInt16, flags: NetlinkFlags = [],
                         _ body: (inout NetlinkWriter) -> Void) {
-        guard let broadcast else { return }
+        guard let broadcast, hasListeners?(group) ?? true else { return }
         var writer = NetlinkWriter()
         writer.begin(NetlinkHeader(type: type, flags: flags, sequence: origin?.sequence ?? 0, portID: origin?.portID ?? 0))
         body(&writer)

@@ -15,16 +15,17 @@ extension RouteNetlinkServer {
 
     /// `rtm_ipv4_policy` and `rtm_ipv6_policy`: the integer attributes of route requests and
     /// their widths (RTA_DST, RTA_SRC, RTA_GATEWAY and RTA_PREFSRC are u32 for IPv4 only).
+    /// Built once: every route request is checked against one.
     static func routePolicy(ipv6: Bool) -> [UInt16: Int] {
-        var policy: [UInt16: Int] = [3: 4, 4: 4, 6: 4, 15: 4, 16: 4, 21: 2, 25: 4, 27: 1, 28: 2, 29: 2, 30: 4]
-        if ipv6 {
-            policy[20] = 1  // RTA_PREF
-            policy[23] = 4  // RTA_EXPIRES
-        } else {
-            for type: UInt16 in [1, 2, 5, 7, 11] { policy[type] = 4 }  // DST, SRC, GATEWAY, PREFSRC, FLOW
-        }
-        return policy
+        ipv6 ? ipv6RoutePolicy : ipv4RoutePolicy
     }
+
+    private static let commonRoutePolicy: [UInt16: Int] = [3: 4, 4: 4, 6: 4, 15: 4, 16: 4, 21: 2, 25: 4, 27: 1, 28: 2,
+                                                            29: 2, 30: 4]
+    /// DST, SRC, GATEWAY, PREFSRC and FLOW are u32 for IPv4.
+    private static let ipv4RoutePolicy = commonRoutePolicy.merging([1: 4, 2: 4, 5: 4, 7: 4, 11: 4]) { $1 }
+    /// RTA_PREF (u8) and RTA_EXPIRES (u32).
+    private static let ipv6RoutePolicy = commonRoutePolicy.merging([20: 1, 23: 4]) { $1 }
 
     /// The request's attributes after a fixed header of `headerLength` bytes, by type (a
     /// repeated type keeps its last value, as `nla_parse` does). A malformed attribute ends

@@ -84,6 +84,9 @@ public final class RouteNetlinkServer {
     public let routing: RoutingPolicy
     /// Delivers a notification (one message) to every socket subscribed to the group.
     public var broadcast: ((_ group: RouteNetlinkGroup, _ message: [UInt8]) -> Void)?
+    /// Whether any socket is subscribed to the group (`netlink_has_listeners`): a change
+    /// nobody listens for is not encoded. nil: assume someone does.
+    public var hasListeners: ((_ group: RouteNetlinkGroup) -> Bool)?
     /// Hundredths of a second since srouter started (`IFA_CACHEINFO`'s time stamps).
     let clock: () -> UInt32
     /// The request being handled: notifications of its changes carry its port id and sequence
