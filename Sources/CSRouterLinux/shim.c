@@ -123,17 +123,32 @@ long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64
     return n < 0 ? -errno : n;
 }
 
-long srouter_process_vm_write_segments(pid_t pid, const void *local, const uint64_t *remote,
-                                       const size_t *lengths, size_t count) {
-    struct iovec l = {(void *)local, 0};
-    struct iovec r[64];
-    if (count > 64) return -E2BIG;
+/// The remote iovecs of a segmented transfer, and the local buffer's total length.
+static size_t remote_vectors(struct iovec *r, const uint64_t *remote, const size_t *lengths, size_t count) {
+    size_t total = 0;
     for (size_t i = 0; i < count; i++) {
         r[i].iov_base = (void *)(uintptr_t)remote[i];
         r[i].iov_len = lengths[i];
-        l.iov_len += lengths[i];
+        total += lengths[i];
     }
+    return total;
+}
+
+long srouter_process_vm_write_segments(pid_t pid, const void *local, const uint64_t *remote,
+                                       const size_t *lengths, size_t count) {
+    struct iovec r[SROUTER_VM_SEGMENTS_MAX];
+    if (count > SROUTER_VM_SEGMENTS_MAX) return -E2BIG;
+    struct iovec l = {(void *)local, remote_vectors(r, remote, lengths, count)};
     ssize_t n = process_vm_writev(pid, &l, 1, r, count, 0);
+    return n < 0 ? -errno : n;
+}
+
+long srouter_process_vm_read_segments(pid_t pid, void *local, const uint64_t *remote,
+                                      const size_t *lengths, size_t count) {
+    struct iovec r[SROUTER_VM_SEGMENTS_MAX];
+    if (count > SROUTER_VM_SEGMENTS_MAX) return -E2BIG;
+    struct iovec l = {local, remote_vectors(r, remote, lengths, count)};
+    ssize_t n = process_vm_readv(pid, &l, 1, r, count, 0);
     return n < 0 ? -errno : n;
 }
 

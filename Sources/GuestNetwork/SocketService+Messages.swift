@@ -239,20 +239,31 @@ extension SocketService {
             return .error(error)
         }
         if let error = takeReceiveError(socket) { return .error(error) }
-        var received = 0
+        // Every message's write-back waits for one process_vm_writev at the end.
+        var messages: [[(bytes: [UInt8], address: UInt64)]] = []
+        var failure: LinuxErrno?
         let waitForOne = Int32(0x10000)  // MSG_WAITFORONE
         for (index, header) in headers.enumerated() {
             let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
             do throws(LinuxErrno) {
-                guard let count = try receive(socket, header, at: address, flags: flags, memory: memory,
-                                              tid: n.tid, fd: n.int32Argument(0)) else { break }
-                try GuestMessageHeader.writeMessageLength(UInt32(count), to: memory, at: n.arguments[1], index: index)
-                received += 1
+                guard let taken = try receiveSegments(socket, header, at: address, flags: flags, tid: n.tid,
+                                                      fd: n.int32Argument(0),
+                                                      lengthAddress: address + UInt64(GuestMessageHeader.size))
+                else { break }
+                messages.append(taken.segments)
                 if flags & waitForOne != 0 { flags |= Int32(MSG_DONTWAIT) }
             } catch {
-                return received > 0 ? .value(Int64(received)) : .error(error)
+                failure = error
+                break
             }
         }
+        let received: Int
+        do throws(LinuxErrno) {
+            received = try memory.write(messages: messages)
+        } catch {
+            return .error(error)
+        }
+        if received == 0, let failure { return .error(failure) }
         if received == 0 {
             if mayWait(descriptor, flags: flags) {
                 wait(socket, n, kind: .retry, timeout: socket.options.receiveTimeout)
@@ -263,19 +274,35 @@ extension SocketService {
         return .value(Int64(received))
     }
 
-    /// One recvmsg into `header` (at `headerAddress`); nil when nothing is queued.
+    /// One recvmsg into `header` (at `headerAddress`), written back in one call; nil when
+    /// nothing is queued.
     private func receive(_ socket: GuestSocket, _ header: GuestMessageHeader, at headerAddress: UInt64, flags: Int32,
                          memory: GuestMemory, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int? {
+        guard let received = try receiveSegments(socket, header, at: headerAddress, flags: flags, tid: tid, fd: fd)
+        else { return nil }
+        try memory.write(segments: received.segments)
+        return received.length
+    }
+
+    /// One datagram taken for the msghdr at `headerAddress` and what writing it back takes,
+    /// in the order recvmsg writes: the data over the iovecs, the name, the control
+    /// messages, the header's fields, and with `lengthAddress` (an mmsghdr's msg_len) the
+    /// returned length. nil when nothing is queued.
+    private func receiveSegments(_ socket: GuestSocket, _ header: GuestMessageHeader, at headerAddress: UInt64,
+                                 flags: Int32, tid: pid_t, fd: Int32, lengthAddress: UInt64? = nil)
+        throws(LinuxErrno) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)])? {
         if flags & Int32(MSG_ERRQUEUE) != 0 { return nil }  // no error queue is kept
         let peek = flags & Int32(MSG_PEEK) != 0
         guard let taken = try takeDatagram(socket, tid: tid, fd: fd, peek: peek) else { return nil }
-        let written = try header.scatter(Array(taken.data), into: memory)
+        let scattered = header.scatterSegments(Array(taken.data))
+        var segments = scattered.segments
+        let written = scattered.count
         var outFlags: Int32 = taken.length > header.totalLength ? Int32(MSG_TRUNC) : 0
         var nameLength: Int32 = 0
         if let record = taken.record, header.nameAddress != 0 {
             let name = sourceName(socket, record)
             let room = min(Int(max(0, header.nameLength)), name.count)
-            if room > 0 { try memory.write(Array(name.prefix(room)), at: header.nameAddress) }
+            if room > 0 { segments.append((Array(name.prefix(room)), header.nameAddress)) }
             nameLength = Int32(name.count)
         }
         var controlLength: UInt64 = 0
@@ -285,14 +312,16 @@ extension SocketService {
                 // put_cmsg: no control buffer (or one shorter than a cmsghdr) is MSG_CTRUNC.
                 let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
                 let encoded = ControlMessages.encode(messages, capacity: capacity)
-                if !encoded.bytes.isEmpty { try memory.write(encoded.bytes, at: header.controlAddress) }
+                if !encoded.bytes.isEmpty { segments.append((encoded.bytes, header.controlAddress)) }
                 controlLength = UInt64(encoded.bytes.count)
                 if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
             }
         }
-        try GuestMessageHeader.writeResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
-                                           to: memory, at: headerAddress)
-        return flags & Int32(MSG_TRUNC) != 0 ? taken.length : written
+        segments += GuestMessageHeader.resultSegments(nameLength: nameLength, controlLength: controlLength,
+                                                      flags: outFlags, at: headerAddress)
+        let length = flags & Int32(MSG_TRUNC) != 0 ? taken.length : written
+        if let lengthAddress { segments.append((littleEndianBytes(UInt32(truncatingIfNeeded: length)), lengthAddress)) }
+        return (length, segments)
     }
 
     /// The source address a receive reports (sockaddr_in or sockaddr_in6 by socket family).

@@ -52,14 +52,49 @@ public struct GuestMemory {
         if let failure { throw failure }
     }
 
+    /// Reads each range, in one `process_vm_readv` where it can (at most
+    /// `SROUTER_VM_SEGMENTS_MAX` ranges; more, or a call that fails, go one by one, so the
+    /// first bad range is the one that throws): a recvmmsg's iovec tables cost one call, not
+    /// one per message.
+    /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
+    public func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]] {
+        let total = segments.reduce(0) { $0 &+ max(0, $1.count) }
+        let plausible = segments.count > 1 && segments.count <= Int(SROUTER_VM_SEGMENTS_MAX)
+            && total <= Self.maximumTransfer
+            && segments.allSatisfy { $0.count >= 0 && $0.address > 0 && $0.address &+ UInt64($0.count) >= $0.address }
+        if plausible {
+            var flat = [UInt8](repeating: 0, count: total)
+            let remote = segments.map(\.address)
+            let lengths = segments.map(\.count)
+            let done = flat.withUnsafeMutableBytes {
+                srouter_process_vm_read_segments(tid, $0.baseAddress, remote, lengths, segments.count)
+            }
+            if done == total {
+                var parts: [[UInt8]] = []
+                parts.reserveCapacity(segments.count)
+                var offset = 0
+                for segment in segments {
+                    parts.append(Array(flat[offset..<(offset + segment.count)]))
+                    offset += segment.count
+                }
+                return parts
+            }
+            if done == -Int(ESRCH) { throw LinuxErrno.ESRCH }
+        }
+        var parts: [[UInt8]] = []
+        for segment in segments { parts.append(try read(at: segment.address, count: segment.count)) }
+        return parts
+    }
+
     /// Writes each segment's bytes at its address, in order, in one `process_vm_writev` where
-    /// it can (at most 64 segments; more, or a refused call, go one by one): what a recvmsg
-    /// writes back — data, name, the header's fields — costs one system call, not five.
+    /// it can (at most `SROUTER_VM_SEGMENTS_MAX` segments; more, or a refused call, go one by
+    /// one): what a recvmsg writes back — data, name, the header's fields — costs one system
+    /// call, not five, and a recvmmsg's one for all its messages.
     /// - Throws: `LinuxErrno.EFAULT` if any range is bad (those before it may be written, as
     ///   Linux's copies before a fault are); `LinuxErrno.ESRCH` if the thread is gone.
     public func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno) {
         let used = segments.filter { !$0.bytes.isEmpty }
-        guard used.count > 1, used.count <= 64 else {
+        guard used.count > 1, used.count <= Int(SROUTER_VM_SEGMENTS_MAX) else {
             for segment in used { try write(segment.bytes, at: segment.address) }
             return
         }

@@ -69,9 +69,31 @@ import Testing
         // A bad range anywhere is EFAULT (what precedes it may be written, as in Linux).
         #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], 16)]) }
         #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], UInt64.max)]) }
-        // More than 64 segments go one by one, with the same result.
+        // 1024 segments go in one call, more one by one, with the same result.
         try memory.write(segments: (0..<64).map { ([UInt8($0)], base + UInt64($0)) } + [([0xff], base)])
         #expect(buffer[0] == 0xff && buffer[1] == 1 && buffer[63] == 63)
+        var segments: [(bytes: [UInt8], address: UInt64)] = []
+        for i in 0..<1024 { segments.append(([UInt8(i % 64) ^ 0x80], base + UInt64(i % 64))) }
+        segments.append(([0xfe], base))
+        try memory.write(segments: segments)
+        #expect(buffer[0] == 0xfe && buffer[1] == 0x81 && buffer[63] == 0xbf)
+    }
+
+    @Test func segmentsAreReadInOneCallOrEFAULT() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+        defer { buffer.deallocate() }
+        for i in 0..<64 { buffer[i] = UInt8(i) }
+        let base = UInt64(UInt(bitPattern: buffer.baseAddress!))
+        let memory = GuestMemory(tid: getpid())
+        let parts = try memory.read(segments: [(base + 4, 3), (base, 0), (base + 60, 4), (base + 1, 1)])
+        #expect(parts == [[4, 5, 6], [], [60, 61, 62, 63], [1]])
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(segments: [(base, 4), (16, 4)]) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(segments: [(base, 4), (UInt64.max - 1, 4)]) }
+        // More than 1024 ranges: one by one, the same bytes.
+        var ranges: [(address: UInt64, count: Int)] = []
+        for i in 0..<1100 { ranges.append((base + UInt64(i % 64), 1)) }
+        let many = try memory.read(segments: ranges)
+        #expect(many.count == 1100 && many[1099] == [UInt8(1099 % 64)])
     }
 
     @Test func badPointersAreEFAULT() {

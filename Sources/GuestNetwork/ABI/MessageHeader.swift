@@ -9,9 +9,49 @@ public protocol GuestAddressSpace {
     func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno)
     /// Writes each segment in order (EFAULT for a bad range); one call where it can.
     func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno)
+    /// Reads each range (EFAULT for the first bad one); one call where it can.
+    func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]]
 }
 
 extension GuestAddressSpace {
+    /// The write-back of several received messages (a recvmmsg's), each a list of
+    /// segments, in as few calls as `write(segments:)` allows. Returns how many messages were
+    /// written whole before the first that faults (`do_recvmmsg` reports the messages before
+    /// a fault); throws that error when it is the first message's.
+    public func write(messages: [[(bytes: [UInt8], address: UInt64)]]) throws(LinuxErrno) -> Int {
+        var start = 0
+        while start < messages.count {
+            // A run of messages whose segments fit one call.
+            var end = start
+            var segments: [(bytes: [UInt8], address: UInt64)] = []
+            while end < messages.count,
+                  end == start || segments.count + messages[end].count <= GuestMessageHeader.maximumVectors {
+                segments += messages[end]
+                end += 1
+            }
+            do throws(LinuxErrno) {
+                try write(segments: segments)
+            } catch {
+                // Message by message, to find the one that faults.
+                for index in start..<end {
+                    do throws(LinuxErrno) { try write(segments: messages[index]) } catch {
+                        if index == 0 { throw error }
+                        return index
+                    }
+                }
+            }
+            start = end
+        }
+        return messages.count
+    }
+
+    /// One range after the other.
+    public func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]] {
+        var parts: [[UInt8]] = []
+        for segment in segments { parts.append(try read(at: segment.address, count: segment.count)) }
+        return parts
+    }
+
     /// One segment after the other.
     public func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno) {
         for segment in segments where !segment.bytes.isEmpty { try write(segment.bytes, at: segment.address) }
@@ -76,41 +116,83 @@ public struct GuestMessageHeader: Equatable, Sendable {
     /// msg_namelen EINVAL.
     public static func read(from memory: some GuestAddressSpace, at address: UInt64,
                             forReceive: Bool) throws(LinuxErrno) -> GuestMessageHeader {
-        let raw = try memory.read(at: address, count: size)
+        let (header, table) = try fields(try memory.read(at: address, count: size), at: 0)
+        guard let table else { return header }
+        return try withVectors(header, try memory.read(at: table.address, count: table.count))
+    }
+
+    /// The fields of the msghdr at `offset` of `raw`, and where its iovec table is (nil: no
+    /// vectors): `__copy_msghdr`'s checks.
+    private static func fields(_ raw: [UInt8], at offset: Int) throws(LinuxErrno)
+        -> (GuestMessageHeader, table: (address: UInt64, count: Int)?) {
         var header = GuestMessageHeader()
-        header.nameAddress = raw.word64(at: 0)
-        header.nameLength = Int32(bitPattern: raw.word32(at: 8))
+        header.nameAddress = raw.word64(at: offset)
+        header.nameLength = Int32(bitPattern: raw.word32(at: offset + 8))
         if header.nameAddress == 0 { header.nameLength = 0 }
         if header.nameLength < 0 { throw .EINVAL }
         header.nameLength = min(header.nameLength, 128)
-        let vectorAddress = raw.word64(at: 16)
-        let vectorCount = raw.word64(at: 24)
-        header.controlAddress = raw.word64(at: 32)
-        header.controlLength = raw.word64(at: 40)
-        header.flags = Int32(bitPattern: raw.word32(at: 48))
+        let vectorAddress = raw.word64(at: offset + 16)
+        let vectorCount = raw.word64(at: offset + 24)
+        header.controlAddress = raw.word64(at: offset + 32)
+        header.controlLength = raw.word64(at: offset + 40)
+        header.flags = Int32(bitPattern: raw.word32(at: offset + 48))
         guard vectorCount <= UInt64(maximumVectors) else { throw .EMSGSIZE }
-        if vectorCount > 0 {
-            let table = try memory.read(at: vectorAddress, count: Int(vectorCount) * 16)
-            var total = 0
-            for index in 0..<Int(vectorCount) {
-                let length = Int64(bitPattern: table.word64(at: index * 16 + 8))
-                guard length >= 0 else { throw .EINVAL }
-                // import_iovec clamps the total to MAX_RW_COUNT.
-                let clamped = Int(min(length, Int64(maximumTransfer - total)))
-                total += clamped
-                header.vectors.append(GuestIOVector(base: table.word64(at: index * 16), length: clamped))
-            }
+        return (header, vectorCount > 0 ? (vectorAddress, Int(vectorCount) * 16) : nil)
+    }
+
+    /// `header` with the iovecs of `table` (`import_iovec`: a negative length is EINVAL, the
+    /// total is clamped to MAX_RW_COUNT).
+    private static func withVectors(_ header: GuestMessageHeader, _ table: [UInt8]) throws(LinuxErrno) -> GuestMessageHeader {
+        var header = header
+        var total = 0
+        header.vectors.reserveCapacity(table.count / 16)
+        for index in 0..<(table.count / 16) {
+            let length = Int64(bitPattern: table.word64(at: index * 16 + 8))
+            guard length >= 0 else { throw .EINVAL }
+            let clamped = Int(min(length, Int64(maximumTransfer - total)))
+            total += clamped
+            header.vectors.append(GuestIOVector(base: table.word64(at: index * 16), length: clamped))
         }
         return header
     }
 
-    /// Reads `count` mmsghdr entries (`__sys_sendmmsg`/`do_recvmmsg` clamp to UIO_MAXIOV).
+    /// Reads `count` mmsghdr entries (`__sys_sendmmsg`/`do_recvmmsg` clamp to UIO_MAXIOV):
+    /// the entries in one read and their iovec tables in one more. Anything that goes wrong
+    /// on that path reads again entry by entry, header then table, so the error is the one
+    /// Linux's walk through the entries meets first.
     public static func readMulti(from memory: some GuestAddressSpace, at address: UInt64, count: Int,
                                  forReceive: Bool) throws(LinuxErrno) -> [GuestMessageHeader] {
         let clamped = min(max(count, 0), maximumVectors)
+        if clamped > 1, let headers = try? readMultiBatched(from: memory, at: address, count: clamped) {
+            return headers
+        }
         var headers: [GuestMessageHeader] = []
         for index in 0..<clamped {
             headers.append(try read(from: memory, at: address + UInt64(index * multiStride), forReceive: forReceive))
+        }
+        return headers
+    }
+
+    /// `readMulti`'s two reads; throws on anything that needs the walk entry by entry.
+    private static func readMultiBatched(from memory: some GuestAddressSpace, at address: UInt64,
+                                         count: Int) throws(LinuxErrno) -> [GuestMessageHeader] {
+        // The last entry's msg_len and padding are read too; a fault there takes the slow path.
+        let raw = try memory.read(at: address, count: count * multiStride)
+        var parsed: [(GuestMessageHeader, table: (address: UInt64, count: Int)?)] = []
+        parsed.reserveCapacity(count)
+        for index in 0..<count { parsed.append(try fields(raw, at: index * multiStride)) }
+        let ranges = parsed.compactMap(\.table)
+        let tables = try memory.read(segments: ranges)
+        var headers: [GuestMessageHeader] = []
+        headers.reserveCapacity(count)
+        var next = 0
+        for (header, table) in parsed {
+            if table == nil {
+                headers.append(header)
+            } else {
+                headers.append(try withVectors(header, tables[next]))
+                next += 1
+            }
         }
         return headers
     }
