@@ -36,6 +36,12 @@ public final class UDPSocket {
     /// Datagrams dropped because they did not fit a buffer.
     public private(set) var truncated = 0
 
+    /// The socket buffers asked for, each way: wireguard-go's 7 MiB. The kernel's default
+    /// (`net.core.rmem_default`, 208 KiB) holds under a hundred full-size datagrams, which a
+    /// peer's burst overruns while srouter's loop is busy elsewhere (UDP `RcvbufErrors`,
+    /// lost segments the peer's TCP must retransmit).
+    public static let socketBufferSize: Int32 = 7 << 20
+
     /// Binds a non-blocking socket to `port` on every address (0: any free port).
     public init(port: UInt16) throws {
         var socketFD = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
@@ -81,6 +87,7 @@ public final class UDPSocket {
         }
         fd = socketFD
         isIPv6 = ipv6
+        Self.enlargeBuffers(socketFD)
         var bound = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &bound) {
@@ -103,6 +110,19 @@ public final class UDPSocket {
         for i in 0..<Self.sendBatchSize {
             sendBatch[i].data = (sendArena.baseAddress! + i * Self.sendBufferLength).assumingMemoryBound(to: UInt8.self)
             sendBatch[i].capacity = UInt32(Self.sendBufferLength)
+        }
+    }
+
+    /// Sets both socket buffers to `socketBufferSize` as wireguard-go does: SO_RCVBUFFORCE
+    /// and SO_SNDBUFFORCE where srouter holds CAP_NET_ADMIN, else SO_RCVBUF and SO_SNDBUF,
+    /// which Linux caps at `net.core.rmem_max` / `wmem_max` (`sk_setsockopt`).
+    static func enlargeBuffers(_ fd: Int32) {
+        for (forced, plain) in [(SO_RCVBUFFORCE, SO_RCVBUF), (SO_SNDBUFFORCE, SO_SNDBUF)] {
+            var size = socketBufferSize
+            let length = socklen_t(MemoryLayout<Int32>.size)
+            if setsockopt(fd, SOL_SOCKET, forced, &size, length) != 0 {
+                _ = setsockopt(fd, SOL_SOCKET, plain, &size, length)
+            }
         }
     }
 

@@ -34,6 +34,26 @@ import WireGuard
         #expect(six.first?.1 == Endpoint(address: .v6(.loopback), port: a.port))
     }
 
+    /// The buffers asked for (7 MiB, as wireguard-go), capped by `net.core.rmem_max` and
+    /// `wmem_max` without CAP_NET_ADMIN; Linux reports twice the size set (`sk_setsockopt`).
+    @Test func socketBuffersAreEnlargedAsWireGuardGoDoes() throws {
+        let socket = try UDPSocket(port: 0)
+        func limit(_ name: String) -> Int32 {
+            guard let file = fopen("/proc/sys/net/core/\(name)", "r") else { return 0 }
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 32)
+            guard fgets(&line, 32, file) != nil else { return 0 }
+            return Int32(atoi(line))
+        }
+        for (option, sysctl) in [(SO_RCVBUF, "rmem_max"), (SO_SNDBUF, "wmem_max")] {
+            var size: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            #expect(getsockopt(socket.fd, SOL_SOCKET, option, &size, &length) == 0)
+            // With CAP_NET_ADMIN the FORCE options pass the sysctl's cap.
+            #expect(size >= 2 * min(UDPSocket.socketBufferSize, limit(sysctl)))
+        }
+    }
+
     @Test func queuedDatagramsLeaveInBatchesFromTheSendBuffers() throws {
         let a = try UDPSocket(port: 0)
         let b = try UDPSocket(port: 0)
