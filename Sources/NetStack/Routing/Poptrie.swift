@@ -65,10 +65,15 @@ final class Poptrie<Address: TrieAddress> {
         directBytes = capacity * 4
     }
 
-    deinit { TrieMemory.deallocate(direct) }
+    deinit { TrieMemory.deallocate(direct, capacity: directBytes / 4) }
 
     /// Bytes held by the trie's arrays.
     var byteCount: Int { directBytes + nodes.byteCount + leaves.byteCount }
+
+    /// The part of `byteCount` in mappings of its own (`TrieMemory`), which a heap count misses.
+    var mappedByteCount: Int {
+        (TrieMemory.isMapped(bytes: directBytes) ? directBytes : 0) + nodes.mappedByteCount + leaves.mappedByteCount
+    }
 
     // MARK: - Lookup
 

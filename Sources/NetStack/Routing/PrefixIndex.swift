@@ -101,6 +101,9 @@ final class PrefixIndex<Address: TrieAddress> {
     /// Bytes held by the trie's arrays.
     var trieByteCount: Int { trieStorage?.byteCount ?? 0 }
 
+    /// The part of `trieByteCount` in mappings of its own rather than on the heap.
+    var trieMappedByteCount: Int { trieStorage?.mappedByteCount ?? 0 }
+
     /// Bytes the maps' hash tables hold at least (keys and values at their capacity).
     var mapByteCount: Int {
         let entry = MemoryLayout<Address.PrefixKey>.stride + MemoryLayout<UInt32>.stride
