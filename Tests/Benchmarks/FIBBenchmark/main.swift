@@ -3,7 +3,11 @@
 // same synthetic full table in the same run: build time, heap bytes per route, lookups per
 // second (single lookups, one core), heap allocations per lookup.
 //
-//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N]
+//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N] [--churn N]
+//
+// --churn: how many fresh IPv4 routes (and a quarter as many IPv6) are added one by one to
+// the full table, then deleted one by one, timing each kind of change (an rtnetlink
+// route write's share in the FIB).
 //
 // Each timed figure is the median of --reps runs (at least 3), with the minimum and maximum.
 import Foundation
@@ -15,6 +19,7 @@ var ipv4Count = 1_000_000
 var ipv6Count = 230_000
 var lookupCount = 4_000_000
 var reps = 5
+var churnCount = 100_000
 var seed: UInt64 = 1
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
@@ -25,6 +30,7 @@ while let flag = arguments.next() {
     case "--lookups": lookupCount = value
     case "--reps": reps = max(3, value)
     case "--seed": seed = UInt64(value)
+    case "--churn": churnCount = value
     default: break
     }
 }
@@ -179,6 +185,39 @@ for a in inside6.prefix(100_000) where main.match(a).prefixLength != (naive.look
 var dumped = 0
 let dumpTime = seconds { dumped = fib.routes(table: RouteTable.main, ipv6: false).count + fib.routes(table: RouteTable.main, ipv6: true).count }
 row("dump every route in order (`routes(table:ipv6:)`), s (one run)", String(format: "%.2f", dumpTime), "—", "—")
+
+// MARK: - Changes at scale
+
+// Fresh prefixes (not in the table) added one by one to the full table, then deleted: the
+// FIB's own cost of one route change, as rtnetlink makes it.
+let churnTable = SyntheticTable(ipv4Count: churnCount, ipv6Count: max(1, churnCount / 4), seed: seed ^ 0xc4a9)
+let present = Set(table.ipv4.map(\.destination) + table.ipv6.map(\.destination))
+let churn4 = churnTable.ipv4.filter { !present.contains($0.destination) }
+let churn6 = churnTable.ipv6.filter { !present.contains($0.destination) }
+@MainActor func changes(_ routes: [Route]) -> (insert: Timing, delete: Timing) {
+    var deleteSamples: [Double] = []
+    let inserts = Timing {
+        for route in routes { try! fib.add(route) }
+        deleteSamples.append(seconds {
+            for route in routes { try! fib.delete(destination: route.destination, table: RouteTable.main, metric: route.metric) }
+        })
+    }
+    var deletes = inserts
+    deletes.samples = deleteSamples
+    return (inserts, deletes)
+}
+@MainActor func microseconds(_ count: Int, _ timing: Timing) -> String {
+    String(format: "%.2f (%.2f–%.2f)", timing.median / Double(count) * 1e6, timing.min / Double(count) * 1e6,
+           timing.max / Double(count) * 1e6)
+}
+let (insert4, delete4) = changes(churn4)
+let (insert6, delete6) = changes(churn6)
+row("IPv4 route add into the full table, one by one (`add`), µs per route (min–max), \(churn4.count) fresh prefixes",
+    microseconds(churn4.count, insert4), "—", "—")
+row("IPv4 route delete from the full table, one by one (`delete`), µs per route (min–max)", microseconds(churn4.count, delete4), "—", "—")
+row("IPv6 route add into the full table, one by one, µs per route (min–max), \(churn6.count) fresh prefixes",
+    microseconds(churn6.count, insert6), "—", "—")
+row("IPv6 route delete from the full table, one by one, µs per route (min–max)", microseconds(churn6.count, delete6), "—", "—")
 
 // MARK: - Deletes
 
