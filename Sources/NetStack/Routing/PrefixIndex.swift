@@ -82,7 +82,7 @@ final class PrefixIndex<Address: TrieAddress> {
         guard before != after else { return }
         if before == 0 {
             lengthCounts[length] += 1
-            trie.insert(address, length: length, value: after) { covering(address, within: length - 1) }
+            trie.insert(address, length: length, value: after)
         } else if after == 0 {
             lengthCounts[length] -= 1
             trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
@@ -132,9 +132,7 @@ final class PrefixIndex<Address: TrieAddress> {
         let rebuilt = Poptrie<Address>(directBits: wanted)
         for (key, slot) in entries.sorted(by: { Address.prefix(of: $0.key).length < Address.prefix(of: $1.key).length }) {
             let (address, length) = Address.prefix(of: key)
-            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length)) {
-                covering(address, within: length - 1)
-            }
+            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length))
         }
         trieStorage = rebuilt
     }
