@@ -4,7 +4,7 @@ import Wire
 
 /// The FIB's trie (`PrefixIndex` over `Poptrie`) against a slow reference: random adds,
 /// deletes and best-route changes at every prefix length of both families, with lookups
-/// compared after each step; edge cases; and bounds on the memory it holds.
+/// compared after each step (single and batched); edge cases; and bounds on the memory it holds.
 @Suite struct PoptrieTests {
     /// A slow longest-prefix match: a map per prefix, probed at every length, longest first.
     struct Reference<A: TrieAddress> {
@@ -69,10 +69,18 @@ import Wire
             }
             directBits.insert(index.directBits)
             if round % 7 == 0 {
+                var probes: [A] = []
                 for _ in 0..<40 {
                     let address = probe(&random)
+                    probes.append(address)
                     #expect(index.match(address) == reference.match(address), "\(address.ipAddress) round \(round)")
                 }
+                // The batched lookup answers every address as the single one does.
+                var batch = [UInt32](repeating: 1, count: probes.count)
+                probes.withUnsafeBufferPointer { addresses in
+                    batch.withUnsafeMutableBufferPointer { index.match(addresses, into: $0.baseAddress!) }
+                }
+                #expect(batch == probes.map(reference.match), "batch, round \(round)")
             }
         }
         #expect(index.count == reference.prefixes.count)

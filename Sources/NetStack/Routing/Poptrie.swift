@@ -88,6 +88,18 @@ final class Poptrie<Address: TrieAddress> {
         return walk(from: entry, address)
     }
 
+    /// `lookup` of every address of `addresses` into `results` (as many): first every direct
+    /// entry, loads independent of one another and of any branch, so the memory serves them
+    /// all at once; then the node walk for the entries that point at a node. Allocates nothing.
+    @inlinable
+    func lookup(_ addresses: UnsafeBufferPointer<Address>, into results: UnsafeMutablePointer<UInt32>) {
+        let direct = self.direct, bits = directBits
+        for i in 0..<addresses.count { results[i] = direct[addresses[i].bits(at: 0, count: bits)] }
+        for i in 0..<addresses.count where results[i] & Self.nodeFlag != 0 {
+            results[i] = walk(from: results[i], addresses[i])
+        }
+    }
+
     /// The rest of `lookup` below a direct entry that points at a node.
     @inlinable @inline(never)
     func walk(from entry: UInt32, _ address: Address) -> UInt32 {

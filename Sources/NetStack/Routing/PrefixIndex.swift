@@ -50,6 +50,14 @@ final class PrefixIndex<Address: TrieAddress> {
         return trieStorage.lookup(address)
     }
 
+    /// `match` of every address of `addresses` into `results` (as many trie leaves), the
+    /// independent first loads issued before the dependent ones (`Poptrie.lookup(_:into:)`).
+    @inlinable
+    func match(_ addresses: UnsafeBufferPointer<Address>, into results: UnsafeMutablePointer<UInt32>) {
+        guard let trieStorage else { return results.update(repeating: 0, count: addresses.count) }
+        trieStorage.lookup(addresses, into: results)
+    }
+
     /// The attribute indices of the prefix's routes, best first (empty if absent).
     func indices(_ address: Address, length: Int) -> [UInt32] {
         guard let slot = entries[address.prefixKey(length: length)] else { return [] }

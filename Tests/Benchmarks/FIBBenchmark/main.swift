@@ -1,10 +1,12 @@
 // FIB benchmark (not a test): srouter's FIB (RouteTable: Poptrie-like trie over interned
 // attributes) beside a naive reference (a hash map per prefix, every length probed) on the
 // same synthetic full table in the same run: build time, heap bytes per route, lookups per
-// second (single lookups, one core), heap allocations per lookup.
+// second (one core; single lookups, and batched lookups labelled as such), heap allocations
+// per lookup, and the cost of one route change in a full table.
 //
-//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N] [--churn N]
+//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N] [--batch N] [--churn N]
 //
+// --batch: addresses per call of the batched lookup, `match(_:into:)` (as a recvmmsg batch).
 // --churn: how many fresh IPv4 routes (and a quarter as many IPv6) are added one by one to
 // the full table, then deleted one by one, timing each kind of change (an rtnetlink
 // route write's share in the FIB).
@@ -20,6 +22,7 @@ var ipv6Count = 230_000
 var lookupCount = 4_000_000
 var reps = 5
 var churnCount = 100_000
+var batchSize = 32
 var seed: UInt64 = 1
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
@@ -31,6 +34,7 @@ while let flag = arguments.next() {
     case "--reps": reps = max(3, value)
     case "--seed": seed = UInt64(value)
     case "--churn": churnCount = value
+    case "--batch": batchSize = value
     default: break
     }
 }
@@ -118,6 +122,24 @@ let naiveCount = max(1, lookupCount / 8)
 compare("IPv4 lookups/s, uniform random addresses, M (min–max)",
         { for a in uniform4 { check &+= main.match(a).prefixLength } },
         { for a in uniform4.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
+// The batched lookup (`ForwardingTable.match(_:into:)`): the same addresses, `batchSize` per
+// call, every answer read; its figures are labelled as batched, beside the single ones.
+let batchResults = UnsafeMutableBufferPointer<FIBMatch>.allocate(capacity: batchSize)
+@MainActor func batched(_ list: [IPv4Address]) {
+    list.withUnsafeBufferPointer { all in
+        var start = 0
+        while start < all.count {
+            let count = min(batchSize, all.count - start)
+            main.match(UnsafeBufferPointer(rebasing: all[start..<(start + count)]), into: batchResults)
+            for i in 0..<count { check &+= batchResults[i].prefixLength }
+            start += count
+        }
+    }
+}
+row("IPv4 lookups/s, uniform random addresses, **batched** (`match(_:into:)`, \(batchSize) per call), M (min–max)",
+    rate(lookupCount, Timing { batched(uniform4) }), "—", "—")
+row("IPv4 lookups/s, addresses inside table prefixes, **batched** (\(batchSize) per call), M (min–max)",
+    rate(lookupCount, Timing { batched(inside4) }), "—", "—")
 compare("IPv4 lookups/s, addresses inside table prefixes, M (min–max)",
         { for a in inside4 { check &+= main.match(a).prefixLength } },
         { for a in inside4.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
@@ -166,8 +188,9 @@ row("IPv4 `RoutingPolicy.resolve` decisions/s (local, main, default tables), ins
     body()
     return String(format: "%.2f", Double(malloc_counter_allocations() - before) / Double(count))
 }
-row("heap allocations per lookup (fast path / `lookup` → Route / `resolve`)",
+row("heap allocations per lookup (fast path / batched / `lookup` → Route / `resolve`)",
     allocations(lookupCount) { for a in inside4 { check &+= main.match(a).prefixLength } } + " / "
+        + allocations(lookupCount) { batched(inside4) } + " / "
         + allocations(lookupCount) { for a in inside4 { check &+= fib.lookup(.v4(a))?.destination.length ?? 0 } } + " / "
         + allocations(lookupCount) {
             for a in inside4 {
@@ -180,6 +203,12 @@ row("heap allocations per lookup (fast path / `lookup` → Route / `resolve`)",
 var disagreements = 0
 for a in uniform4.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
 for a in inside6.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
+// The batched lookup answers as the single one does.
+for start in stride(from: 0, to: 100_000, by: batchSize) {
+    let slice = uniform4[start..<min(start + batchSize, 100_000)]
+    slice.withUnsafeBufferPointer { main.match($0, into: batchResults) }
+    for (i, a) in slice.enumerated() where batchResults[i] != main.match(a) { disagreements += 1 }
+}
 
 // A netlink dump's walk: every route of main, IPv4 then IPv6, in the stable order.
 var dumped = 0
