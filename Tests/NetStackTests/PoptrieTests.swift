@@ -4,7 +4,7 @@ import Wire
 
 /// The FIB's trie (`PrefixIndex` over `Poptrie`) against a slow reference: random adds,
 /// deletes and best-route changes at every prefix length of both families, with lookups
-/// compared after each step; edge cases; and bounds on the memory it holds.
+/// compared after each step (single and batched); edge cases; and bounds on the memory it holds.
 @Suite struct PoptrieTests {
     /// A slow longest-prefix match: a map per prefix, probed at every length, longest first.
     struct Reference<A: TrieAddress> {
@@ -69,10 +69,18 @@ import Wire
             }
             directBits.insert(index.directBits)
             if round % 7 == 0 {
+                var probes: [A] = []
                 for _ in 0..<40 {
                     let address = probe(&random)
+                    probes.append(address)
                     #expect(index.match(address) == reference.match(address), "\(address.ipAddress) round \(round)")
                 }
+                // The batched lookup answers every address as the single one does.
+                var batch = [UInt32](repeating: 1, count: probes.count)
+                probes.withUnsafeBufferPointer { addresses in
+                    batch.withUnsafeMutableBufferPointer { index.match(addresses, into: $0.baseAddress!) }
+                }
+                #expect(batch == probes.map(reference.match), "batch, round \(round)")
             }
         }
         #expect(index.count == reference.prefixes.count)
@@ -165,6 +173,34 @@ import Wire
         six.set([], host, length: 128)
         #expect(six.match(host) == PrefixIndex<IPv6Address>.leaf(index: 2, length: 0))
         #expect(six.trieLiveElements.nodes == 0)
+    }
+
+    /// An added prefix repaints, inside it, exactly the leaves of shorter prefixes (and "no
+    /// route"), never those of longer prefixes already inside it: the trie works this out
+    /// from the leaves' lengths, with no covering-route lookup.
+    @Test(arguments: [8, 18, 24]) func addingBetweenNestedPrefixesRepaintsOnlyShorterLeaves(threshold: Int) {
+        let index = PrefixIndex<IPv4Address>(largeThreshold: threshold)
+        func leaf(_ attributes: UInt32, _ length: Int) -> UInt32 { PrefixIndex<IPv4Address>.leaf(index: attributes, length: length) }
+        let base = IPv4Address("10.16.0.0")!
+        index.set([1], base, length: 12)
+        index.set([2], IPv4Address("10.17.5.0")!, length: 24)
+        index.set([3], IPv4Address("10.17.5.128")!, length: 25)
+        index.set([4], IPv4Address("10.17.6.0")!, length: 26)
+        for filler in 0..<UInt32(12) { index.set([9], IPv4Address(0x0b00_0000 + filler << 8), length: 24) }
+        index.set([5], IPv4Address("10.17.0.0")!, length: 16)
+        #expect(index.match(IPv4Address("10.17.5.1")!) == leaf(2, 24))
+        #expect(index.match(IPv4Address("10.17.5.200")!) == leaf(3, 25))
+        #expect(index.match(IPv4Address("10.17.6.1")!) == leaf(4, 26))
+        #expect(index.match(IPv4Address("10.17.6.65")!) == leaf(5, 16))
+        #expect(index.match(IPv4Address("10.17.200.1")!) == leaf(5, 16))
+        #expect(index.match(IPv4Address("10.18.0.1")!) == leaf(1, 12))
+        // Adding a default route repaints only "no route".
+        index.set([6], IPv4Address(0), length: 0)
+        #expect(index.match(IPv4Address("10.17.5.1")!) == leaf(2, 24))
+        #expect(index.match(IPv4Address("10.18.0.1")!) == leaf(1, 12))
+        #expect(index.match(IPv4Address("192.0.2.1")!) == leaf(6, 0))
+        index.set([], IPv4Address("10.17.0.0")!, length: 16)
+        #expect(index.match(IPv4Address("10.17.6.65")!) == leaf(1, 12))
     }
 
     /// Not a timing test: a synthetic 100k-prefix IPv4 table with the Internet's length mix and

@@ -219,6 +219,32 @@ extension RouteTableTests {
         #expect(policy.resolve(IPAddress("10.0.0.9")!, flowHash: 0) == .noRoute)
     }
 
+    /// `ForwardingTable.match(_:into:)` answers a batch as `match` does one by one, for both
+    /// families, an empty table, and a batch shorter than its results.
+    @Test func batchedMatchAgreesWithSingleMatches() throws {
+        func route(_ prefix: String, dev: Int) -> Route {
+            Route(destination: IPPrefix(prefix)!, nextHops: [NextHop(gateway: nil, interfaceIndex: dev)], protocolNumber: RouteProtocol.boot)
+        }
+        let fib = RouteTable()
+        let empty = fib.forwardingTable(100)
+        try fib.add(route("10.0.0.0/8", dev: 2))
+        try fib.add(route("10.1.0.0/16", dev: 3))
+        try fib.add(route("10.1.2.128/25", dev: 4))
+        try fib.add(route("2001:db8::/32", dev: 2))
+        try fib.add(route("2001:db8:1::/48", dev: 3))
+        let main = fib.forwardingTable(RouteTable.main)
+        var random = SeededRandom(seed: 9)
+        let v4 = (0..<50).map { _ in IPv4Address(0x0a01_0200 | UInt32(truncatingIfNeeded: random.next()) & (random.chance(0.5) ? 0xff : 0xffff_ffff)) }
+        let v6 = (0..<50).map { _ in IPv6Address(high: 0x2001_0db8_0000_0000 | random.next() & 0x1_0000, low: random.next()) }
+        var results = [FIBMatch](repeating: main.match(IPv4Address(0)), count: 64)
+        results.withUnsafeMutableBufferPointer { out in v4.withUnsafeBufferPointer { main.match($0, into: out) } }
+        #expect(Array(results.prefix(50)) == v4.map { main.match($0) })
+        results.withUnsafeMutableBufferPointer { out in v6.withUnsafeBufferPointer { main.match($0, into: out) } }
+        #expect(Array(results.prefix(50)) == v6.map { main.match($0) })
+        results.withUnsafeMutableBufferPointer { out in v4.withUnsafeBufferPointer { empty.match($0, into: out) } }
+        #expect(results.prefix(50).allSatisfy { !$0.found })
+    }
+
     @Test func throwRoutesFallThroughToTheNextTable() throws {
         let policy = RoutingPolicy()
         try policy.table.add(Route(destination: IPPrefix("0.0.0.0/0")!, table: RouteTable.default,

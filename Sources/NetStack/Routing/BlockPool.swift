@@ -24,7 +24,7 @@ final class BlockPool<Element: BitwiseCopyable> {
         (storage, self.capacity) = TrieMemory.allocate(Element.self, atLeast: max(capacity, 64))
     }
 
-    deinit { TrieMemory.deallocate(storage) }
+    deinit { TrieMemory.deallocate(storage, capacity: capacity) }
 
     /// The element at `index`.
     @inlinable
@@ -42,7 +42,7 @@ final class BlockPool<Element: BitwiseCopyable> {
             // Grow by half: the heap is the figure a full table is measured by.
             let (bigger, grown) = TrieMemory.allocate(Element.self, atLeast: max(used + count, capacity + capacity / 2))
             bigger.update(from: storage, count: used)
-            TrieMemory.deallocate(storage)
+            TrieMemory.deallocate(storage, capacity: capacity)
             storage = bigger
             capacity = grown
         }
@@ -55,6 +55,12 @@ final class BlockPool<Element: BitwiseCopyable> {
     func free(_ index: Int, count: Int) {
         live -= count
         freeBlocks[count - 1].append(UInt32(index))
+    }
+
+    /// The buffer's bytes if it is a mapping of its own (`TrieMemory`), else 0.
+    var mappedByteCount: Int {
+        let bytes = capacity * MemoryLayout<Element>.stride
+        return TrieMemory.isMapped(bytes: bytes) ? bytes : 0
     }
 
     /// Bytes held: the buffer and the free lists.

@@ -65,10 +65,15 @@ final class Poptrie<Address: TrieAddress> {
         directBytes = capacity * 4
     }
 
-    deinit { TrieMemory.deallocate(direct) }
+    deinit { TrieMemory.deallocate(direct, capacity: directBytes / 4) }
 
     /// Bytes held by the trie's arrays.
     var byteCount: Int { directBytes + nodes.byteCount + leaves.byteCount }
+
+    /// The part of `byteCount` in mappings of its own (`TrieMemory`), which a heap count misses.
+    var mappedByteCount: Int {
+        (TrieMemory.isMapped(bytes: directBytes) ? directBytes : 0) + nodes.mappedByteCount + leaves.mappedByteCount
+    }
 
     // MARK: - Lookup
 
@@ -81,6 +86,18 @@ final class Poptrie<Address: TrieAddress> {
         let entry = direct[address.bits(at: 0, count: directBits)]
         if entry & Self.nodeFlag == 0 { return entry }
         return walk(from: entry, address)
+    }
+
+    /// `lookup` of every address of `addresses` into `results` (as many): first every direct
+    /// entry, loads independent of one another and of any branch, so the memory serves them
+    /// all at once; then the node walk for the entries that point at a node. Allocates nothing.
+    @inlinable
+    func lookup(_ addresses: UnsafeBufferPointer<Address>, into results: UnsafeMutablePointer<UInt32>) {
+        let direct = self.direct, bits = directBits
+        for i in 0..<addresses.count { results[i] = direct[addresses[i].bits(at: 0, count: bits)] }
+        for i in 0..<addresses.count where results[i] & Self.nodeFlag != 0 {
+            results[i] = walk(from: results[i], addresses[i])
+        }
     }
 
     /// The rest of `lookup` below a direct entry that points at a node.
@@ -103,10 +120,13 @@ final class Poptrie<Address: TrieAddress> {
 
     // MARK: - Updates
 
-    /// Adds the prefix (`address` masked, `length`) with leaf `value`; `outer` is the leaf
-    /// of the longest prefix covering it (asked only when its leaves are repainted).
-    func insert(_ address: Address, length: Int, value: UInt32, outer: () -> UInt32) {
-        if length <= directBits { return relabel(address, length: length, from: outer(), to: value) }
+    /// Adds the prefix (`address` masked, `length`, not present) with leaf `value`. Where its
+    /// leaves are repainted, those matched by a shorter prefix (or by none) become `value`: an
+    /// address inside the prefix whose match is shorter than `length` matches the prefix's
+    /// covering route, so the covering route's leaf need not be looked up.
+    func insert(_ address: Address, length: Int, value: UInt32) {
+        let covered = Repaint(shorterThan: length)
+        if length <= directBits { return repaint(address, length: length, covered, to: value) }
         let slot = address.bits(at: 0, count: directBits)
         let entry = direct[slot]
         if entry & Self.nodeFlag == 0 {
@@ -132,7 +152,7 @@ final class Poptrie<Address: TrieAddress> {
             index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(slot)) &- 1)).nonzeroBitCount - 1
             offset += Self.stride
         }
-        relabel(inNode: index, offset: offset, address, length: length, from: outer(), to: value)
+        repaint(inNode: index, offset: offset, address, length: length, covered, to: value)
     }
 
     /// Removes the prefix (`address` masked, `length`) whose leaf was `value`: its leaves
@@ -179,34 +199,38 @@ final class Poptrie<Address: TrieAddress> {
     /// longest match was `old`'s prefix.
     func relabel(_ address: Address, length: Int, from old: UInt32, to new: UInt32) {
         guard old != new else { return }
+        repaint(address, length: length, Repaint(exactly: old), to: new)
+    }
+
+    // MARK: - Internals
+
+    /// `relabel` of the leaves `old` picks.
+    private func repaint(_ address: Address, length: Int, _ old: Repaint, to new: UInt32) {
         if length <= directBits {
             let first = address.bits(at: 0, count: directBits)
             for slot in first..<(first + 1 << (directBits - length)) {
                 let entry = direct[slot]
                 if entry & Self.nodeFlag != 0 {
                     relabelSubtree(Int(entry & ~Self.nodeFlag), from: old, to: new)
-                } else if entry == old {
+                } else if old.picks(entry) {
                     direct[slot] = new
                 }
             }
             return
         }
         let offset = directBits + (length - directBits - 1) / Self.stride * Self.stride
-        relabel(inNode: nodeIndex(on: address, at: offset), offset: offset, address, length: length, from: old, to: new)
+        repaint(inNode: nodeIndex(on: address, at: offset), offset: offset, address, length: length, old, to: new)
     }
 
-    // MARK: - Internals
-
-    /// `relabel` within the node at `index` (at `offset`) that the prefix ends in.
-    private func relabel(inNode index: Int, offset: Int, _ address: Address, length: Int, from old: UInt32, to new: UInt32) {
-        guard old != new else { return }
+    /// `repaint` within the node at `index` (at `offset`) that the prefix ends in.
+    private func repaint(inNode index: Int, offset: Int, _ address: Address, length: Int, _ old: Repaint, to new: UInt32) {
         let node = nodes[index]
         var image = NodeImage(node, pool: self)
         let first = address.bits(at: offset, count: Self.stride)
         for slot in first..<(first + 1 << (offset + Self.stride - length)) {
             if image.isChild(slot) {
                 relabelSubtree(Int(node.base1) + image.childPosition(slot), from: old, to: new)
-            } else if image.values[slot] == old {
+            } else if old.picks(image.values[slot]) {
                 image.values[slot] = new
             }
         }
@@ -240,9 +264,9 @@ final class Poptrie<Address: TrieAddress> {
         return index
     }
 
-    private func relabelSubtree(_ index: Int, from old: UInt32, to new: UInt32) {
+    private func relabelSubtree(_ index: Int, from old: Repaint, to new: UInt32) {
         let node = nodes[index]
-        for leaf in 0..<node.leafvec.nonzeroBitCount where leaves[Int(node.base0) + leaf] == old {
+        for leaf in 0..<node.leafvec.nonzeroBitCount where old.picks(leaves[Int(node.base0) + leaf]) {
             leaves[Int(node.base0) + leaf] = new
         }
         for child in 0..<node.vector.nonzeroBitCount {
@@ -280,28 +304,76 @@ final class Poptrie<Address: TrieAddress> {
 
     /// A fresh subtree at `offset` whose only prefix is (`address`, `length`) with leaf
     /// `value`: every slot `inherited`, the prefix's slots `value` if it ends within this
-    /// stride, else one child on its path.
+    /// stride, else one child on its path. Encoded straight into at most three leaf runs (or
+    /// one leaf and one child), without a `NodeImage`: a long new prefix builds a chain of
+    /// these, one per stride.
     private func build(_ address: Address, length: Int, value: UInt32, offset: Int, inherited: UInt32) -> TrieNode {
-        var image = NodeImage(inherited: inherited)
         let first = address.bits(at: offset, count: Self.stride)
-        if length <= offset + Self.stride {
-            for slot in first..<(first + 1 << (offset + Self.stride - length)) { image.values[slot] = value }
-        } else {
-            image.appendChild(build(address, length: length, value: value, offset: offset + Self.stride, inherited: inherited),
-                              at: first)
+        guard length <= offset + Self.stride else {
+            let child = build(address, length: length, value: value, offset: offset + Self.stride, inherited: inherited)
+            let base1 = nodes.allocate(1)
+            nodes[base1] = child
+            let base0 = leaves.allocate(1)
+            leaves[base0] = inherited
+            // The other 63 slots are one run of `inherited`, starting at the lowest of them.
+            return TrieNode(vector: UInt64(1) << UInt64(first), leafvec: first == 0 ? 2 : 1,
+                            base0: UInt32(base0), base1: UInt32(base1))
         }
-        return encode(image)
+        let end = first + 1 << (offset + Self.stride - length)
+        // Runs: `inherited` before the prefix's slots, `value` on them, `inherited` after.
+        var leafvec: UInt64 = 0
+        var runs: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        var count = 0
+        func run(_ leaf: UInt32, at slot: Int) {
+            if count > 0 && leaf == (count == 1 ? runs.0 : runs.1) { return }
+            leafvec |= UInt64(1) << UInt64(slot)
+            switch count {
+            case 0: runs.0 = leaf
+            case 1: runs.1 = leaf
+            default: runs.2 = leaf
+            }
+            count += 1
+        }
+        if first > 0 { run(inherited, at: 0) }
+        run(value, at: first)
+        if end < 64 { run(inherited, at: end) }
+        let base0 = leaves.allocate(count)
+        leaves[base0] = runs.0
+        if count > 1 { leaves[base0 + 1] = runs.1 }
+        if count > 2 { leaves[base0 + 2] = runs.2 }
+        return TrieNode(vector: 0, leafvec: leafvec, base0: UInt32(base0), base1: 0)
     }
 
     /// A node holding `image`: its leaf runs and its children in new blocks.
     private func encode(_ image: NodeImage) -> TrieNode {
         var node = image.encodeLeaves(into: self)
         node.vector = image.childMask
-        if !image.children.isEmpty {
-            let base = nodes.allocate(image.children.count)
-            for (i, child) in image.children.enumerated() { nodes[base + i] = child }
+        if image.childCount > 0 {
+            let base = nodes.allocate(image.childCount)
+            for i in 0..<image.childCount { nodes[base + i] = image.children[i] }
             node.base1 = UInt32(base)
         }
         return node
+    }
+}
+
+/// Which leaves a repaint changes: those equal to one leaf (a prefix's best route changed or
+/// it went away), or those of prefixes shorter than a length, and "no route" (a prefix of
+/// that length was added: inside it, exactly the addresses its covering route matched).
+private struct Repaint {
+    /// A leaf picked by value (0 with `shorterThan`, which picks "no route" anyway).
+    let old: UInt32
+    /// Leaves of prefixes shorter than this are picked too; -1 for none.
+    let shorterThan: Int
+
+    /// The leaves equal to `old`.
+    init(exactly old: UInt32) { self.old = old; shorterThan = -1 }
+
+    /// "No route" and the leaves of prefixes shorter than `length`.
+    init(shorterThan length: Int) { old = 0; shorterThan = length }
+
+    /// Whether `leaf` is repainted.
+    func picks(_ leaf: UInt32) -> Bool {
+        leaf == old || (shorterThan > 0 && Int(leaf & 0xff) < shorterThan)
     }
 }

@@ -50,6 +50,14 @@ final class PrefixIndex<Address: TrieAddress> {
         return trieStorage.lookup(address)
     }
 
+    /// `match` of every address of `addresses` into `results` (as many trie leaves), the
+    /// independent first loads issued before the dependent ones (`Poptrie.lookup(_:into:)`).
+    @inlinable
+    func match(_ addresses: UnsafeBufferPointer<Address>, into results: UnsafeMutablePointer<UInt32>) {
+        guard let trieStorage else { return results.update(repeating: 0, count: addresses.count) }
+        trieStorage.lookup(addresses, into: results)
+    }
+
     /// The attribute indices of the prefix's routes, best first (empty if absent).
     func indices(_ address: Address, length: Int) -> [UInt32] {
         guard let slot = entries[address.prefixKey(length: length)] else { return [] }
@@ -82,7 +90,7 @@ final class PrefixIndex<Address: TrieAddress> {
         guard before != after else { return }
         if before == 0 {
             lengthCounts[length] += 1
-            trie.insert(address, length: length, value: after) { covering(address, within: length - 1) }
+            trie.insert(address, length: length, value: after)
         } else if after == 0 {
             lengthCounts[length] -= 1
             trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
@@ -100,6 +108,9 @@ final class PrefixIndex<Address: TrieAddress> {
 
     /// Bytes held by the trie's arrays.
     var trieByteCount: Int { trieStorage?.byteCount ?? 0 }
+
+    /// The part of `trieByteCount` in mappings of its own rather than on the heap.
+    var trieMappedByteCount: Int { trieStorage?.mappedByteCount ?? 0 }
 
     /// Bytes the maps' hash tables hold at least (keys and values at their capacity).
     var mapByteCount: Int {
@@ -129,9 +140,7 @@ final class PrefixIndex<Address: TrieAddress> {
         let rebuilt = Poptrie<Address>(directBits: wanted)
         for (key, slot) in entries.sorted(by: { Address.prefix(of: $0.key).length < Address.prefix(of: $1.key).length }) {
             let (address, length) = Address.prefix(of: key)
-            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length)) {
-                covering(address, within: length - 1)
-            }
+            rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length))
         }
         trieStorage = rebuilt
     }

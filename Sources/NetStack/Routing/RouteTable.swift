@@ -121,6 +121,12 @@ public final class RouteTable {
         tables.values.reduce(0) { $0 + $1.v4.trieByteCount + $1.v4.mapByteCount + $1.v6.trieByteCount + $1.v6.mapByteCount }
     }
 
+    /// Bytes of the tries' large arrays, which live in mappings of their own on huge pages
+    /// rather than on the heap: add them to a heap count (`mallinfo2`) for the FIB's memory.
+    public var mappedByteCount: Int {
+        tables.values.reduce(0) { $0 + $1.v4.trieMappedByteCount + $1.v6.trieMappedByteCount }
+    }
+
     /// Adds a route (RTM_NEWROUTE). With an existing route of the same key (table,
     /// destination, metric, TOS): exclusive → EEXIST; replace → replaces it; append → adds
     /// the next hops to it (IPv6's multipath siblings; for IPv4, another route after it);

@@ -51,7 +51,7 @@ extension IPv4Address: TrieAddress {
     @inlinable
     func bits(at offset: Int, count: Int) -> Int {
         // Top-aligned in 64 bits, so an offset up to 32 + 6 reads zeros past the address.
-        Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(offset)) &>> UInt64(64 &- count))
+        Int(truncatingIfNeeded: ((UInt64(value) &<< 32) &<< UInt64(truncatingIfNeeded: offset)) &>> UInt64(truncatingIfNeeded: 64 &- count))
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).
@@ -118,7 +118,7 @@ extension IPv6Address: TrieAddress {
         } else {
             word = 0
         }
-        return Int(truncatingIfNeeded: word &>> UInt64(64 &- count))
+        return Int(truncatingIfNeeded: word &>> UInt64(truncatingIfNeeded: 64 &- count))
     }
 
     /// The address with a field replaced (`TrieAddress.setting`).

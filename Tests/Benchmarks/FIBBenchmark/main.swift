@@ -1,9 +1,15 @@
 // FIB benchmark (not a test): srouter's FIB (RouteTable: Poptrie-like trie over interned
 // attributes) beside a naive reference (a hash map per prefix, every length probed) on the
 // same synthetic full table in the same run: build time, heap bytes per route, lookups per
-// second (single lookups, one core), heap allocations per lookup.
+// second (one core; single lookups, and batched lookups labelled as such), heap allocations
+// per lookup, and the cost of one route change in a full table.
 //
-//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N]
+//   swift run -c release fib-benchmark [--ipv4 N] [--ipv6 N] [--lookups N] [--reps N] [--seed N] [--batch N] [--churn N]
+//
+// --batch: addresses per call of the batched lookup, `match(_:into:)` (as a recvmmsg batch).
+// --churn: how many fresh IPv4 routes (and a quarter as many IPv6) are added one by one to
+// the full table, then deleted one by one, timing each kind of change (an rtnetlink
+// route write's share in the FIB).
 //
 // Each timed figure is the median of --reps runs (at least 3), with the minimum and maximum.
 import Foundation
@@ -15,6 +21,8 @@ var ipv4Count = 1_000_000
 var ipv6Count = 230_000
 var lookupCount = 4_000_000
 var reps = 5
+var churnCount = 100_000
+var batchSize = 32
 var seed: UInt64 = 1
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
@@ -25,6 +33,8 @@ while let flag = arguments.next() {
     case "--lookups": lookupCount = value
     case "--reps": reps = max(3, value)
     case "--seed": seed = UInt64(value)
+    case "--churn": churnCount = value
+    case "--batch": batchSize = value
     default: break
     }
 }
@@ -68,7 +78,7 @@ let ourBuild = Timing {
     let before = heapBytes()
     for route in table.ipv4 { try! fib.add(route) }
     for route in table.ipv6 { try! fib.add(route) }
-    ourHeap = heapBytes() - before
+    ourHeap = heapBytes() - before + fib.mappedByteCount
 }
 let naiveBuild = Timing {
     naive = NaiveFIB()
@@ -79,7 +89,7 @@ let naiveBuild = Timing {
 }
 row("table build, \(ipv4Count) IPv4 + \(ipv6Count) IPv6 routes, s", String(format: "%.2f (%.2f–%.2f)", ourBuild.median, ourBuild.min, ourBuild.max),
     String(format: "%.2f (%.2f–%.2f)", naiveBuild.median, naiveBuild.min, naiveBuild.max), ratio(ourBuild.median, naiveBuild.median))
-row("heap bytes per route (mallinfo2 growth ÷ routes)", "\(ourHeap / routeCount)", "\(naiveHeap / routeCount)",
+row("heap bytes per route (mallinfo2 growth + the tries' own huge-page mappings, ÷ routes)", "\(ourHeap / routeCount)", "\(naiveHeap / routeCount)",
     ratio(Double(ourHeap), Double(naiveHeap)))
 row("interned attribute sets", "\(fib.attributeSetCount)", "—", "—")
 
@@ -112,6 +122,24 @@ let naiveCount = max(1, lookupCount / 8)
 compare("IPv4 lookups/s, uniform random addresses, M (min–max)",
         { for a in uniform4 { check &+= main.match(a).prefixLength } },
         { for a in uniform4.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
+// The batched lookup (`ForwardingTable.match(_:into:)`): the same addresses, `batchSize` per
+// call, every answer read; its figures are labelled as batched, beside the single ones.
+let batchResults = UnsafeMutableBufferPointer<FIBMatch>.allocate(capacity: batchSize)
+@MainActor func batched(_ list: [IPv4Address]) {
+    list.withUnsafeBufferPointer { all in
+        var start = 0
+        while start < all.count {
+            let count = min(batchSize, all.count - start)
+            main.match(UnsafeBufferPointer(rebasing: all[start..<(start + count)]), into: batchResults)
+            for i in 0..<count { check &+= batchResults[i].prefixLength }
+            start += count
+        }
+    }
+}
+row("IPv4 lookups/s, uniform random addresses, **batched** (`match(_:into:)`, \(batchSize) per call), M (min–max)",
+    rate(lookupCount, Timing { batched(uniform4) }), "—", "—")
+row("IPv4 lookups/s, addresses inside table prefixes, **batched** (\(batchSize) per call), M (min–max)",
+    rate(lookupCount, Timing { batched(inside4) }), "—", "—")
 compare("IPv4 lookups/s, addresses inside table prefixes, M (min–max)",
         { for a in inside4 { check &+= main.match(a).prefixLength } },
         { for a in inside4.prefix(naiveCount) { check &+= naive.lookup(a)?.destination.length ?? 0 } })
@@ -131,15 +159,16 @@ compare("IPv6 lookups/s, addresses inside table prefixes, M (min–max)",
 // The memory's own limit for one load per lookup: independent random 4-byte loads from a
 // 64 MiB array on huge pages (the size of the 24-bit direct array), indices from the same
 // addresses.
-var raw: UnsafeMutableRawPointer?
-precondition(posix_memalign(&raw, 2 << 20, 64 << 20) == 0)
+// A fresh 2 MiB-aligned mapping, advised before it is touched, so every page faults in huge.
+let mapped = mmap(nil, 66 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+let raw = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: mapped) + (2 << 20) - 1) & ~((2 << 20) - 1))!
 _ = madvise(raw, 64 << 20, Int32(MADV_HUGEPAGE))
-let array = raw!.bindMemory(to: UInt32.self, capacity: 16 << 20)
+let array = raw.bindMemory(to: UInt32.self, capacity: 16 << 20)
 array.initialize(repeating: 1, count: 16 << 20)
 let loadTiming = Timing { for a in inside4 { check &+= Int(array[Int(a.value >> 8)]) } }
 row("random 4-byte loads/s from a 64 MiB array (memory's limit at one load per lookup), M (min–max)",
     rate(lookupCount, loadTiming), "—", "—")
-free(raw)
+munmap(mapped, 66 << 20)
 
 // The forwarding plane's call: RoutingPolicy.resolve through the rules' tables (local, main,
 // default), the IPv4 table in main.
@@ -159,8 +188,9 @@ row("IPv4 `RoutingPolicy.resolve` decisions/s (local, main, default tables), ins
     body()
     return String(format: "%.2f", Double(malloc_counter_allocations() - before) / Double(count))
 }
-row("heap allocations per lookup (fast path / `lookup` → Route / `resolve`)",
+row("heap allocations per lookup (fast path / batched / `lookup` → Route / `resolve`)",
     allocations(lookupCount) { for a in inside4 { check &+= main.match(a).prefixLength } } + " / "
+        + allocations(lookupCount) { batched(inside4) } + " / "
         + allocations(lookupCount) { for a in inside4 { check &+= fib.lookup(.v4(a))?.destination.length ?? 0 } } + " / "
         + allocations(lookupCount) {
             for a in inside4 {
@@ -173,11 +203,50 @@ row("heap allocations per lookup (fast path / `lookup` → Route / `resolve`)",
 var disagreements = 0
 for a in uniform4.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
 for a in inside6.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
+// The batched lookup answers as the single one does.
+for start in stride(from: 0, to: 100_000, by: batchSize) {
+    let slice = uniform4[start..<min(start + batchSize, 100_000)]
+    slice.withUnsafeBufferPointer { main.match($0, into: batchResults) }
+    for (i, a) in slice.enumerated() where batchResults[i] != main.match(a) { disagreements += 1 }
+}
 
 // A netlink dump's walk: every route of main, IPv4 then IPv6, in the stable order.
 var dumped = 0
 let dumpTime = seconds { dumped = fib.routes(table: RouteTable.main, ipv6: false).count + fib.routes(table: RouteTable.main, ipv6: true).count }
 row("dump every route in order (`routes(table:ipv6:)`), s (one run)", String(format: "%.2f", dumpTime), "—", "—")
+
+// MARK: - Changes at scale
+
+// Fresh prefixes (not in the table) added one by one to the full table, then deleted: the
+// FIB's own cost of one route change, as rtnetlink makes it.
+let churnTable = SyntheticTable(ipv4Count: churnCount, ipv6Count: max(1, churnCount / 4), seed: seed ^ 0xc4a9)
+let present = Set(table.ipv4.map(\.destination) + table.ipv6.map(\.destination))
+let churn4 = churnTable.ipv4.filter { !present.contains($0.destination) }
+let churn6 = churnTable.ipv6.filter { !present.contains($0.destination) }
+@MainActor func changes(_ routes: [Route]) -> (insert: Timing, delete: Timing) {
+    var deleteSamples: [Double] = []
+    let inserts = Timing {
+        for route in routes { try! fib.add(route) }
+        deleteSamples.append(seconds {
+            for route in routes { try! fib.delete(destination: route.destination, table: RouteTable.main, metric: route.metric) }
+        })
+    }
+    var deletes = inserts
+    deletes.samples = deleteSamples
+    return (inserts, deletes)
+}
+@MainActor func microseconds(_ count: Int, _ timing: Timing) -> String {
+    String(format: "%.2f (%.2f–%.2f)", timing.median / Double(count) * 1e6, timing.min / Double(count) * 1e6,
+           timing.max / Double(count) * 1e6)
+}
+let (insert4, delete4) = changes(churn4)
+let (insert6, delete6) = changes(churn6)
+row("IPv4 route add into the full table, one by one (`add`), µs per route (min–max), \(churn4.count) fresh prefixes",
+    microseconds(churn4.count, insert4), "—", "—")
+row("IPv4 route delete from the full table, one by one (`delete`), µs per route (min–max)", microseconds(churn4.count, delete4), "—", "—")
+row("IPv6 route add into the full table, one by one, µs per route (min–max), \(churn6.count) fresh prefixes",
+    microseconds(churn6.count, insert6), "—", "—")
+row("IPv6 route delete from the full table, one by one, µs per route (min–max)", microseconds(churn6.count, delete6), "—", "—")
 
 // MARK: - Deletes
 
