@@ -49,8 +49,15 @@ final class GuestNetlinkSocket {
     /// A notification was dropped for want of room: the next receive fails with ENOBUFS
     /// (`netlink_overrun`).
     var overrun = false
-    /// Datagrams not yet written to the pair, with their source (port, group).
-    var pending: [(bytes: [UInt8], origin: NetlinkOrigin)] = []
+    /// What waits to be written to the pair, in order: datagrams with their source (port,
+    /// group), and dumps, whose datagrams are made one at a time as the reader takes them
+    /// (`netlink_dump`) and which hold back what was queued after them.
+    var pending: [NetlinkPending] = []
+    /// How many dumps `pending` holds.
+    var pendingDumps = 0
+    /// `nlk->max_recvmsg_len`: the largest buffer a trapped receive has offered, which sizes
+    /// the dump datagrams.
+    var dumpSizing = NetlinkDumpSizing()
     /// The source of each datagram in the pair, oldest first (what recvmsg's name reports).
     var queued: [NetlinkOrigin] = []
     /// The longest datagram ever written to the pair: while it fits srouter's scratch
@@ -73,6 +80,17 @@ final class GuestNetlinkSocket {
         self.hostEnd = hostEnd
     }
 
+    /// Queues a datagram from `origin` after what waits.
+    func enqueue(_ bytes: [UInt8], from origin: NetlinkOrigin) {
+        pending.append(.datagram(bytes, origin))
+    }
+
+    /// Queues a dump after what waits.
+    func enqueue(_ dump: NetlinkDump) {
+        pending.append(.dump(dump))
+        pendingDumps += 1
+    }
+
     /// The legacy group mask (`nl_groups`: groups 1…32).
     var groupMask: UInt32 {
         groups.reduce(0) { $1 >= 1 && $1 <= 32 ? $0 | (1 << ($1 - 1)) : $0 }
@@ -85,4 +103,19 @@ struct NetlinkOrigin: Equatable {
     var portID: UInt32
     /// The multicast group (0: unicast).
     var group: UInt32
+}
+
+/// What waits for a guest's netlink socket: a datagram, or a dump not yet all made.
+enum NetlinkPending {
+    /// A datagram and its source.
+    case datagram([UInt8], NetlinkOrigin)
+    /// A dump, packed a datagram at a time as `netlink_dump` packs one skb per call.
+    case dump(NetlinkDump)
+
+    /// The bytes of a datagram (a dump's datagrams not yet made count nothing, as Linux has
+    /// not allocated them).
+    var byteCount: Int {
+        if case .datagram(let bytes, _) = self { return bytes.count }
+        return 0
+    }
 }

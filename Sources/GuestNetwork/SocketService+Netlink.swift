@@ -246,7 +246,7 @@ extension SocketService {
             let group = UInt32(destination.groups.trailingZeroBitCount + 1)
             for member in netlinkSockets.values where member.groups.contains(group)
                 && member.settings.portID != destination.portID {
-                member.pending.append((data, NetlinkOrigin(portID: socket.settings.portID, group: group)))
+                member.enqueue(data, from: NetlinkOrigin(portID: socket.settings.portID, group: group))
                 pumpNetlink(member)
             }
         }
@@ -255,16 +255,24 @@ extension SocketService {
             return
         }
         guard let target = netlinkPorts[destination.portID] else { throw LinuxErrno.ECONNREFUSED }
-        target.pending.append((data, NetlinkOrigin(portID: socket.settings.portID, group: 0)))
+        target.enqueue(data, from: NetlinkOrigin(portID: socket.settings.portID, group: 0))
         pumpNetlink(target)
     }
 
-    /// Hands one request datagram to the server and queues its answers.
+    /// Hands one request datagram to the server and queues its answers; a dump's first
+    /// datagram is made at once, as `__netlink_dump_start` runs `netlink_dump` once.
     func serveNetlinkRequest(_ socket: GuestNetlinkSocket, _ data: [UInt8]) {
         guard let server = netlinkServer else { return }
         let start = EventLoop.monotonicNow()
-        let replies = data.withUnsafeBytes { server.handle($0, settings: socket.settings) }
-        for reply in replies { socket.pending.append((reply, NetlinkOrigin(portID: 0, group: 0))) }
+        let replies = data.withUnsafeBytes { server.respond(to: $0, settings: socket.settings) }
+        for reply in replies {
+            switch reply {
+            case .datagram(let bytes): socket.enqueue(bytes, from: NetlinkOrigin(portID: 0, group: 0))
+            case .dump(let dump):
+                socket.enqueue(dump)
+                if socket.pendingDumps == 1 { advanceNetlinkDump(socket) }
+            }
+        }
         pumpNetlink(socket)
         netlinkWork.requests += 1
         netlinkWork.nanoseconds += EventLoop.monotonicNow() - start
@@ -278,14 +286,11 @@ extension SocketService {
     /// `sk_rmem_alloc`, by buffer truesize) plus what waits to be written.
     func broadcastNetlink(_ group: RouteNetlinkGroup, _ message: [UInt8]) {
         for socket in netlinkSockets.values where socket.groups.contains(group.rawValue) {
-            var unread: Int32 = 0
-            if socket.hostEnd >= 0 { _ = ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) }
-            let queuedBytes = socket.pending.reduce(Int(max(0, unread))) { $0 + $1.bytes.count }
-            if queuedBytes > Int(socket.receiveBuffer) {
+            if netlinkQueuedBytes(socket) > Int(socket.receiveBuffer) {
                 if !socket.noBufferErrors { socket.overrun = true }
                 continue
             }
-            socket.pending.append((message, NetlinkOrigin(portID: 0, group: group.rawValue)))
+            socket.enqueue(message, from: NetlinkOrigin(portID: 0, group: group.rawValue))
             pumpNetlink(socket)
         }
     }

@@ -11,10 +11,12 @@ extension SocketService {
     // MARK: - srouter's end
 
     /// Watches the socket's end: readable (a request the guest sent natively, or its close),
-    /// and writable while answers wait.
+    /// and writable while answers wait. While a dump runs, edge-triggered: every datagram
+    /// the guest takes from the pair, natively too, frees room and so is an edge of EPOLLOUT.
     func watchNetlink(_ socket: GuestNetlinkSocket) {
         guard socket.hostEnd >= 0 else { return }
-        let events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (socket.pending.isEmpty ? 0 : EPOLLOUT.rawValue)
+        var events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (socket.pending.isEmpty ? 0 : EPOLLOUT.rawValue)
+        if socket.pendingDumps > 0 { events |= EPOLLOUT.rawValue | EPOLLET.rawValue }
         if !socket.isWatched {
             try? loop.register(socket.hostEnd, events: events) { [weak self, weak socket] ready in
                 guard let self, let socket else { return }
@@ -33,6 +35,7 @@ extension SocketService {
             return
         }
         if events & EPOLLIN.rawValue != 0 { serveNativeNetlinkRequests(socket, tid: nil) }
+        if events & EPOLLOUT.rawValue != 0 { resumeStalledNetlinkDump(socket) }
         pumpNetlink(socket)
         flush()
     }
@@ -45,17 +48,23 @@ extension SocketService {
         guard socket.hostEnd >= 0 else { return }
         for _ in 0..<64 {
             let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
-            guard n > 0 else { break }
+            guard n > 0 else { return }
             if !socket.isBound { autobind(socket, tid: tid) }
             try? deliverNetlink(from: socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), to: socket.peer)
         }
+        // More may wait: an edge-triggered watch must be armed again to report them.
+        if socket.isWatched && socket.watchedEvents & EPOLLET.rawValue != 0 {
+            loop.modify(socket.hostEnd, events: socket.watchedEvents)
+        }
     }
 
-    /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives.
+    /// Writes waiting datagrams into the pair while it takes them, up to the first dump (whose
+    /// datagrams are made as the guest reads), then wakes trapped receives.
     func pumpNetlink(_ socket: GuestNetlinkSocket) {
         guard socket.hostEnd >= 0 else { return }
         var written = 0
-        for (bytes, origin) in socket.pending {
+        for item in socket.pending {
+            guard case .datagram(let bytes, let origin) = item else { break }
             let n = bytes.withUnsafeBytes { send(socket.hostEnd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
             guard n >= 0 else { break }
             socket.queued.append(origin)
@@ -65,6 +74,57 @@ extension SocketService {
         if written > 0 { socket.pending.removeFirst(written) }
         watchNetlink(socket)
         if written > 0 { wakeNetlinkWaiters(socket) }
+    }
+
+    // MARK: - Dumps
+
+    /// `netlink_dump`: makes the next datagram of the first waiting dump, as large as
+    /// `dumpSizing` says, and queues it ahead of the dump; once `NLMSG_DONE` is made the dump
+    /// leaves the queue and the next dump, if any, makes its first datagram. Returns whether a
+    /// datagram was made.
+    @discardableResult
+    func advanceNetlinkDump(_ socket: GuestNetlinkSocket) -> Bool {
+        guard socket.pendingDumps > 0,
+              let index = socket.pending.firstIndex(where: { if case .dump = $0 { return true } else { return false } }),
+              case .dump(let dump) = socket.pending[index] else { return false }
+        let datagram = dump.nextDatagram(size: socket.dumpSizing.datagramSize)
+        if let datagram { socket.pending.insert(.datagram(datagram, NetlinkOrigin(portID: 0, group: 0)), at: index) }
+        if dump.isFinished {
+            socket.pending.remove(at: datagram == nil ? index : index + 1)
+            socket.pendingDumps -= 1
+            if socket.pendingDumps > 0 { advanceNetlinkDump(socket) }
+        }
+        return datagram != nil
+    }
+
+    /// What the guest's receive queue holds, as Linux counts `sk_rmem_alloc`: what it has not
+    /// read from the pair (SIOCOUTQ of srouter's end: the bytes its AF_UNIX peer still holds,
+    /// by buffer truesize) plus the datagrams waiting to be written.
+    func netlinkQueuedBytes(_ socket: GuestNetlinkSocket) -> Int {
+        var unread: Int32 = 0
+        if socket.hostEnd >= 0 { _ = ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) }
+        return socket.pending.reduce(Int(max(0, unread))) { $0 + $1.byteCount }
+    }
+
+    /// After a trapped receive took (or peeked at) a datagram with a buffer of `offered`
+    /// bytes (`netlink_recvmsg`): the length is recorded for the sizing of dump datagrams,
+    /// and a running dump makes its next datagram while the receive queue holds at most half
+    /// of SO_RCVBUF (`sk_rmem_alloc <= sk_rcvbuf / 2`). Returns whether one was made.
+    private func netlinkReceiveTook(_ socket: GuestNetlinkSocket, offered: Int) -> Bool {
+        socket.dumpSizing.recordReceive(offered: offered)
+        guard socket.pendingDumps > 0, netlinkQueuedBytes(socket) <= Int(socket.receiveBuffer) / 2 else { return false }
+        return advanceNetlinkDump(socket)
+    }
+
+    /// A dump whose datagrams the guest has read natively (read(2), recv: not trapped, so not
+    /// seen) would never go on: when the pair is empty and nothing waits ahead of the dump, its
+    /// next datagram is made, sized by the last length a trapped receive offered (Linux would
+    /// have made it in that read).
+    func resumeStalledNetlinkDump(_ socket: GuestNetlinkSocket) {
+        guard socket.pendingDumps > 0, socket.hostEnd >= 0, case .dump = socket.pending.first else { return }
+        var unread: Int32 = 0
+        guard ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) == 0, unread == 0 else { return }
+        if advanceNetlinkDump(socket) { pumpNetlink(socket) }
     }
 
     /// Forgets a socket the guest closed.
@@ -95,6 +155,7 @@ extension SocketService {
             socket.overrun = false
             throw LinuxErrno.ENOBUFS
         }
+        resumeStalledNetlinkDump(socket)
         let memory = GuestMemory(tid: n.tid)
         // The datagrams are taken from the guest's end of the pair, through one copy of its
         // descriptor for the whole call (a recvmmsg takes many).
@@ -140,9 +201,10 @@ extension SocketService {
 
     private func receiveNetlinkFrom(_ socket: GuestNetlinkSocket, _ n: SyscallNotification, memory: GuestMemory,
                                     flags: Int32, copy: Int32) throws(LinuxErrno) -> Int? {
-        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0)
+        let capacity = n.arguments[2] > UInt64(Int.max) ? Int.max : Int(n.arguments[2])
+        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0,
+                                                           offered: capacity)
         else { return nil }
-        let capacity = max(0, Int(truncatingIfNeeded: n.arguments[2]))
         let copied = min(capacity, data.count)
         if copied > 0 { try memory.write(Array(data.prefix(copied)), at: n.arguments[1]) }
         if n.arguments[4] != 0 {
@@ -157,7 +219,8 @@ extension SocketService {
     private func receiveNetlinkMessage(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
                                        flags: Int32, memory: GuestMemory, copy: Int32,
                                        lengthAddress: UInt64? = nil) throws(LinuxErrno) -> Int? {
-        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0) else {
+        guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0,
+                                                           offered: header.totalLength) else {
             return nil
         }
         // Everything recvmsg writes back goes out in one process_vm_writev: the data, the
@@ -197,9 +260,10 @@ extension SocketService {
         group >= 1 && group <= 32 ? 1 << (group - 1) : 0
     }
 
-    /// Takes (or peeks at) the oldest datagram of the guest's end, with its origin. nil: none.
-    private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, copy: Int32,
-                                     peek: Bool) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
+    /// Takes (or peeks at) the oldest datagram of the guest's end, with its origin, for a
+    /// receive offering `offered` bytes. nil: none.
+    private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, copy: Int32, peek: Bool,
+                                     offered: Int) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
         if socket.largestQueued <= scratch.count {
             // Every datagram in the pair fits the scratch buffer: one read, no sizing peek.
             let n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
@@ -207,7 +271,7 @@ extension SocketService {
                 if errno == EAGAIN { return nil }
                 throw LinuxErrno(rawValue: errno)
             }
-            return (Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), dequeueOrigin(socket, peek: peek))
+            return (Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), dequeueOrigin(socket, peek: peek, offered: offered))
         }
         let length = recv(copy, nil, 0, Int32(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
         guard length >= 0 else {
@@ -221,12 +285,13 @@ extension SocketService {
             throw LinuxErrno(rawValue: errno)
         }
         data.removeLast(data.count - n)
-        return (data, dequeueOrigin(socket, peek: peek))
+        return (data, dequeueOrigin(socket, peek: peek, offered: offered))
     }
 
     /// The source of the datagram just read from the pair; unless peeking, it leaves
-    /// `queued`, and what waits in `pending` may now fit in the pair.
-    private func dequeueOrigin(_ socket: GuestNetlinkSocket, peek: Bool) -> NetlinkOrigin {
+    /// `queued`. Then, as after `netlink_recvmsg`, a running dump may make its next datagram,
+    /// and what waits in `pending` may now fit in the pair.
+    private func dequeueOrigin(_ socket: GuestNetlinkSocket, peek: Bool, offered: Int) -> NetlinkOrigin {
         let origin = socket.queuedHead < socket.queued.count ? socket.queued[socket.queuedHead] : NetlinkOrigin(portID: 0, group: 0)
         if !peek {
             socket.queuedHead += 1
@@ -234,6 +299,8 @@ extension SocketService {
                 socket.queued.removeFirst(socket.queuedHead)
                 socket.queuedHead = 0
             }
+        }
+        if netlinkReceiveTook(socket, offered: offered) || !peek {
             pumpNetlink(socket)  // room in the pair for what waits
         }
         return origin

@@ -68,16 +68,13 @@ struct NetlinkFailure: Error {
 ///
 /// Linux's `netlink_rcv_skb` and `rtnetlink_rcv_msg` are the model: each message of a
 /// datagram is handled in turn; messages without `NLM_F_REQUEST` and control messages are
-/// only acknowledged; a GET with `NLM_F_DUMP` (either bit) is a dump, answered with
-/// `NLM_F_MULTI` messages in datagrams of at most `dumpDatagramLimit` bytes and an
-/// `NLMSG_DONE` datagram; errors, and successes with `NLM_F_ACK`, get an `NLMSG_ERROR`.
+/// only acknowledged; a GET with `NLM_F_DUMP` (either bit) is a dump, answered with a
+/// `NetlinkDump` whose `NLM_F_MULTI` messages are packed into datagrams as the reader takes
+/// them, sized by `NetlinkDumpSizing` as `netlink_dump` sizes its skbs, then an `NLMSG_DONE`
+/// datagram; errors, and successes with `NLM_F_ACK`, get an `NLMSG_ERROR`.
 /// Requests srouter does not serve get EOPNOTSUPP, as from a kernel without that handler.
 /// Every change, whoever made it, is reported to `broadcast` for the subscribed sockets.
 public final class RouteNetlinkServer {
-    /// `NLMSG_GOODSIZE` with 4 KiB pages: the size of the first datagram of a Linux dump, and
-    /// so one every netlink client reads whole.
-    public static let dumpDatagramLimit = 3776
-
     /// The interfaces and their addresses.
     public let interfaces: InterfaceTable
     /// The FIB and its rules.
@@ -121,9 +118,25 @@ public final class RouteNetlinkServer {
         }
     }
 
-    /// Handles one datagram a socket sent and returns the datagrams to queue for it, in order.
+    /// Handles one datagram a socket sent and returns the datagrams to queue for it, in order,
+    /// every dump packed as for a reader that never offered more than `NLMSG_GOODSIZE` (a
+    /// fresh socket read with small buffers).
     public func handle(_ datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings) -> [[UInt8]] {
-        var replies: [[UInt8]] = []
+        respond(to: datagram, settings: settings).flatMap { reply -> [[UInt8]] in
+            switch reply {
+            case .datagram(let bytes): return [bytes]
+            case .dump(let dump):
+                var datagrams: [[UInt8]] = []
+                while let next = dump.nextDatagram(size: NetlinkDumpSizing.goodSize) { datagrams.append(next) }
+                return datagrams
+            }
+        }
+    }
+
+    /// Handles one datagram a socket sent and returns what to queue for it, in order: answers
+    /// and ACKs as datagrams, dumps to be packed as the reader takes them (`netlink_dump`).
+    public func respond(to datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings) -> [NetlinkReply] {
+        var replies: [NetlinkReply] = []
         var messages = NetlinkMessages(datagram)
         while let message = messages.next() {
             var failure: NetlinkFailure?
@@ -132,7 +145,7 @@ public final class RouteNetlinkServer {
                 origin = (settings.portID, message.sequence, message.flags)
                 defer { origin = nil }
                 do {
-                    if let answer = try serve(message, settings: settings) { replies += answer }
+                    if let answer = try serve(message, settings: settings) { replies.append(answer) }
                 } catch let error as NetlinkFailure {
                     failure = error
                 } catch let error as InterfaceError {
@@ -147,7 +160,7 @@ public final class RouteNetlinkServer {
                 var writer = NetlinkWriter()
                 acknowledgement(of: message, error: failure, settings: settings).append(
                     to: &writer, portID: settings.portID, capAcknowledgements: settings.capAck)
-                replies.append(writer.bytes)
+                replies.append(.datagram(writer.bytes))
             }
         }
         return replies
@@ -162,16 +175,16 @@ public final class RouteNetlinkServer {
                          policy: settings.extendedAck ? error?.policy : nil)
     }
 
-    /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns the
-    /// datagrams of a dump or a GET's answer, nil when only the ACK (if asked) follows.
-    private func serve(_ message: NetlinkMessage, settings: NetlinkSocketSettings) throws -> [[UInt8]]? {
+    /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns a dump or
+    /// a GET's answer, nil when only the ACK (if asked) follows.
+    private func serve(_ message: NetlinkMessage, settings: NetlinkSocketSettings) throws -> NetlinkReply? {
         // "All the messages must have at least 1 byte length": shorter ones are ignored.
         guard let family = message.family else { return nil }
         let isDump = !message.flags.intersection(.dump).isEmpty
         switch message.type {
         case RouteNetlinkType.getLink:
             if isDump { return try dump(message, settings: settings) { try dumpLinks(message, settings: settings, into: &$0) } }
-            return [try getLink(message, settings: settings)]
+            return .datagram(try getLink(message, settings: settings))
         case RouteNetlinkType.newLink, RouteNetlinkType.setLink:
             try setLink(message)
             return nil
@@ -188,7 +201,7 @@ public final class RouteNetlinkServer {
                 return try dump(message, settings: settings) { try dumpRoutes(message, settings: settings, into: &$0) }
             }
             guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
-            return [try getRoute(message, settings: settings)]
+            return .datagram(try getRoute(message, settings: settings))
         case RouteNetlinkType.newRoute, RouteNetlinkType.deleteRoute:
             guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
             try changeRoute(message, add: message.type == RouteNetlinkType.newRoute)
@@ -201,13 +214,13 @@ public final class RouteNetlinkServer {
             return try dump(message, settings: settings) { dumpRules(message, settings: settings, into: &$0) }
         case RouteNetlinkType.getNamespaceID:
             if isDump { return try dump(message, settings: settings) { _ in } }
-            return [namespaceID(message, settings: settings)]
+            return .datagram(namespaceID(message, settings: settings))
         case RouteNetlinkType.getNetworkConfiguration:
             guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
             if isDump {
                 return try dump(message, settings: settings) { dumpNetworkConfiguration(family: family, into: &$0) }
             }
-            return [try networkConfiguration(message, settings: settings)]
+            return .datagram(try networkConfiguration(message, settings: settings))
         case let type where RouteNetlinkServer.isTrafficControl(type):
             if isDump && type % 4 == 2 { return try dump(message, settings: settings) { _ in } }
             try trafficControl(message)
@@ -231,21 +244,21 @@ public final class RouteNetlinkServer {
         return writer.bytes
     }
 
-    /// Runs a dump: `fill` adds entries to a `DumpWriter`; the datagrams end with an
-    /// `NLMSG_DONE` of its own, as `netlink_dump` sends it. An error of the dump callback
+    /// Runs a dump: `fill` adds entries to a `DumpWriter`; the dump ends with an
+    /// `NLMSG_DONE` datagram of its own, as `netlink_dump` sends it for a route dump. An error of the dump callback
     /// itself (the strict checks of `rtnl_valid_dump_ifinfo_req`, `ip_valid_fib_dump_req`,
     /// `inet_valid_dump_ifaddr_req` run inside it) is not an NLMSG_ERROR but the status of
     /// that NLMSG_DONE (`netlink_dump_done`: `nlk->dump_done_errno`, with NLM_F_ACK_TLVS and
     /// NLMSGERR_ATTR_MSG under NETLINK_EXT_ACK).
     private func dump(_ request: NetlinkMessage, settings: NetlinkSocketSettings,
-                      _ fill: (inout DumpWriter) throws -> Void) throws -> [[UInt8]] {
+                      _ fill: (inout DumpWriter) throws -> Void) throws -> NetlinkReply {
         var writer = DumpWriter(sequence: request.sequence, portID: settings.portID)
         do {
             try fill(&writer)
         } catch let failure as NetlinkFailure {
-            return writer.finish(failedWith: failure.errno, message: settings.extendedAck ? failure.message : nil)
+            return .dump(writer.finish(failedWith: failure.errno, message: settings.extendedAck ? failure.message : nil))
         }
-        return writer.finish()
+        return .dump(writer.finish())
     }
 
     /// Address families as rtnetlink numbers them.
@@ -266,58 +279,11 @@ struct AddressKey: Hashable {
     }
 }
 
-/// The datagrams of one dump: entries packed into datagrams of at most
-/// `RouteNetlinkServer.dumpDatagramLimit` bytes, each with `NLM_F_MULTI` (and
-/// `NLM_F_DUMP_FILTERED` when the request's filter was applied), then `NLMSG_DONE`.
-struct DumpWriter {
-    let sequence: UInt32
-    let portID: UInt32
-    /// Set when a strict request's filter applied (`cb->answer_flags`): on every message,
-    /// NLMSG_DONE included.
-    var filtered = false
-    /// Set when the entries are filtered though the request names no filter (a strict IPv4
-    /// route dump leaves the exceptions out): on the entries only, not on NLMSG_DONE.
-    var entriesFiltered = false
-    private var datagrams: [[UInt8]] = []
-    private var current = NetlinkWriter()
-
-    init(sequence: UInt32, portID: UInt32) {
-        self.sequence = sequence
-        self.portID = portID
-    }
-
-    /// The header of the next entry.
-    func header(type: UInt16) -> NetlinkHeader {
-        NetlinkHeader(type: type, flags: filtered || entriesFiltered ? [.multi, .dumpFiltered] : .multi,
-                      sequence: sequence, portID: portID)
-    }
-
-    /// Adds one entry, written by `body` into its own writer (so it can move to a new
-    /// datagram whole).
-    mutating func add(type: UInt16, _ body: (inout NetlinkWriter) -> Void) {
-        var entry = NetlinkWriter()
-        entry.begin(header(type: type))
-        body(&entry)
-        entry.end()
-        if !current.isEmpty && current.bytes.count + entry.bytes.count > RouteNetlinkServer.dumpDatagramLimit {
-            datagrams.append(current.bytes)
-            current = NetlinkWriter()
-        }
-        current.appendBytes(entry.bytes)
-    }
-
-    /// The datagrams, the last one `NLMSG_DONE` with status 0, or with `-errno` (and the
-    /// extended ack's message, if any) when the dump failed.
-    mutating func finish(failedWith errno: Int32 = 0, message: String? = nil) -> [[UInt8]] {
-        if !current.isEmpty { datagrams.append(current.bytes) }
-        var done = NetlinkWriter()
-        var flags: NetlinkFlags = errno == 0 && filtered ? [.multi, .dumpFiltered] : .multi
-        if message != nil { flags.insert(.acknowledgementAttributes) }
-        done.begin(NetlinkHeader(type: NetlinkControlType.done, flags: flags, sequence: sequence, portID: portID))
-        done.appendInt32(-errno)
-        if let message { done.appendAttribute(NetlinkErrorRepr.messageAttribute, bytes: Array(message.utf8) + [0]) }
-        done.end()
-        datagrams.append(done.bytes)
-        return datagrams
-    }
+/// What a request is answered with: a datagram (an answer, an ACK or an error), or a dump
+/// whose datagrams are made one at a time as the reader takes them (`netlink_dump`).
+public enum NetlinkReply {
+    /// One datagram, queued as it is.
+    case datagram([UInt8])
+    /// A dump: `NetlinkDump.nextDatagram(size:)` gives its datagrams in turn.
+    case dump(NetlinkDump)
 }

@@ -80,6 +80,16 @@ final class TestRouter {
     }
 
     /// Sends one request and returns the reply datagrams.
+    /// Adds `count` routes of one shape to the main table: 10.100.0.0/24, 10.100.1.0/24, …
+    /// via 10.77.0.1 on the WireGuard interface, protocol 12 (BIRD's).
+    func addRoutes(_ count: Int) {
+        for i in 0..<count {
+            try! routing.add(Route(destination: IPPrefix("10.\(100 + i / 256).\(i % 256).0/24")!,
+                                   nextHops: [NextHop(gateway: IPAddress("10.77.0.1"), interfaceIndex: 2)],
+                                   protocolNumber: 12), flags: [.create, .exclusive])
+        }
+    }
+
     func request(_ type: UInt16, flags: NetlinkFlags, sequence: UInt32 = 1, settings: NetlinkSocketSettings,
                  _ body: (inout NetlinkWriter) -> Void) -> [[UInt8]] {
         var writer = NetlinkWriter()

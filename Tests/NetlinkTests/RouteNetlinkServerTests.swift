@@ -326,16 +326,12 @@ import Wire
     @Test func largeDumpsSplitIntoDatagramsLinuxClientsRead() {
         let router = TestRouter()
         router.addReferenceAddresses()
-        for i in 0..<600 {
-            try! router.routing.add(Route(destination: IPPrefix("10.\(100 + i / 256).\(i % 256).0/24")!,
-                                          nextHops: [NextHop(gateway: IPAddress("10.77.0.1"), interfaceIndex: 2)],
-                                          protocolNumber: 12), flags: [.create, .exclusive])
-        }
+        router.addRoutes(600)
         let replies = router.request(RouteNetlinkType.getRoute, flags: .dump, settings: Self.me) {
             $0.appendBytes(RouteRepr(family: 2).bytes)
         }
         #expect(replies.count > 10)
-        #expect(replies.allSatisfy { $0.count <= RouteNetlinkServer.dumpDatagramLimit })
+        #expect(replies.allSatisfy { $0.count <= NetlinkDumpSizing.goodSize })
         let messages = parse(replies)
         #expect(messages.last?.header.type == NetlinkControlType.done)
         #expect(messages.filter { $0.header.type == RouteNetlinkType.newRoute }.count

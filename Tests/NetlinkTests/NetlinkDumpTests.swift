@@ -1,0 +1,143 @@
+import NetStack
+@testable import Netlink
+import Testing
+import Wire
+
+/// Dumps packed as Linux packs them (`net/netlink/af_netlink.c`): `netlink_recvmsg` records
+/// the largest buffer offered (`max_recvmsg_len`, capped at `SKB_WITH_OVERHEAD(32768)`),
+/// `netlink_dump` sizes each skb by it, `NLMSG_GOODSIZE` at least, and makes one per call.
+/// The figures are those of Guest/probes/sockets/netlink_dump.c, run natively on Linux 6.18.
+@Suite struct NetlinkDumpTests {
+    static let me = NetlinkSocketSettings(portID: 0x48ba)
+
+    // MARK: - Sizing (max_recvmsg_len)
+
+    @Test func freshSocketDumpsInGoodSizeDatagrams() {
+        let sizing = NetlinkDumpSizing()
+        #expect(sizing.largestReceive == 0)
+        #expect(sizing.datagramSize == 3776)
+    }
+
+    @Test func largestOfferedBufferSizesLaterDatagrams() {
+        var sizing = NetlinkDumpSizing()
+        sizing.recordReceive(offered: 4096)
+        #expect(sizing.datagramSize == 4096)
+        sizing.recordReceive(offered: 8192)
+        #expect(sizing.datagramSize == 8192)
+        // A smaller buffer later does not shrink it (max()): that reader sees MSG_TRUNC.
+        sizing.recordReceive(offered: 4096)
+        #expect(sizing.datagramSize == 8192)
+    }
+
+    @Test func emptyPeekRecordsNothing() {
+        // iproute2's MSG_PEEK|MSG_TRUNC with a zero-length buffer: max(len, 0).
+        var sizing = NetlinkDumpSizing()
+        sizing.recordReceive(offered: 0)
+        #expect(sizing.datagramSize == NetlinkDumpSizing.goodSize)
+        sizing.recordReceive(offered: 32768)
+        sizing.recordReceive(offered: 0)
+        #expect(sizing.datagramSize == NetlinkDumpSizing.largest)
+    }
+
+    @Test func recordedLengthIsCappedAndFloored() {
+        var sizing = NetlinkDumpSizing()
+        sizing.recordReceive(offered: 1000)  // below NLMSG_GOODSIZE: netlink_dump allocates that
+        #expect(sizing.largestReceive == 1000)
+        #expect(sizing.datagramSize == 3776)
+        sizing.recordReceive(offered: Int.max)  // a huge recvfrom length
+        #expect(sizing.largestReceive == 32448)
+        #expect(sizing.datagramSize == 32448)
+    }
+
+    // MARK: - Packing
+
+    /// 1000 routes of one shape, and the dump of them (not yet packed).
+    private func routeDump() -> (router: TestRouter, dump: NetlinkDump) {
+        let router = TestRouter()
+        router.addReferenceAddresses()
+        router.addRoutes(1000)
+        var writer = NetlinkWriter()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.getRoute, flags: [.request, .dump], sequence: 7))
+        writer.appendBytes(RouteRepr(family: 2).bytes)
+        writer.end()
+        let replies = writer.bytes.withUnsafeBytes { router.server.respond(to: $0, settings: Self.me) }
+        guard replies.count == 1, case .dump(let dump) = replies[0] else { preconditionFailure("not a dump: \(replies)") }
+        return (router, dump)
+    }
+
+    @Test func eachDatagramHoldsAsManyWholeEntriesAsFit() {
+        let (router, dump) = routeDump()
+        let first = dump.nextDatagram(size: NetlinkDumpSizing.goodSize)!
+        let entry = (NetlinkMessage.headerLength + parse([first])[0].payload.count + 3) & ~3
+        #expect(first.count == (3776 / entry) * entry)
+        let second = dump.nextDatagram(size: NetlinkDumpSizing.largest)!
+        #expect(second.count == (32448 / entry) * entry)
+        let third = dump.nextDatagram(size: 8192)!
+        #expect(third.count == (8192 / entry) * entry)
+        var rest: [[UInt8]] = []
+        while let next = dump.nextDatagram(size: 4096) { rest.append(next) }
+        #expect(dump.isFinished)
+        #expect(dump.nextDatagram(size: 4096) == nil)
+        // NLMSG_DONE alone in the last datagram, as Linux sends it after an IPv4 route dump.
+        let last = parse([rest.last!])
+        #expect(last.map(\.header.type) == [NetlinkControlType.done])
+        let all = parse([first, second, third] + rest)
+        #expect(all.filter { $0.header.type == RouteNetlinkType.newRoute }.count
+            == router.routing.table.routes(ipv6: false).count)
+        #expect(rest.dropLast().allSatisfy { $0.count <= 4096 && $0.count % entry == 0 })
+    }
+
+    @Test func packingDoesNotChangeTheMessages() {
+        let (_, small) = routeDump()
+        let (_, large) = routeDump()
+        var smallDatagrams: [[UInt8]] = [], largeDatagrams: [[UInt8]] = []
+        while let next = small.nextDatagram(size: NetlinkDumpSizing.goodSize) { smallDatagrams.append(next) }
+        while let next = large.nextDatagram(size: NetlinkDumpSizing.largest) { largeDatagrams.append(next) }
+        #expect(smallDatagrams.count > largeDatagrams.count)
+        #expect(smallDatagrams.flatMap { $0 } == largeDatagrams.flatMap { $0 })
+    }
+
+    @Test func anEntryLargerThanTheSizeStillGoesAlone() {
+        let (_, dump) = routeDump()
+        let datagram = dump.nextDatagram(size: 1)!
+        #expect(parse([datagram]).count == 1)
+    }
+
+    /// The reader of the probe's `r32768` case on the same entries: NLMSG_GOODSIZE first
+    /// (nothing recorded when the request is sent), then SKB_WITH_OVERHEAD(32768); a second
+    /// dump on the socket starts large.
+    @Test func readerWithLargeBufferGetsOneSmallDatagramThenLargeOnes() {
+        var sizing = NetlinkDumpSizing()
+        let (_, dump) = routeDump()
+        var lengths: [Int] = []
+        while let next = dump.nextDatagram(size: sizing.datagramSize) {
+            lengths.append(next.count)
+            sizing.recordReceive(offered: 32768)
+        }
+        #expect(lengths.first! <= 3776 && lengths[1] > 3776 && lengths[1] <= 32448)
+        let (_, again) = routeDump()
+        #expect(again.nextDatagram(size: sizing.datagramSize)!.count > 3776)
+    }
+
+    // MARK: - Order
+
+    @Test func anAckAfterADumpInTheSameDatagramFollowsIt() {
+        let router = TestRouter()
+        router.addReferenceAddresses()
+        var writer = NetlinkWriter()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.getRoute, flags: [.request, .dump], sequence: 1))
+        writer.appendBytes(RouteRepr(family: 2).bytes)
+        writer.end()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.getLink, flags: [.request, .ack], sequence: 2))
+        writer.appendBytes(InterfaceInfoRepr(index: 1).bytes)
+        writer.end()
+        let replies = writer.bytes.withUnsafeBytes { router.server.respond(to: $0, settings: Self.me) }
+        guard replies.count == 3, case .dump = replies[0], case .datagram(let link) = replies[1],
+              case .datagram(let ack) = replies[2] else {
+            Issue.record("replies: \(replies)")
+            return
+        }
+        #expect(parse([link]).first?.header.type == RouteNetlinkType.newLink)
+        #expect(errorCode(ack) == 0)
+    }
+}
