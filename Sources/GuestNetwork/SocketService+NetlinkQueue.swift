@@ -172,15 +172,25 @@ extension SocketService {
         default:
             let headers = try GuestMessageHeader.readMulti(from: memory, at: n.arguments[1],
                                                            count: Int(n.int32Argument(2)), forReceive: true)
-            var count = 0
+            // Every message's write-back waits for one process_vm_writev at the end; a fault
+            // in a later message reports the ones before it, as do_recvmmsg does.
+            var messages: [[(bytes: [UInt8], address: UInt64)]] = []
+            var failure: LinuxErrno?
             for (index, header) in headers.enumerated() {
                 let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
-                guard try receiveNetlinkMessage(socket, header, at: address, flags: flags, memory: memory, copy: copy,
-                                                lengthAddress: address + UInt64(GuestMessageHeader.size)) != nil
-                else { break }
-                count += 1
+                do throws(LinuxErrno) {
+                    guard let taken = try receiveNetlinkSegments(socket, header, at: address, flags: flags, copy: copy,
+                                                                 lengthAddress: address + UInt64(GuestMessageHeader.size))
+                    else { break }
+                    messages.append(taken.segments)
+                } catch {
+                    failure = error
+                    break
+                }
                 if flags & Int32(0x10000) != 0 { flags |= Int32(MSG_DONTWAIT) }  // MSG_WAITFORONE
             }
+            let count = try memory.write(messages: messages)
+            if count == 0, let failure { throw failure }
             received = count > 0 ? count : nil
         }
         if let received { return .value(Int64(received)) }
@@ -214,11 +224,21 @@ extension SocketService {
         return flags & Int32(MSG_TRUNC) != 0 ? data.count : copied
     }
 
-    /// One datagram into the msghdr at `address`; with `lengthAddress` (an mmsghdr's
-    /// msg_len), the returned length is written there in the same process_vm_writev.
+    /// One datagram into the msghdr at `address`, its write-back in one process_vm_writev.
     private func receiveNetlinkMessage(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
-                                       flags: Int32, memory: GuestMemory, copy: Int32,
-                                       lengthAddress: UInt64? = nil) throws(LinuxErrno) -> Int? {
+                                       flags: Int32, memory: GuestMemory, copy: Int32) throws(LinuxErrno) -> Int? {
+        guard let taken = try receiveNetlinkSegments(socket, header, at: address, flags: flags, copy: copy) else {
+            return nil
+        }
+        try memory.write(segments: taken.segments)
+        return taken.length
+    }
+
+    /// One datagram taken for the msghdr at `address` and its write-back, not yet written;
+    /// with `lengthAddress` (an mmsghdr's msg_len) the returned length is one more segment.
+    private func receiveNetlinkSegments(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
+                                        flags: Int32, copy: Int32, lengthAddress: UInt64? = nil)
+        throws(LinuxErrno) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)])? {
         guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0,
                                                            offered: header.totalLength) else {
             return nil
@@ -250,8 +270,7 @@ extension SocketService {
                                                       flags: outFlags, at: address)
         let length = flags & Int32(MSG_TRUNC) != 0 ? data.count : written
         if let lengthAddress { segments.append((littleEndianBytes(UInt32(truncatingIfNeeded: length)), lengthAddress)) }
-        try memory.write(segments: segments)
-        return length
+        return (length, segments)
     }
 
     /// The group's bit in `nl_groups` (0 for unicast; groups above 32 show as 0, as
