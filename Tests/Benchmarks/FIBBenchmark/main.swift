@@ -204,8 +204,9 @@ var disagreements = 0
 for a in uniform4.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
 for a in inside6.prefix(100_000) where main.match(a).prefixLength != (naive.lookup(a)?.destination.length ?? 0) { disagreements += 1 }
 // The batched lookup answers as the single one does.
-for start in stride(from: 0, to: 100_000, by: batchSize) {
-    let slice = uniform4[start..<min(start + batchSize, 100_000)]
+let batchChecked = min(100_000, uniform4.count)
+for start in stride(from: 0, to: batchChecked, by: batchSize) {
+    let slice = uniform4[start..<min(start + batchSize, batchChecked)]
     slice.withUnsafeBufferPointer { main.match($0, into: batchResults) }
     for (i, a) in slice.enumerated() where batchResults[i] != main.match(a) { disagreements += 1 }
 }
