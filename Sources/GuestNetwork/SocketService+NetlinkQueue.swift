@@ -62,15 +62,7 @@ extension SocketService {
     /// datagrams are made as the guest reads), then wakes trapped receives.
     func pumpNetlink(_ socket: GuestNetlinkSocket) {
         guard socket.hostEnd >= 0 else { return }
-        var written = 0
-        for item in socket.pending {
-            guard case .datagram(let bytes, let origin) = item else { break }
-            let n = bytes.withUnsafeBytes { send(socket.hostEnd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-            guard n >= 0 else { break }
-            socket.queued.append(origin)
-            socket.largestQueued = max(socket.largestQueued, bytes.count)
-            written += 1
-        }
+        let written = writeNetlinkDatagrams(socket)
         if written > 0 { socket.pending.removeFirst(written) }
         watchNetlink(socket)
         if written > 0 { wakeNetlinkWaiters(socket) }
@@ -176,13 +168,26 @@ extension SocketService {
             // in a later message reports the ones before it, as do_recvmmsg does.
             var messages: [[(bytes: [UInt8], address: UInt64)]] = []
             var failure: LinuxErrno?
-            for (index, header) in headers.enumerated() {
+            receiving: while messages.count < headers.count {
+                let index = messages.count
                 let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
                 do throws(LinuxErrno) {
-                    guard let taken = try receiveNetlinkSegments(socket, header, at: address, flags: flags, copy: copy,
-                                                                 lengthAddress: address + UInt64(GuestMessageHeader.size))
-                    else { break }
-                    messages.append(taken.segments)
+                    // What the pair already holds comes in one recvmmsg of srouter's own.
+                    let batch = flags & Int32(MSG_PEEK) == 0
+                        ? try takeNetlinkDatagrams(socket, copy: copy, offered: headers[index...].map(\.totalLength))
+                        : []
+                    for (k, (data, origin)) in batch.enumerated() {
+                        let entry = address + UInt64(k * GuestMessageHeader.multiStride)
+                        messages.append(netlinkSegments(socket, data, origin: origin, into: headers[index + k], at: entry,
+                                                        flags: flags, lengthAddress: entry + UInt64(GuestMessageHeader.size)).segments)
+                    }
+                    if batch.isEmpty {
+                        guard let taken = try receiveNetlinkSegments(socket, headers[index], at: address, flags: flags,
+                                                                     copy: copy,
+                                                                     lengthAddress: address + UInt64(GuestMessageHeader.size))
+                        else { break receiving }
+                        messages.append(taken.segments)
+                    }
                 } catch {
                     failure = error
                     break
@@ -243,8 +248,16 @@ extension SocketService {
                                                            offered: header.totalLength) else {
             return nil
         }
-        // Everything recvmsg writes back goes out in one process_vm_writev: the data, the
-        // control message, the name, then the header's fields.
+        return netlinkSegments(socket, data, origin: origin, into: header, at: address, flags: flags,
+                               lengthAddress: lengthAddress)
+    }
+
+    /// What writing `data` back into the msghdr at `address` takes, in the order recvmsg
+    /// writes (so one process_vm_writev does it): the data, the control message, the name,
+    /// the header's fields, and with `lengthAddress` the returned length.
+    func netlinkSegments(_ socket: GuestNetlinkSocket, _ data: [UInt8], origin: NetlinkOrigin,
+                         into header: GuestMessageHeader, at address: UInt64, flags: Int32,
+                         lengthAddress: UInt64? = nil) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)]) {
         let scattered = header.scatterSegments(data)
         var segments = scattered.segments
         let written = scattered.count
@@ -310,7 +323,7 @@ extension SocketService {
     /// The source of the datagram just read from the pair; unless peeking, it leaves
     /// `queued`. Then, as after `netlink_recvmsg`, a running dump may make its next datagram,
     /// and what waits in `pending` may now fit in the pair.
-    private func dequeueOrigin(_ socket: GuestNetlinkSocket, peek: Bool, offered: Int) -> NetlinkOrigin {
+    func dequeueOrigin(_ socket: GuestNetlinkSocket, peek: Bool, offered: Int) -> NetlinkOrigin {
         let origin = socket.queuedHead < socket.queued.count ? socket.queued[socket.queuedHead] : NetlinkOrigin(portID: 0, group: 0)
         if !peek {
             socket.queuedHead += 1

@@ -49,4 +49,15 @@ check "probe-netlink-routes wrote 500 routes in BIRD's pattern" grep -q '^bird 5
 traps=$(sed -n 's/.*trapped calls total=\([0-9]*\).*/\1/p' "$SRT_TMP/routes.err")
 check "BIRD's pattern: at most one trapped call per route change (${traps:-none} for 1000)" \
     test "${traps:-99999}" -le 1002
+# Batched writers: 64 requests a datagram, the ACKs read one recvmsg each, or by recvmmsg,
+# which srouter answers from one recvmmsg and one sendmmsg of its own on the pair. The probe
+# fails (EPROTO) if an ACK is not named the kernel's (pid 0) or comes out of order.
+for pattern in batched mmsg; do
+    for family in "" -6; do
+        nr as_nobody timeout 60 "$SROUTER" run -- "$PROBES/probe-netlink-routes" -n 1000 -p "$pattern" $family \
+            >"$SRT_TMP/routes-$pattern.out" 2>"$SRT_TMP/routes-$pattern.err" || true
+        check "probe-netlink-routes wrote 1000 routes${family:+ (IPv6)} $pattern, every ACK from pid 0 and in order" \
+            grep -q "^$pattern 1000 routes" "$SRT_TMP/routes-$pattern.out"
+    done
+done
 summary

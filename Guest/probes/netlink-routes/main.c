@@ -13,7 +13,8 @@
  *   probe-netlink-routes [-n ROUTES] [-6] [-p bird|batched|mmsg]   (default: all three)
  *
  * Output, one line per pattern: "PATTERN ROUTES routes ADD_SECONDS s DEL_SECONDS s RATE/s".
- * Exit status 1 if a request fails (the errno is printed).
+ * Exit status 1 if a request fails (the errno is printed), or with EPROTO if an ACK does not
+ * come from the kernel's address (sockaddr_nl pid 0) or out of the requests' order.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,6 +33,18 @@ enum { BATCH = 64, MESSAGE = 64 };
 
 static int family = AF_INET;
 static uint32_t sequence = 1;
+/* The sequence number the next ACK must carry: ACKs come in the order of the requests. */
+static uint32_t next_acknowledged = 1;
+
+/* Whether an ACK came from the kernel (`sockaddr_nl` pid 0, as netlink_recvmsg names it) and
+ * in order; EPROTO otherwise. */
+static int check_ack(const struct sockaddr_nl *from, socklen_t length, const struct nlmsgerr *e)
+{
+    if (length != sizeof *from || from->nl_family != AF_NETLINK || from->nl_pid != 0) return EPROTO;
+    if (e->msg.nlmsg_seq != next_acknowledged) return EPROTO;
+    next_acknowledged++;
+    return 0;
+}
 
 static double now(void)
 {
@@ -88,6 +101,8 @@ static int read_acks(int fd, unsigned expected)
             if (h->nlmsg_type != NLMSG_ERROR) continue;
             const struct nlmsgerr *e = NLMSG_DATA(h);
             if (e->error && !first_error) first_error = -e->error;
+            int order = check_ack(&from, m.msg_namelen, e);
+            if (order && !first_error) first_error = order;
             expected--;
         }
     }
@@ -117,6 +132,8 @@ static int read_acks_mmsg(int fd, unsigned expected)
                 if (h->nlmsg_type != NLMSG_ERROR) continue;
                 const struct nlmsgerr *e = NLMSG_DATA(h);
                 if (e->error && !first_error) first_error = -e->error;
+                int order = check_ack(&from[k], m[k].msg_hdr.msg_namelen, e);
+                if (order && !first_error) first_error = order;
                 if (expected > 0) expected--;
             }
         }
