@@ -30,7 +30,7 @@ for figure in "IPv4 lookups/s, uniform random addresses" "IPv4 lookups/s, addres
 done
 check "fib-benchmark reports the table's build time" grep -qE "^\| table build, 3000 IPv4 \+ 600 IPv6 routes, s \| [0-9.]+ \(" "$out"
 check "fib-benchmark reports heap bytes per route" grep -qE "^\| heap bytes per route .*\| [0-9]+ \| [0-9]+ \| [0-9.]+× \|$" "$out"
-check "fib-benchmark counts allocations per lookup" grep -qE "^\| heap allocations per lookup .*\| [0-9.]+ / [0-9.]+ / [0-9.]+ \|" "$out"
+check "fib-benchmark counts allocations per lookup (single, batched, lookup → Route, resolve)" grep -qE "^\| heap allocations per lookup .*\| [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ \|" "$out"
 check "fib-benchmark agrees with the naive reference, dumps and deletes every route" grep -q " 0 disagreements; 3600 routes dumped, 0 routes left;" "$out"
 for pattern in bird batched mmsg; do
     check "netlink-routes.sh reports $pattern writes with a ratio and traps per route" \
