@@ -209,19 +209,8 @@ public struct GuestMessageHeader: Equatable, Sendable {
         return data
     }
 
-    /// Scatters received bytes over the iovecs; returns how many fit.
-    public func scatter(_ bytes: [UInt8], into memory: some GuestAddressSpace) throws(LinuxErrno) -> Int {
-        var offset = 0
-        for vector in vectors where offset < bytes.count && vector.length > 0 {
-            let count = min(vector.length, bytes.count - offset)
-            try memory.write(Array(bytes[offset..<(offset + count)]), at: vector.base)
-            offset += count
-        }
-        return offset
-    }
-
     /// Where received bytes go over the iovecs, as segments for `write(segments:)`, and how
-    /// many fit (what `scatter` writes, not yet written).
+    /// many fit.
     public func scatterSegments(_ bytes: [UInt8]) -> (segments: [(bytes: [UInt8], address: UInt64)], count: Int) {
         var offset = 0
         var segments: [(bytes: [UInt8], address: UInt64)] = []
@@ -233,20 +222,12 @@ public struct GuestMessageHeader: Equatable, Sendable {
         return (segments, offset)
     }
 
-    /// What `writeResult` writes, as segments: msg_namelen, then msg_controllen and
+    /// What `___sys_recvmsg` writes back, as segments: msg_namelen, then msg_controllen and
     /// msg_flags (adjacent).
     public static func resultSegments(nameLength: Int32, controlLength: UInt64, flags: Int32,
                                       at address: UInt64) -> [(bytes: [UInt8], address: UInt64)] {
         [(littleEndianBytes(nameLength), address + 8),
          (littleEndianBytes(controlLength) + littleEndianBytes(flags), address + 40)]
-    }
-
-    /// What `___sys_recvmsg` writes back: msg_namelen, msg_controllen, msg_flags.
-    public static func writeResult(nameLength: Int32, controlLength: UInt64, flags: Int32,
-                                   to memory: some GuestAddressSpace, at address: UInt64) throws(LinuxErrno) {
-        try memory.write(littleEndianBytes(nameLength), at: address + 8)
-        try memory.write(littleEndianBytes(controlLength), at: address + 40)
-        try memory.write(littleEndianBytes(flags), at: address + 48)
     }
 
     /// Writes msg_len of entry `index` of an mmsghdr array.
