@@ -67,6 +67,10 @@ final class GuestNetlinkSocket {
     var queuedHead = 0
     /// Trapped receives waiting for a datagram.
     var waiting: [WaitingCall] = []
+    /// While a trapped receive runs on this socket: answers stay in `pending`, where the
+    /// receive takes them without the pair's send and receive (its guest thread is stopped in
+    /// the call, so nothing can see them sooner); what is left goes into the pair after it.
+    var holdsAnswers = false
     /// Whether `hostEnd` is in the event loop.
     var isWatched = false
     /// The events `hostEnd` is watched for.

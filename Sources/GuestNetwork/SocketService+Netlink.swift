@@ -68,6 +68,16 @@ extension SocketService {
     /// The trapped calls on a netlink socket.
     func serveNetlink(_ call: Int32, on socket: GuestNetlinkSocket, descriptor: GuestDescriptor,
                       notification n: SyscallNotification) -> SyscallAnswer {
+        // A receive takes its answers straight from `pending` (BIRD's route write: the ACK of
+        // the request it just sent natively), and the pair gets what is left afterwards.
+        let holds = !socket.holdsAnswers && (call == number.recvfrom || call == number.recvmsg || call == number.recvmmsg)
+        if holds { socket.holdsAnswers = true }
+        defer {
+            if holds {
+                socket.holdsAnswers = false
+                pumpNetlink(socket)
+            }
+        }
         // Requests the guest sent natively before this call came first: serve them now, so
         // that their autobind (netlink_sendmsg) and answers precede what this call sees.
         serveNativeNetlinkRequests(socket, tid: n.tid)

@@ -61,7 +61,7 @@ extension SocketService {
     /// Writes waiting datagrams into the pair while it takes them, up to the first dump (whose
     /// datagrams are made as the guest reads), then wakes trapped receives.
     func pumpNetlink(_ socket: GuestNetlinkSocket) {
-        guard socket.hostEnd >= 0 else { return }
+        guard socket.hostEnd >= 0, !socket.holdsAnswers else { return }
         let written = writeNetlinkDatagrams(socket)
         if written > 0 { socket.pending.removeFirst(written) }
         watchNetlink(socket)
@@ -296,18 +296,28 @@ extension SocketService {
     /// receive offering `offered` bytes. nil: none.
     private func takeNetlinkDatagram(_ socket: GuestNetlinkSocket, copy: Int32, peek: Bool,
                                      offered: Int) throws(LinuxErrno) -> ([UInt8], NetlinkOrigin)? {
+        // Only srouter writes into the pair, and `queued` counts what it wrote that no trapped
+        // receive took: at zero the pair is empty, and what is held comes next.
+        if socket.queuedHead >= socket.queued.count { return takeHeldNetlinkDatagram(socket, peek: peek, offered: offered) }
         if socket.largestQueued <= scratch.count {
             // Every datagram in the pair fits the scratch buffer: one read, no sizing peek.
             let n = recv(copy, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT | (peek ? MSG_PEEK : 0)))
             guard n >= 0 else {
-                if errno == EAGAIN { return nil }
+                if errno == EAGAIN {
+                    // The guest read the rest natively (read(2) is not trapped): none is left.
+                    socket.queuedHead = socket.queued.count
+                    return takeHeldNetlinkDatagram(socket, peek: peek, offered: offered)
+                }
                 throw LinuxErrno(rawValue: errno)
             }
             return (Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), dequeueOrigin(socket, peek: peek, offered: offered))
         }
         let length = recv(copy, nil, 0, Int32(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
         guard length >= 0 else {
-            if errno == EAGAIN { return nil }
+            if errno == EAGAIN {
+                socket.queuedHead = socket.queued.count
+                return takeHeldNetlinkDatagram(socket, peek: peek, offered: offered)
+            }
             throw LinuxErrno(rawValue: errno)
         }
         var data = [UInt8](repeating: 0, count: length)
@@ -318,6 +328,17 @@ extension SocketService {
         }
         data.removeLast(data.count - n)
         return (data, dequeueOrigin(socket, peek: peek, offered: offered))
+    }
+
+    /// The oldest datagram `pending` holds for a receive that finds the pair empty (while
+    /// `holdsAnswers`, a trapped receive's answers wait there), taken (or peeked at) without
+    /// the pair, followed by what `dequeueOrigin` does after a read. nil: none waits.
+    private func takeHeldNetlinkDatagram(_ socket: GuestNetlinkSocket, peek: Bool,
+                                         offered: Int) -> ([UInt8], NetlinkOrigin)? {
+        guard case .datagram(let bytes, let origin) = socket.pending.first else { return nil }
+        if !peek { socket.pending.removeFirst() }
+        if netlinkReceiveTook(socket, offered: offered) || !peek { pumpNetlink(socket) }
+        return (bytes, origin)
     }
 
     /// The source of the datagram just read from the pair; unless peeking, it leaves
