@@ -49,12 +49,13 @@ final class GuestNetlinkSocket {
     /// A notification was dropped for want of room: the next receive fails with ENOBUFS
     /// (`netlink_overrun`).
     var overrun = false
-    /// What waits to be written to the pair, in order: datagrams with their source (port,
-    /// group), and dumps, whose datagrams are made one at a time as the reader takes them
-    /// (`netlink_dump`) and which hold back what was queued after them.
-    var pending: [NetlinkPending] = []
-    /// How many dumps `pending` holds.
-    var pendingDumps = 0
+    /// What waits to be written to the pair, in order (the tail of the receive queue).
+    var pending: [NetlinkDatagram] = []
+    /// The running dump (`nlk->cb_running`): its datagrams are made one at a time, the first
+    /// when the request comes and each later one when a receive has taken a datagram
+    /// (`netlink_dump`), and join the queue's tail then, so what is queued meanwhile comes
+    /// out between them. While it runs, another dump request fails with EBUSY.
+    var dump: NetlinkDump?
     /// `nlk->max_recvmsg_len`: the largest buffer a trapped receive has offered, which sizes
     /// the dump datagrams.
     var dumpSizing = NetlinkDumpSizing()
@@ -86,13 +87,7 @@ final class GuestNetlinkSocket {
 
     /// Queues a datagram from `origin` after what waits.
     func enqueue(_ bytes: [UInt8], from origin: NetlinkOrigin) {
-        pending.append(.datagram(bytes, origin))
-    }
-
-    /// Queues a dump after what waits.
-    func enqueue(_ dump: NetlinkDump) {
-        pending.append(.dump(dump))
-        pendingDumps += 1
+        pending.append(NetlinkDatagram(bytes: bytes, origin: origin))
     }
 
     /// The legacy group mask (`nl_groups`: groups 1…32).
@@ -109,17 +104,10 @@ struct NetlinkOrigin: Equatable {
     var group: UInt32
 }
 
-/// What waits for a guest's netlink socket: a datagram, or a dump not yet all made.
-enum NetlinkPending {
-    /// A datagram and its source.
-    case datagram([UInt8], NetlinkOrigin)
-    /// A dump, packed a datagram at a time as `netlink_dump` packs one skb per call.
-    case dump(NetlinkDump)
-
-    /// The bytes of a datagram (a dump's datagrams not yet made count nothing, as Linux has
-    /// not allocated them).
-    var byteCount: Int {
-        if case .datagram(let bytes, _) = self { return bytes.count }
-        return 0
-    }
+/// A datagram waiting for a guest's netlink socket, and its source.
+struct NetlinkDatagram {
+    /// The datagram.
+    var bytes: [UInt8]
+    /// Where it came from (what recvmsg's `sockaddr_nl` reports).
+    var origin: NetlinkOrigin
 }

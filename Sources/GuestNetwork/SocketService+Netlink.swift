@@ -270,17 +270,21 @@ extension SocketService {
     }
 
     /// Hands one request datagram to the server and queues its answers; a dump's first
-    /// datagram is made at once, as `__netlink_dump_start` runs `netlink_dump` once.
+    /// datagram is made at once, as `__netlink_dump_start` runs `netlink_dump` once, and the
+    /// answers to later messages of the datagram follow it.
     func serveNetlinkRequest(_ socket: GuestNetlinkSocket, _ data: [UInt8]) {
         guard let server = netlinkServer else { return }
         let start = EventLoop.monotonicNow()
-        let replies = data.withUnsafeBytes { server.respond(to: $0, settings: socket.settings) }
+        let replies = data.withUnsafeBytes {
+            server.respond(to: $0, settings: socket.settings, dumpRunning: socket.dump != nil)
+        }
         for reply in replies {
             switch reply {
             case .datagram(let bytes): socket.enqueue(bytes, from: NetlinkOrigin(portID: 0, group: 0))
             case .dump(let dump):
-                socket.enqueue(dump)
-                if socket.pendingDumps == 1 { advanceNetlinkDump(socket) }
+                // The server starts no dump while one runs (EBUSY).
+                socket.dump = dump
+                advanceNetlinkDump(socket)
             }
         }
         pumpNetlink(socket)

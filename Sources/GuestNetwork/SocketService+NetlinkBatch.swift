@@ -7,7 +7,7 @@ import Netlink
 /// one sendmmsg, and a trapped recvmmsg takes what the pair holds with one recvmmsg of
 /// srouter's own, so a batch of ACKs costs two system calls rather than two per ACK.
 extension SocketService {
-    /// Writes the datagrams at the head of `pending` (up to the first dump) into the pair
+    /// Writes the datagrams at the head of `pending` into the pair
     /// while it takes them, up to `SROUTER_BATCH_MAX` a sendmmsg, recording each one's source;
     /// returns how many were written. `pending` is left to the caller.
     func writeNetlinkDatagrams(_ socket: GuestNetlinkSocket) -> Int {
@@ -15,8 +15,8 @@ extension SocketService {
         while written < socket.pending.count {
             var batch: [([UInt8], NetlinkOrigin)] = []
             for item in socket.pending[written...] {
-                guard batch.count < Int(SROUTER_BATCH_MAX), case .datagram(let bytes, let origin) = item else { break }
-                batch.append((bytes, origin))
+                guard batch.count < Int(SROUTER_BATCH_MAX) else { break }
+                batch.append((item.bytes, item.origin))
             }
             guard !batch.isEmpty else { break }
             let sent = sendNetlinkBatch(socket.hostEnd, batch.map(\.0))

@@ -16,7 +16,7 @@ extension SocketService {
     func watchNetlink(_ socket: GuestNetlinkSocket) {
         guard socket.hostEnd >= 0 else { return }
         var events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (socket.pending.isEmpty ? 0 : EPOLLOUT.rawValue)
-        if socket.pendingDumps > 0 { events |= EPOLLOUT.rawValue | EPOLLET.rawValue }
+        if socket.dump != nil { events |= EPOLLOUT.rawValue | EPOLLET.rawValue }
         if !socket.isWatched {
             try? loop.register(socket.hostEnd, events: events) { [weak self, weak socket] ready in
                 guard let self, let socket else { return }
@@ -58,8 +58,7 @@ extension SocketService {
         }
     }
 
-    /// Writes waiting datagrams into the pair while it takes them, up to the first dump (whose
-    /// datagrams are made as the guest reads), then wakes trapped receives.
+    /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives.
     func pumpNetlink(_ socket: GuestNetlinkSocket) {
         guard socket.hostEnd >= 0, !socket.holdsAnswers else { return }
         let written = writeNetlinkDatagrams(socket)
@@ -70,22 +69,15 @@ extension SocketService {
 
     // MARK: - Dumps
 
-    /// `netlink_dump`: makes the next datagram of the first waiting dump, as large as
-    /// `dumpSizing` says, and queues it ahead of the dump; once `NLMSG_DONE` is made the dump
-    /// leaves the queue and the next dump, if any, makes its first datagram. Returns whether a
-    /// datagram was made.
+    /// `netlink_dump`: makes the running dump's next datagram, as large as `dumpSizing` says,
+    /// at the tail of the receive queue; once `NLMSG_DONE` is made the dump has ended (and
+    /// another may start). Returns whether a datagram was made.
     @discardableResult
     func advanceNetlinkDump(_ socket: GuestNetlinkSocket) -> Bool {
-        guard socket.pendingDumps > 0,
-              let index = socket.pending.firstIndex(where: { if case .dump = $0 { return true } else { return false } }),
-              case .dump(let dump) = socket.pending[index] else { return false }
+        guard let dump = socket.dump else { return false }
         let datagram = dump.nextDatagram(size: socket.dumpSizing.datagramSize)
-        if let datagram { socket.pending.insert(.datagram(datagram, NetlinkOrigin(portID: 0, group: 0)), at: index) }
-        if dump.isFinished {
-            socket.pending.remove(at: datagram == nil ? index : index + 1)
-            socket.pendingDumps -= 1
-            if socket.pendingDumps > 0 { advanceNetlinkDump(socket) }
-        }
+        if let datagram { socket.enqueue(datagram, from: NetlinkOrigin(portID: 0, group: 0)) }
+        if dump.isFinished { socket.dump = nil }
         return datagram != nil
     }
 
@@ -95,7 +87,7 @@ extension SocketService {
     func netlinkQueuedBytes(_ socket: GuestNetlinkSocket) -> Int {
         var unread: Int32 = 0
         if socket.hostEnd >= 0 { _ = ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) }
-        return socket.pending.reduce(Int(max(0, unread))) { $0 + $1.byteCount }
+        return socket.pending.reduce(Int(max(0, unread))) { $0 + $1.bytes.count }
     }
 
     /// After a trapped receive took (or peeked at) a datagram with a buffer of `offered`
@@ -104,16 +96,16 @@ extension SocketService {
     /// of SO_RCVBUF (`sk_rmem_alloc <= sk_rcvbuf / 2`). Returns whether one was made.
     private func netlinkReceiveTook(_ socket: GuestNetlinkSocket, offered: Int) -> Bool {
         socket.dumpSizing.recordReceive(offered: offered)
-        guard socket.pendingDumps > 0, netlinkQueuedBytes(socket) <= Int(socket.receiveBuffer) / 2 else { return false }
+        guard socket.dump != nil, netlinkQueuedBytes(socket) <= Int(socket.receiveBuffer) / 2 else { return false }
         return advanceNetlinkDump(socket)
     }
 
     /// A dump whose datagrams the guest has read natively (read(2), recv: not trapped, so not
-    /// seen) would never go on: when the pair is empty and nothing waits ahead of the dump, its
+    /// seen) would never go on: when the pair is empty and nothing waits to be written, its
     /// next datagram is made, sized by the last length a trapped receive offered (Linux would
     /// have made it in that read).
     func resumeStalledNetlinkDump(_ socket: GuestNetlinkSocket) {
-        guard socket.pendingDumps > 0, socket.hostEnd >= 0, case .dump = socket.pending.first else { return }
+        guard socket.dump != nil, socket.hostEnd >= 0, socket.pending.isEmpty else { return }
         var unread: Int32 = 0
         guard ioctl(socket.hostEnd, UInt(TIOCOUTQ), &unread) == 0, unread == 0 else { return }
         if advanceNetlinkDump(socket) { pumpNetlink(socket) }
@@ -335,10 +327,10 @@ extension SocketService {
     /// the pair, followed by what `dequeueOrigin` does after a read. nil: none waits.
     private func takeHeldNetlinkDatagram(_ socket: GuestNetlinkSocket, peek: Bool,
                                          offered: Int) -> ([UInt8], NetlinkOrigin)? {
-        guard case .datagram(let bytes, let origin) = socket.pending.first else { return nil }
+        guard let held = socket.pending.first else { return nil }
         if !peek { socket.pending.removeFirst() }
         if netlinkReceiveTook(socket, offered: offered) || !peek { pumpNetlink(socket) }
-        return (bytes, origin)
+        return (held.bytes, held.origin)
     }
 
     /// The source of the datagram just read from the pair; unless peeking, it leaves

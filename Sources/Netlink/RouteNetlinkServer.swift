@@ -93,6 +93,9 @@ public final class RouteNetlinkServer {
     var addressStamps: [AddressKey: UInt32] = [:]
     /// Route changes held back while an address change runs, to be reported in Linux's order.
     var heldRouteChanges: [RouteChange]?
+    /// Whether the requesting socket's dump is running (`nlk->cb_running`), while a datagram
+    /// is handled.
+    var dumpRunning = false
     /// A warning of the request being handled (`NL_SET_ERR_MSG` without an error): the
     /// extended ack's message of its ACK, or of its error if that sets none.
     var parseWarning: String?
@@ -135,9 +138,15 @@ public final class RouteNetlinkServer {
 
     /// Handles one datagram a socket sent and returns what to queue for it, in order: answers
     /// and ACKs as datagrams, dumps to be packed as the reader takes them (`netlink_dump`).
-    public func respond(to datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings) -> [NetlinkReply] {
+    /// A dump request while `dumpRunning` (the socket's dump has not ended), or after a dump
+    /// request earlier in the datagram, fails with EBUSY (`__netlink_dump_start`); a dump
+    /// that starts gets no ACK, even with `NLM_F_ACK` (its start returns -EINTR, which
+    /// `netlink_rcv_skb` does not acknowledge).
+    public func respond(to datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings,
+                        dumpRunning: Bool = false) -> [NetlinkReply] {
         var replies: [NetlinkReply] = []
         var messages = NetlinkMessages(datagram)
+        self.dumpRunning = dumpRunning
         while let message = messages.next() {
             var failure: NetlinkFailure?
             parseWarning = nil
@@ -145,7 +154,10 @@ public final class RouteNetlinkServer {
                 origin = (settings.portID, message.sequence, message.flags)
                 defer { origin = nil }
                 do {
-                    if let answer = try serve(message, settings: settings) { replies.append(answer) }
+                    if let answer = try serve(message, settings: settings) {
+                        replies.append(answer)
+                        if case .dump = answer { continue }
+                    }
                 } catch let error as NetlinkFailure {
                     failure = error
                 } catch let error as InterfaceError {
@@ -252,6 +264,8 @@ public final class RouteNetlinkServer {
     /// NLMSGERR_ATTR_MSG under NETLINK_EXT_ACK).
     private func dump(_ request: NetlinkMessage, settings: NetlinkSocketSettings,
                       _ fill: (inout DumpWriter) throws -> Void) throws -> NetlinkReply {
+        if dumpRunning { throw NetlinkFailure(16) }  // EBUSY
+        dumpRunning = true
         var writer = DumpWriter(sequence: request.sequence, portID: settings.portID)
         do {
             try fill(&writer)

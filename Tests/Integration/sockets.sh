@@ -25,7 +25,7 @@ source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 PROBE=$PROBES/probe-sockets
 KNOWN=$SRT_ROOT/Guest/probes/sockets/known-differences.txt
-SCENARIOS=(${SRT_SOCKETS_SCENARIOS:-tcp-connect tcp-listen udp ping raw options errors ioctl fork iproute2 netlink netlink-dump})
+SCENARIOS=(${SRT_SOCKETS_SCENARIOS:-tcp-connect tcp-listen udp ping raw options errors ioctl fork iproute2 netlink netlink-dump netlink-order})
 # The command of a scenario: probe-sockets, or for "iproute2" the iproute2 script (DESIGN §4).
 scenario_command() {
     if [[ $1 == iproute2 ]]; then
@@ -289,7 +289,7 @@ for s in "${SCENARIOS[@]}"; do
     [[ $s == raw ]] && as=("${RAW_AS[@]}")
     # iproute2 and netlink write routes and addresses: natively that takes root (CAP_NET_ADMIN); the
     # guest under srouter writes srouter's own tables as uid 65534.
-    [[ $s == iproute2 || $s == netlink || $s == netlink-dump ]] && as=(env)
+    [[ $s == iproute2 || $s == netlink* ]] && as=(env)
     t0=$(_srt_now_ms)
     for i in 1 2; do
         rc=0

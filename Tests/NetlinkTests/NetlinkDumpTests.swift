@@ -140,4 +140,65 @@ import Wire
         #expect(parse([link]).first?.header.type == RouteNetlinkType.newLink)
         #expect(errorCode(ack) == 0)
     }
+
+    /// A dump request and a GETLINK, both with NLM_F_ACK, in one datagram.
+    private func dumpThenGet(dumpFlags: NetlinkFlags = [.request, .dump, .ack]) -> [UInt8] {
+        var writer = NetlinkWriter()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.getLink, flags: dumpFlags, sequence: 20))
+        writer.appendBytes(InterfaceInfoRepr(index: 0).bytes)
+        writer.end()
+        writer.begin(NetlinkHeader(type: RouteNetlinkType.getLink, flags: [.request, .ack], sequence: 21))
+        writer.appendBytes(InterfaceInfoRepr(index: 1).bytes)
+        writer.end()
+        return writer.bytes
+    }
+
+    /// `__netlink_dump_start` returns -EINTR once the dump runs, and `netlink_rcv_skb`
+    /// acknowledges nothing for it: NLM_F_ACK on a dump brings no ACK (probe netlink-order).
+    @Test func aDumpThatStartsIsNotAcknowledged() {
+        let router = TestRouter()
+        let replies = dumpThenGet().withUnsafeBytes { router.server.respond(to: $0, settings: Self.me) }
+        guard replies.count == 3, case .dump = replies[0], case .datagram(let link) = replies[1],
+              case .datagram(let ack) = replies[2] else {
+            Issue.record("replies: \(replies)")
+            return
+        }
+        #expect(parse([link]).first?.header.sequence == 21)
+        #expect(errorCode(ack) == 0)
+        #expect(parse([ack]).first?.header.sequence == 21)
+    }
+
+    /// A dump request while the socket's dump runs fails with EBUSY, acknowledged as an
+    /// error; the other messages are served as usual.
+    @Test func aSecondDumpWhileOneRunsIsBusy() {
+        let router = TestRouter()
+        let replies = dumpThenGet().withUnsafeBytes {
+            router.server.respond(to: $0, settings: Self.me, dumpRunning: true)
+        }
+        let datagrams = replies.compactMap { reply -> [UInt8]? in
+            if case .datagram(let bytes) = reply { return bytes }
+            return nil
+        }
+        #expect(datagrams.count == 3 && replies.count == 3)
+        #expect(datagrams.first.flatMap(errorCode) == -16)  // -EBUSY
+        #expect(datagrams.first.map { parse([$0]).first?.header.sequence } == 20)
+    }
+
+    /// Two dump requests in one datagram: the first starts, the second is busy.
+    @Test func aSecondDumpInTheSameDatagramIsBusy() {
+        let router = TestRouter()
+        var writer = NetlinkWriter()
+        for sequence in [30, 31] as [UInt32] {
+            writer.begin(NetlinkHeader(type: RouteNetlinkType.getLink, flags: [.request, .dump], sequence: sequence))
+            writer.appendBytes(InterfaceInfoRepr(index: 0).bytes)
+            writer.end()
+        }
+        let replies = writer.bytes.withUnsafeBytes { router.server.respond(to: $0, settings: Self.me) }
+        guard replies.count == 2, case .dump = replies[0], case .datagram(let busy) = replies[1] else {
+            Issue.record("replies: \(replies)")
+            return
+        }
+        #expect(errorCode(busy) == -16)  // -EBUSY
+        #expect(parse([busy]).first?.header.sequence == 31)
+    }
 }

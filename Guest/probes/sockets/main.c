@@ -498,6 +498,7 @@ static void on_alarm(int sig)
 
 int scenario_netlink(void); /* netlink.c */
 int scenario_netlink_dump(void); /* netlink_dump.c */
+int scenario_netlink_order(void); /* netlink_order.c */
 
 static const struct {
     const char *name;
@@ -507,7 +508,7 @@ static const struct {
     {"udp", scenario_udp}, {"ping", scenario_ping}, {"raw", scenario_raw},
     {"options", scenario_options}, {"errors", scenario_errors}, {"ioctl", scenario_ioctl},
     {"fork", scenario_fork}, {"netlink", scenario_netlink},
-    {"netlink-dump", scenario_netlink_dump},
+    {"netlink-dump", scenario_netlink_dump}, {"netlink-order", scenario_netlink_order},
 };
 
 static void usage(void)
