@@ -72,6 +72,13 @@ final class GuestNetlinkSocket {
     /// receive takes them without the pair's send and receive (its guest thread is stopped in
     /// the call, so nothing can see them sooner); what is left goes into the pair after it.
     var holdsAnswers = false
+    /// Answers to requests the guest sent natively, served as they arrived, wait in `pending`
+    /// for the trapped receive that usually follows at once (BIRD's route writes), which takes
+    /// them without the pair; the receive, any other trapped call on the socket, or after
+    /// `SocketService.heldAnswerMilliseconds` a timer, puts what is left into the pair.
+    var holdsForReceive = false
+    /// Whether the timer that ends `holdsForReceive` is set.
+    var holdTimerSet = false
     /// Whether `hostEnd` is in the event loop.
     var isWatched = false
     /// The events `hostEnd` is watched for.

@@ -70,8 +70,16 @@ extension SocketService {
                       notification n: SyscallNotification) -> SyscallAnswer {
         // A receive takes its answers straight from `pending` (BIRD's route write: the ACK of
         // the request it just sent natively), and the pair gets what is left afterwards.
-        let holds = !socket.holdsAnswers && (call == number.recvfrom || call == number.recvmsg || call == number.recvmmsg)
+        let isReceive = call == number.recvfrom || call == number.recvmsg || call == number.recvmmsg
+        let holds = !socket.holdsAnswers && isReceive
         if holds { socket.holdsAnswers = true }
+        // Answers held since their requests arrived: this receive takes them; any other call
+        // lets them into the pair first.
+        if holds {
+            socket.holdsForReceive = false
+        } else if !isReceive {
+            releaseHeldNetlinkAnswers(socket)
+        }
         defer {
             if holds {
                 socket.holdsAnswers = false

@@ -34,7 +34,22 @@ extension SocketService {
             retireNetlink(socket)
             return
         }
-        if events & EPOLLIN.rawValue != 0 { serveNativeNetlinkRequests(socket, tid: nil) }
+        if events & EPOLLIN.rawValue != 0 {
+            // A trapped receive waiting already gets the answers at once; otherwise they wait
+            // a moment for the receive that comes next.
+            if socket.waiting.isEmpty { socket.holdsForReceive = true }
+            serveNativeNetlinkRequests(socket, tid: nil)
+            if socket.pending.isEmpty {
+                socket.holdsForReceive = false
+            } else if socket.holdsForReceive && !socket.holdTimerSet {
+                socket.holdTimerSet = true
+                _ = loop.schedule(afterMilliseconds: Self.heldAnswerMilliseconds) { [weak self, weak socket] in
+                    guard let self, let socket else { return }
+                    socket.holdTimerSet = false
+                    self.releaseHeldNetlinkAnswers(socket)
+                }
+            }
+        }
         if events & EPOLLOUT.rawValue != 0 { resumeStalledNetlinkDump(socket) }
         pumpNetlink(socket)
         flush()
@@ -58,9 +73,22 @@ extension SocketService {
         }
     }
 
-    /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives.
+    /// How long answers to natively sent requests wait for a trapped receive
+    /// (`GuestNetlinkSocket.holdsForReceive`) before they go into the pair, where a native
+    /// read or poll sees them.
+    static let heldAnswerMilliseconds: UInt64 = 1
+
+    /// Ends `holdsForReceive`: what waits goes into the pair.
+    func releaseHeldNetlinkAnswers(_ socket: GuestNetlinkSocket) {
+        guard socket.holdsForReceive else { return }
+        socket.holdsForReceive = false
+        pumpNetlink(socket)
+    }
+
+    /// Writes waiting datagrams into the pair while it takes them, then wakes trapped receives;
+    /// nothing while answers are held for a receive.
     func pumpNetlink(_ socket: GuestNetlinkSocket) {
-        guard socket.hostEnd >= 0, !socket.holdsAnswers else { return }
+        guard socket.hostEnd >= 0, !socket.holdsAnswers, !socket.holdsForReceive else { return }
         let written = writeNetlinkDatagrams(socket)
         if written > 0 { socket.pending.removeFirst(written) }
         watchNetlink(socket)
