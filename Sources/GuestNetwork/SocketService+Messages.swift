@@ -33,7 +33,8 @@ extension SocketService {
         guard socket.type != .stream else { return .continueNatively }
         do throws(LinuxErrno) {
             let memory = GuestMemory(tid: n.tid)
-            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false)
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false,
+                                                     hints: &messageTableHints)
             return .value(Int64(try send(socket, header, flags: n.int32Argument(2), memory: memory)))
         } catch {
             return .error(error)
@@ -211,7 +212,8 @@ extension SocketService {
         let flags = n.int32Argument(2)
         do throws(LinuxErrno) {
             let memory = GuestMemory(tid: n.tid)
-            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true)
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true,
+                                                     hints: &messageTableHints)
             if let error = takeReceiveError(socket) { return .error(error) }
             guard let count = try receive(socket, header, at: n.arguments[1], flags: flags, memory: memory,
                                           tid: n.tid, fd: n.int32Argument(0)) else {

@@ -108,7 +108,8 @@ extension SocketService {
                 return .value(Int64(try sendNetlink(socket, data: data, name: name, tid: n.tid)))
             case number.sendmsg:
                 let memory = GuestMemory(tid: n.tid)
-                let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false)
+                let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: false,
+                                                     hints: &messageTableHints)
                 return .value(Int64(try sendNetlinkMessage(socket, header, memory: memory, tid: n.tid)))
             case number.sendmmsg:
                 let memory = GuestMemory(tid: n.tid)

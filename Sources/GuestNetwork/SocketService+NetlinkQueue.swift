@@ -178,7 +178,8 @@ extension SocketService {
         case number.recvfrom:
             received = try receiveNetlinkFrom(socket, n, memory: memory, flags: flags, copy: copy)
         case number.recvmsg:
-            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true)
+            let header = try GuestMessageHeader.read(from: memory, at: n.arguments[1], forReceive: true,
+                                                     hints: &messageTableHints)
             received = try receiveNetlinkMessage(socket, header, at: n.arguments[1], flags: flags, memory: memory,
                                                  copy: copy)
         default:

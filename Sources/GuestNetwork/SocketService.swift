@@ -44,6 +44,9 @@ public final class SocketService: SyscallHandler {
     /// One scratch buffer for moving bytes between pairs and the stack (no allocation per
     /// packet).
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 256, alignment: 16)
+    /// Where the guest's msghdrs had their iovec tables (`GuestMessageHeader.read`): a
+    /// trapped recvmsg or sendmsg into the same msghdr as before reads it in one call.
+    var messageTableHints = MessageTableHints()
     /// Datagrams a guest sent natively on an unconnected socket (Linux would have failed
     /// the send with EDESTADDRREQ; the native send had already succeeded).
     var droppedUnconnectedSends = 0

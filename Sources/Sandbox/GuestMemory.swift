@@ -33,6 +33,25 @@ public struct GuestMemory {
         return buffer
     }
 
+    /// Reads `count` bytes at `address` and, in the same process_vm_readv, the `guess`
+    /// range, whose bytes are nil when the call did not read them all (the guess is stale:
+    /// unmapped, or too long). The first range's errors are `read(at:count:)`'s.
+    public func read(at address: UInt64, count: Int,
+                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+        guard let guess, count > 0, guess.count > 0, count <= Self.maximumTransfer,
+              guess.count <= Self.maximumTransfer, address > 0, guess.address > 0,
+              address &+ UInt64(count) >= address, guess.address &+ UInt64(guess.count) >= guess.address
+        else { return (try read(at: address, count: count), nil) }
+        var flat = [UInt8](repeating: 0, count: count + guess.count)
+        let done = flat.withUnsafeMutableBytes {
+            srouter_process_vm_read_segments(tid, $0.baseAddress, [address, guess.address], [count, guess.count], 2)
+        }
+        if done == count + guess.count { return (Array(flat[..<count]), Array(flat[count...])) }
+        if done >= count { return (Array(flat[..<count]), nil) }
+        if done == -Int(ESRCH) { throw LinuxErrno.ESRCH }
+        return (try read(at: address, count: count), nil)
+    }
+
     /// Reads a value of a C type laid out at `address` (e.g. `ifreq`).
     public func read<T>(_ type: T.Type, at address: UInt64) throws(LinuxErrno) -> T {
         let bytes = try read(at: address, count: MemoryLayout<T>.size)

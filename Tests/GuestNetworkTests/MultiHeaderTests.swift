@@ -20,6 +20,61 @@ final class CountingMemory: GuestAddressSpace {
         for segment in segments { parts.append(try backing.read(at: segment.address, count: segment.count)) }
         return parts
     }
+    /// One call, as process_vm_readv with two ranges: a guess that faults reads as nil.
+    func read(at address: UInt64, count: Int,
+              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+        calls += 1
+        let first = try backing.read(at: address, count: count)
+        guard let guess else { return (first, nil) }
+        return (first, try? backing.read(at: guess.address, count: guess.count))
+    }
+}
+
+/// A msghdr (56 bytes) with its iovec table at `vectors` (`count` entries).
+private func messageHeader(vectors: UInt64, count: UInt64) -> [UInt8] {
+    Array(multiHeader(name: 0, nameLength: 0, vectors: vectors, count: count).prefix(GuestMessageHeader.size))
+}
+
+@Test func aMessageHeaderReadAgainTakesItsTableInTheSameCall() throws {
+    let memory = CountingMemory()
+    memory.backing.map(messageHeader(vectors: 0x2000, count: 1), at: 0x1000)
+    memory.backing.map(littleEndianBytes(UInt64(0x5000)) + littleEndianBytes(UInt64(100)), at: 0x2000)
+    var hints = MessageTableHints()
+    let first = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    #expect(memory.calls == 2)
+    let again = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    #expect(memory.calls == 3)
+    #expect(first == again && again.vectors == [GuestIOVector(base: 0x5000, length: 100)])
+    // The table's contents changed in place: the guess reads them as they are now.
+    memory.backing.map(littleEndianBytes(UInt64(0x6000)) + littleEndianBytes(UInt64(7)), at: 0x2000)
+    let changed = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    #expect(changed.vectors == [GuestIOVector(base: 0x6000, length: 7)])
+}
+
+@Test func aStaleGuessIsReadAgainAndErrorsStayLinuxs() throws {
+    let memory = CountingMemory()
+    memory.backing.map(messageHeader(vectors: 0x2000, count: 1), at: 0x1000)
+    memory.backing.map(littleEndianBytes(UInt64(0x5000)) + littleEndianBytes(UInt64(100)), at: 0x2000)
+    var hints = MessageTableHints()
+    _ = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    // The msghdr now points at another table with two entries.
+    memory.backing.map(messageHeader(vectors: 0x3000, count: 2), at: 0x1000)
+    memory.backing.map(littleEndianBytes(UInt64(0x7000)) + littleEndianBytes(UInt64(8))
+                       + littleEndianBytes(UInt64(0x8000)) + littleEndianBytes(UInt64(9)), at: 0x3000)
+    let moved = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    #expect(moved.vectors == [GuestIOVector(base: 0x7000, length: 8), GuestIOVector(base: 0x8000, length: 9)])
+    // It points at unmapped memory: EFAULT, as import_iovec gives, whatever was guessed.
+    memory.backing.map(messageHeader(vectors: 0x9000, count: 1), at: 0x1000)
+    #expect(throws: LinuxErrno.EFAULT) {
+        try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    }
+    // A guessed table that is no longer mapped, with the msghdr still pointing at it: EFAULT.
+    memory.backing.map(messageHeader(vectors: 0x2000, count: 1), at: 0x1000)
+    _ = try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    for i in 0..<16 { memory.backing.bytes[0x2000 + UInt64(i)] = nil }
+    #expect(throws: LinuxErrno.EFAULT) {
+        try GuestMessageHeader.read(from: memory, at: 0x1000, forReceive: true, hints: &hints)
+    }
 }
 
 /// An mmsghdr (64 bytes) with its iovec table at `vectors` (`count` entries).

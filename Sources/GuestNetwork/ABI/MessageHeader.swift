@@ -11,6 +11,10 @@ public protocol GuestAddressSpace {
     func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno)
     /// Reads each range (EFAULT for the first bad one); one call where it can.
     func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]]
+    /// Reads `count` bytes at `address` (its errors) and, in the same call where it can, the
+    /// `guess` range: nil for that when it was not read (a guess that no longer holds).
+    func read(at address: UInt64, count: Int,
+              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?)
 }
 
 extension GuestAddressSpace {
@@ -45,6 +49,12 @@ extension GuestAddressSpace {
         return messages.count
     }
 
+    /// The range alone: no guess is read.
+    public func read(at address: UInt64, count: Int,
+                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+        (try read(at: address, count: count), nil)
+    }
+
     /// One range after the other.
     public func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]] {
         var parts: [[UInt8]] = []
@@ -59,6 +69,32 @@ extension GuestAddressSpace {
 }
 
 extension GuestMemory: GuestAddressSpace {}
+
+/// Where the iovec tables of recently read msghdrs were, by the msghdr's guest address. A
+/// program receives into the same msghdr over and over (BIRD's netlink and BGP sockets), so
+/// the next read of that msghdr can fetch its table with it, in one process_vm_readv rather
+/// than two. Only a hint: a msghdr that now points elsewhere has its table read again.
+public struct MessageTableHints {
+    private var tables: [UInt64: (address: UInt64, count: Int)] = [:]
+    /// How many msghdrs are remembered; past that the hints start afresh.
+    static let capacity = 64
+
+    /// No hints yet.
+    public init() {}
+
+    /// Where the table of the msghdr at `header` was last time.
+    func table(of header: UInt64) -> (address: UInt64, count: Int)? { tables[header] }
+
+    /// The msghdr at `header` had `table` (nil: none).
+    mutating func record(_ table: (address: UInt64, count: Int)?, of header: UInt64) {
+        guard let table else {
+            tables[header] = nil
+            return
+        }
+        if tables.count >= Self.capacity && tables[header] == nil { tables.removeAll(keepingCapacity: true) }
+        tables[header] = table
+    }
+}
 
 /// Little-endian loads from a byte array (the LP64 layouts of x86_64 and aarch64).
 extension Array where Element == UInt8 {
@@ -116,8 +152,21 @@ public struct GuestMessageHeader: Equatable, Sendable {
     /// msg_namelen EINVAL.
     public static func read(from memory: some GuestAddressSpace, at address: UInt64,
                             forReceive: Bool) throws(LinuxErrno) -> GuestMessageHeader {
-        let (header, table) = try fields(try memory.read(at: address, count: size), at: 0)
+        var hints = MessageTableHints()
+        return try read(from: memory, at: address, forReceive: forReceive, hints: &hints)
+    }
+
+    /// As `read(from:at:forReceive:)`, fetching the iovec table in the same call as the
+    /// msghdr when `hints` knows where this msghdr's table was last time and it is still
+    /// there (the msghdr read with it must point at the same table, or it is read again).
+    public static func read(from memory: some GuestAddressSpace, at address: UInt64, forReceive: Bool,
+                            hints: inout MessageTableHints) throws(LinuxErrno) -> GuestMessageHeader {
+        let guess = hints.table(of: address)
+        let (raw, guessed) = try memory.read(at: address, count: size, guessing: guess)
+        let (header, table) = try fields(raw, at: 0)
+        hints.record(table, of: address)
         guard let table else { return header }
+        if let guess, let guessed, guess == table { return try withVectors(header, guessed) }
         return try withVectors(header, try memory.read(at: table.address, count: table.count))
     }
 
