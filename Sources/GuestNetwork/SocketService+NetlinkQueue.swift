@@ -38,7 +38,9 @@ extension SocketService {
             // A trapped receive waiting already gets the answers at once; otherwise they wait
             // a moment for the receive that comes next.
             if socket.waiting.isEmpty { socket.holdsForReceive = true }
-            serveNativeNetlinkRequests(socket, tid: nil)
+            // One request a wakeup, unless edge-triggered: the level-triggered watch reports
+            // the next at once, and BIRD's one request needs no read that finds none.
+            serveNativeNetlinkRequests(socket, tid: nil, limit: socket.watchedEvents & EPOLLET.rawValue != 0 ? 64 : 1)
             if socket.pending.isEmpty {
                 socket.holdsForReceive = false
             } else if socket.holdsForReceive && !socket.holdTimerSet {
@@ -59,9 +61,10 @@ extension SocketService {
     /// connected destination, by default the kernel) that wait at srouter's end, autobinding
     /// the socket first as `netlink_sendmsg` does (with `tid`'s process id if known and free).
     /// A native send has already succeeded, so a destination that is gone drops the message.
-    func serveNativeNetlinkRequests(_ socket: GuestNetlinkSocket, tid: pid_t?) {
+    /// At most `limit` are served.
+    func serveNativeNetlinkRequests(_ socket: GuestNetlinkSocket, tid: pid_t?, limit: Int = 64) {
         guard socket.hostEnd >= 0 else { return }
-        for _ in 0..<64 {
+        for _ in 0..<limit {
             let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
             guard n > 0 else { return }
             if !socket.isBound { autobind(socket, tid: tid) }
