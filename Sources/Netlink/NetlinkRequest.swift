@@ -38,7 +38,8 @@ extension RouteNetlinkServer {
                       policy: [UInt16: Int] = [:]) throws -> [UInt16: NetlinkAttribute] {
         let payload = request.payload
         guard payload.count >= headerLength else { throw NetlinkFailure.invalid() }
-        var map: [UInt16: NetlinkAttribute] = [:]
+        // Room for a route's or an address's usual attributes without growing.
+        var map = [UInt16: NetlinkAttribute](minimumCapacity: 8)
         var attributes = NetlinkAttributes(UnsafeRawBufferPointer(rebasing: payload[headerLength...]))
         while let attribute = attributes.next() {
             // validate_nla: an integer attribute shorter than its type is ERANGE, reported with

@@ -24,7 +24,7 @@ extension RouteNetlinkServer {
         guard let type = RouteType(rawValue: header.type == 0 && !add ? 1 : header.type) else {
             throw NetlinkFailure.invalid("Invalid route type")
         }
-        let zero: IPAddress = isV6 ? IPAddress("::")! : IPAddress("0.0.0.0")!
+        let zero: IPAddress = isV6 ? .v6(.any) : .v4(.any)
         let destination = try address(attributes[RouteRepr.Attribute.destination], family: header.family) ?? zero
         guard let prefix = IPPrefix(address: destination, length: Int(header.destinationLength)) else {
             throw NetlinkFailure.invalid("Invalid prefix length")
@@ -181,7 +181,7 @@ extension RouteNetlinkServer {
         let header = try parseHeader(request, RouteRepr.parse)
         let isV6 = header.family == Family.inet6
         let attributes = try attributeMap(request, after: RouteRepr.length, policy: Self.routePolicy(ipv6: isV6))
-        let zero: IPAddress = isV6 ? IPAddress("::")! : IPAddress("0.0.0.0")!
+        let zero: IPAddress = isV6 ? .v6(.any) : .v4(.any)
         let destination = try address(attributes[A.destination], family: header.family) ?? zero
         guard case (let route, var tableNumber)? = lookup(destination) else { throw NetlinkFailure(101) }
         // Without custom rules Linux merges table local into main (`fib_unmerge` undoes it), so
