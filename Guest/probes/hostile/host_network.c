@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "errname.h"
 #include "hostile.h"
 
 /// tcp-host: socket(AF_INET, SOCK_STREAM) and a non-blocking connect to the host's
