@@ -9,6 +9,7 @@
  * it removes. Sequence numbers are the probe's own; port ids print as comparisons.
  */
 #include "probe.h"
+#include "netlink_probe.h"
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -33,12 +34,6 @@
 
 /* MARK: - Building requests */
 
-struct req {
-    union {
-        struct nlmsghdr h;
-        char b[2048];
-    };
-};
 
 static struct nlmsghdr *begin(struct req *r, int type, int flags, int seq, const void *fixed, int fixedlen)
 {
@@ -71,7 +66,7 @@ static void attr_addr(struct req *r, int type, int family, const char *text)
 }
 
 /* RTM_NEWROUTE/RTM_DELROUTE of DST/LEN in the main table, on the interface or via GW. */
-static void route_req(struct req *r, int type, int flags, int seq, int family, const char *dst, int len,
+void route_req(struct req *r, int type, int flags, int seq, int family, const char *dst, int len,
                       const char *gw)
 {
     struct rtmsg rt = {.rtm_family = family, .rtm_dst_len = len, .rtm_table = RT_TABLE_MAIN,
@@ -87,7 +82,7 @@ static void route_req(struct req *r, int type, int flags, int seq, int family, c
         attr32(r, RTA_OIF, cfg.ifindex);
 }
 
-static void addr_req(struct req *r, int type, int flags, int seq, const char *addr, int len)
+void addr_req(struct req *r, int type, int flags, int seq, const char *addr, int len)
 {
     struct ifaddrmsg ifa = {.ifa_family = AF_INET, .ifa_prefixlen = len, .ifa_index = cfg.ifindex};
     begin(r, type, NLM_F_REQUEST | flags, seq, &ifa, sizeof ifa);
@@ -97,12 +92,12 @@ static void addr_req(struct req *r, int type, int flags, int seq, const char *ad
 
 /* MARK: - Sockets */
 
-static int nl_socket(void)
+int nl_socket(void)
 {
     return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 }
 
-static socklen_t nladdr(struct sockaddr_nl *sa, unsigned pid, unsigned groups)
+socklen_t nladdr(struct sockaddr_nl *sa, unsigned pid, unsigned groups)
 {
     memset(sa, 0, sizeof *sa);
     sa->nl_family = AF_NETLINK;
@@ -111,7 +106,7 @@ static socklen_t nladdr(struct sockaddr_nl *sa, unsigned pid, unsigned groups)
     return sizeof *sa;
 }
 
-static unsigned port_of(int fd)
+unsigned port_of(int fd)
 {
     struct sockaddr_nl sa;
     socklen_t len = sizeof sa;
@@ -134,18 +129,18 @@ static void rep_name(const char *key, int fd)
         sa.nl_pid != 0, sa.nl_groups);
 }
 
-static long send_req(int fd, struct req *r)
+long send_req(int fd, struct req *r)
 {
     return send(fd, r->b, r->h.nlmsg_len, 0);
 }
 
 /* The last recvmsg's name and flags. */
-static struct sockaddr_nl last_from;
-static socklen_t last_namelen;
+struct sockaddr_nl last_from;
+socklen_t last_namelen;
 static int last_flags;
 
 /* recvmsg after a poll of up to ms; -1 with errno as recvmsg left it. */
-static long recv_dgram(int fd, void *buf, size_t len, int flags, int ms)
+long recv_dgram(int fd, void *buf, size_t len, int flags, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (ms > 0 && poll(&p, 1, bound_ms(ms)) == 0) {
@@ -161,7 +156,7 @@ static long recv_dgram(int fd, void *buf, size_t len, int flags, int ms)
     return n;
 }
 
-static const char *hex(const void *p_, int n)
+const char *hex(const void *p_, int n)
 {
     static char bufs[4][4200];
     static int next;
@@ -221,7 +216,7 @@ static void rep_reply(const char *key, char *buf, long n)
     }
 }
 
-static void drain(int fd)
+void drain(int fd)
 {
     char buf[8192];
     while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
@@ -244,7 +239,7 @@ static void exchange(const char *key, int fd, struct req *r)
 }
 
 /* Waits for the ACK of a request; no output unless it fails. */
-static void quiet(const char *key, int fd, struct req *r)
+void quiet(const char *key, int fd, struct req *r)
 {
     char buf[8192];
     char k[200];
@@ -572,7 +567,7 @@ static void bad_input(void)
 
 /* MARK: - Dumps */
 
-static void print_attrs(char *b, size_t room, int type, const struct rtattr *a, int len)
+void print_attrs(char *b, size_t room, int type, const struct rtattr *a, int len)
 {
     size_t o = strlen(b);
     for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -688,119 +683,9 @@ static void dumps(void)
     close(fd);
 }
 
-/* MARK: - Notifications */
-
-static void describe_note(char *b, size_t room, struct nlmsghdr *h)
-{
-    if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) {
-        struct rtmsg *rt = NLMSG_DATA(h);
-        snprintf(b, room, "route hdr=%s attrs:", hex(rt, sizeof *rt));
-        print_attrs(b, room, RTM_NEWROUTE, RTM_RTA(rt), RTM_PAYLOAD(h));
-    } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
-        struct ifaddrmsg *ifa = NLMSG_DATA(h);
-        snprintf(b, room, "addr hdr=%s attrs:", hex(ifa, sizeof *ifa));
-        print_attrs(b, room, RTM_NEWADDR, IFA_RTA(ifa), IFA_PAYLOAD(h));
-    } else if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) {
-        struct ifinfomsg *ifi = NLMSG_DATA(h);
-        snprintf(b, room, "link index=%d flags=0x%x change=0x%x", ifi->ifi_index, ifi->ifi_flags, ifi->ifi_change);
-    } else {
-        snprintf(b, room, "other");
-    }
-}
-
-static void notifications(void)
-{
-    int l = nl_socket(), w = nl_socket();
-    struct sockaddr_nl sa;
-    struct req r;
-    char buf[8192];
-    rep("bind-listener", bind(l, (struct sockaddr *)&sa,
-                              nladdr(&sa, 0, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_IFADDR | RTMGRP_LINK)));
-    route_req(&r, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 50, AF_INET, "10.99.2.0", 24, NULL);
-    quiet("w.add4", w, &r);
-    unsigned pw = port_of(w);
-    route_req(&r, RTM_DELROUTE, NLM_F_ACK, 51, AF_INET, "10.99.2.0", 24, NULL);
-    quiet("w.del4", w, &r);
-    route_req(&r, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 52, AF_INET6, "fd99:2::", 64, NULL);
-    quiet("w.add6", w, &r);
-    route_req(&r, RTM_DELROUTE, NLM_F_ACK, 53, AF_INET6, "fd99:2::", 64, NULL);
-    quiet("w.del6", w, &r);
-    addr_req(&r, RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 54, "10.99.3.1", 32);
-    quiet("w.addaddr", w, &r);
-    addr_req(&r, RTM_DELADDR, NLM_F_ACK, 55, "10.99.3.1", 32);
-    quiet("w.deladdr", w, &r);
-    /* A route added with a request that sets no sequence number and a native write. */
-    route_req(&r, RTM_NEWROUTE, NLM_F_CREATE, 0, AF_INET, "10.99.2.0", 25, NULL);
-    send_req(w, &r);
-    sleep_ms(100);
-    route_req(&r, RTM_DELROUTE, 0, 0, AF_INET, "10.99.2.0", 25, NULL);
-    send_req(w, &r);
-    for (int i = 0; i < 40; i++) {
-        char k[64];
-        long n = recv_dgram(l, buf, sizeof buf, 0, i == 0 ? 1000 : 300);
-        if (n < 0) {
-            snprintf(k, sizeof k, "note.%d", i);
-            rep(k, n);
-            break;
-        }
-        int j = 0;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n), j++) {
-            char d[2000];
-            describe_note(d, sizeof d, h);
-            snprintf(k, sizeof k, "note.%d.%d", i, j);
-            out(k, "type=%u flags=0x%x seq=%u pid=%s groups=0x%x namelen=%u from=%u %s", h->nlmsg_type, h->nlmsg_flags,
-                h->nlmsg_seq, h->nlmsg_pid == pw ? "writer" : h->nlmsg_pid == 0 ? "0" : "other", last_from.nl_groups,
-                (unsigned)last_namelen, last_from.nl_pid, d);
-        }
-    }
-    drain(w);
-    close(l), close(w);
-}
-
-static void overruns(void)
-{
-    int w = nl_socket();
-    struct req r;
-    char buf[8192];
-    char net[32];
-    for (int pass = 0; pass < 2; pass++) {
-        const char *p = pass ? "no-enobufs" : "enobufs";
-        char k[64];
-        int l = nl_socket();
-        struct sockaddr_nl sa;
-        int small = 1;
-        setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        if (pass) {
-            int one = 1;
-            snprintf(k, sizeof k, "%s.set", p);
-            rep(k, setsockopt(l, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one));
-        }
-        bind(l, (struct sockaddr *)&sa, nladdr(&sa, 0, RTMGRP_IPV4_ROUTE));
-        for (int i = 0; i < 40; i++) {
-            snprintf(net, sizeof net, "10.98.%d.0", i);
-            route_req(&r, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 60 + i, AF_INET, net, 24, NULL);
-            quiet("w.add", w, &r);
-        }
-        long n = recv_dgram(l, buf, sizeof buf, 0, 300);
-        snprintf(k, sizeof k, "%s.first", p);
-        out(k, "%s", n > 0 ? "a message" : rstr(n, errno));
-        int got = n > 0;
-        while ((n = recv_dgram(l, buf, sizeof buf, 0, 0)) > 0)
-            got++;
-        snprintf(k, sizeof k, "%s.then", p);
-        out(k, "some=%d fewer-than-sent=%d end=%s", got > 0, got < 40, rstr(n, errno));
-        for (int i = 0; i < 40; i++) {
-            snprintf(net, sizeof net, "10.98.%d.0", i);
-            route_req(&r, RTM_DELROUTE, NLM_F_ACK, 200 + i, AF_INET, net, 24, NULL);
-            quiet("w.del", w, &r);
-        }
-        n = recv_dgram(l, buf, sizeof buf, 0, 300);
-        snprintf(k, sizeof k, "%s.after-deletes", p);
-        out(k, "%s", n > 0 ? "a message" : rstr(n, errno));
-        close(l);
-    }
-    close(w);
-}
+/* netlink_notify.c */
+void notifications(void);
+void overruns(void);
 
 int scenario_netlink(void)
 {
