@@ -36,8 +36,9 @@ extension SocketService {
         }
         if events & EPOLLIN.rawValue != 0 {
             // A trapped receive waiting already gets the answers at once; otherwise they wait
-            // a moment for the receive that comes next.
-            if socket.waiting.isEmpty { socket.holdsForReceive = true }
+            // a moment for the receive that comes next. Not behind answers the pair had no
+            // room for: those wait on EPOLLOUT, which must not find the pump held.
+            if socket.waiting.isEmpty && socket.pending.isEmpty { socket.holdsForReceive = true }
             // One request a wakeup, unless edge-triggered: the level-triggered watch reports
             // the next at once, and BIRD's one request needs no read that finds none.
             serveNativeNetlinkRequests(socket, tid: nil, limit: socket.watchedEvents & EPOLLET.rawValue != 0 ? 64 : 1)
