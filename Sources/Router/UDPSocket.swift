@@ -35,6 +35,11 @@ public final class UDPSocket {
 
     /// Datagrams dropped because they did not fit a buffer.
     public private(set) var truncated = 0
+    /// Whether runs of same-size datagrams to one endpoint go as UDP GSO messages
+    /// (UDP_SEGMENT); off for good once the kernel refuses it as unsupported.
+    public private(set) var segments = true
+    /// Datagrams sent in batches that used UDP GSO where they could (for tests and stats).
+    public private(set) var segmentedDatagrams = 0
 
     /// The socket buffers asked for, each way: wireguard-go's 7 MiB. The kernel's default
     /// (`net.core.rmem_default`, 208 KiB) holds under a hundred full-size datagrams, which a
@@ -179,23 +184,55 @@ public final class UDPSocket {
         return true
     }
 
-    /// Sends the queued datagrams with sendmmsg and empties the queue. A datagram the kernel
-    /// refuses (a full socket buffer, an unreachable address) is skipped and dropped, as UDP
-    /// drops anyway; returns how many the kernel took.
+    /// Sends the queued datagrams with sendmmsg and empties the queue; runs to one endpoint
+    /// that share a size go as one UDP GSO message each while `segments` holds. A datagram
+    /// the kernel refuses (a full socket buffer, an unreachable address) is skipped and
+    /// dropped, as UDP drops anyway — a refused run is tried again datagram by datagram
+    /// first; returns how many the kernel took.
     @discardableResult
     public func flush() -> Int {
         var offset = 0
         var sent = 0
         while offset < queued {
-            let n = srouter_send_batch(fd, sendBatch.baseAddress! + offset, Int32(queued - offset))
+            let rest = sendBatch.baseAddress! + offset
+            var failedRun: Int32 = 0
+            var failedSegmented: Int32 = 0
+            let n = segments
+                ? srouter_send_batch_segmented(fd, rest, Int32(queued - offset), &failedRun, &failedSegmented)
+                : srouter_send_batch(fd, rest, Int32(queued - offset))
             if n > 0 {
                 sent += Int(n)
                 offset += Int(n)
+                if segments && failedRun == 0 { segmentedDatagrams += Int(n) }
+            } else if segments && failedSegmented != 0 {
+                // A kernel or a device without UDP GSO (EIO: no checksum offload) never takes
+                // one: send without. Any other refusal is this run's (a datagram longer than
+                // the path MTU is EINVAL segmented): its datagrams go one by one.
+                if n == -EIO || n == -EOPNOTSUPP || n == -ENOPROTOOPT || n == -ENOSYS { segments = false; continue }
+                sent += sendEach(rest, count: Int(failedRun))
+                offset += Int(failedRun)
             } else {
                 offset += 1  // this one failed: drop it, keep the rest
             }
         }
         queued = 0
+        return sent
+    }
+
+    /// Sends `count` datagrams at `first` one sendmmsg entry each, dropping the refused ones;
+    /// returns how many the kernel took.
+    private func sendEach(_ first: UnsafeMutablePointer<srouter_datagram>, count: Int) -> Int {
+        var offset = 0
+        var sent = 0
+        while offset < count {
+            let n = srouter_send_batch(fd, first + offset, Int32(count - offset))
+            if n > 0 {
+                sent += Int(n)
+                offset += Int(n)
+            } else {
+                offset += 1
+            }
+        }
         return sent
     }
 

@@ -80,6 +80,39 @@ import WireGuard
         #expect(receive(b, expecting: 2).count == 2)
     }
 
+    /// Runs of one size to one endpoint leave as UDP GSO messages; the receiver sees the
+    /// datagrams a sendmmsg of each would give, in order, sizes and bytes kept.
+    @Test func runsOfOneSizeLeaveSegmentedAndArriveAsTheirDatagrams() throws {
+        let a = try UDPSocket(port: 0)
+        let b = try UDPSocket(port: 0)
+        let c = try UDPSocket(port: 0)
+        let toB = Endpoint(address: .v4(.loopback), port: b.port)
+        let toC = Endpoint(address: .v6(.loopback), port: c.port)
+        // Ten of 1400 bytes and a shorter last one to b, three to c, two more to b of another
+        // size, then one run longer than 64 datagrams.
+        var plan: [(Int, Endpoint)] = (0..<10).map { _ in (1400, toB) } + [(700, toB)]
+        plan += (0..<3).map { _ in (200, toC) } + [(90, toB), (90, toB)]
+        plan += (0..<60).map { _ in (300, toB) }
+        var sent = 0
+        for (i, (length, endpoint)) in plan.enumerated() {
+            let buffer = a.nextSendBuffer()
+            if a.queuedCount == 0 && i > 0 { sent += UDPSocket.sendBatchSize }
+            buffer.initializeMemory(as: UInt8.self, repeating: UInt8(i & 0xff))
+            #expect(a.queue(length: length, to: endpoint))
+        }
+        sent += a.flush()
+        #expect(sent == plan.count)
+        #expect(a.segments && a.segmentedDatagrams > 0)
+        let toBPlan = plan.enumerated().filter { $0.element.1 == toB }
+        let gotB = receive(b, expecting: toBPlan.count)
+        #expect(gotB.map(\.0.count) == toBPlan.map(\.element.0))
+        #expect(gotB.map { $0.0.first ?? 0 } == toBPlan.map { UInt8($0.offset & 0xff) })
+        #expect(gotB.allSatisfy { Set($0.0).count == 1 && $0.1 == Endpoint(address: .v4(.loopback), port: a.port) })
+        let gotC = receive(c, expecting: 3)
+        #expect(gotC.map(\.0.count) == [200, 200, 200])
+        #expect(gotC.map { $0.0.first ?? 0 } == [11, 12, 13])
+    }
+
     @Test func aTakenPortIsAnError() throws {
         let a = try UDPSocket(port: 0)
         #expect(throws: (any Error).self) { try UDPSocket(port: a.port) }

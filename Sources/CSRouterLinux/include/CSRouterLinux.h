@@ -123,6 +123,12 @@ struct srouter_datagram {
 int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count);
 /// sendmmsg(2) of `count` (≤ SROUTER_BATCH_MAX) datagrams. Returns how many were sent or -errno.
 int srouter_send_batch(int fd, struct srouter_datagram *batch, int count);
+/// As `srouter_send_batch`, with each run of datagrams to one destination that share a size
+/// (a shorter last one too; at most 64, under 65,000 bytes) sent as one UDP_SEGMENT (GSO)
+/// message. Returns how many datagrams were sent, or -errno when the first run failed, with
+/// its length in `*failed_run` and whether it was segmented in `*failed_segmented`.
+int srouter_send_batch_segmented(int fd, struct srouter_datagram *batch, int count,
+                                 int *failed_run, int *failed_segmented);
 
 // MARK: - Signals
 
