@@ -73,7 +73,7 @@ public final class PacketCapture {
             let session = client.session
             let fits = session.queuedBytes + PcapFormat.recordHeaderLength + kept <= Self.queueLimit
             if fits {
-                PcapFormat.withRecordHeader(seconds: UInt32(truncatingIfNeeded: now.tv_sec),
+                _ = PcapFormat.withRecordHeader(seconds: UInt32(truncatingIfNeeded: now.tv_sec),
                                             microseconds: UInt32(now.tv_nsec / 1000), length: packet.count) {
                     session.send($0, force: true)
                 }
