@@ -301,14 +301,16 @@ extension SocketService {
         netlinkWork.nanoseconds += EventLoop.monotonicNow() - start
     }
 
-    /// Delivers a notification to every socket subscribed to `group`; one whose receive
+    /// Delivers a notification to every bound socket subscribed to `group`; one whose receive
     /// queue is over its SO_RCVBUF loses it and reports ENOBUFS on its next receive
     /// (`netlink_broadcast_deliver`: delivered while `sk_rmem_alloc <= sk_rcvbuf`, else
     /// `netlink_overrun`). The queue is what the guest has not read from the pair (SIOCOUTQ
     /// of srouter's end: the bytes its AF_UNIX peer still holds, counted as Linux counts
     /// `sk_rmem_alloc`, by buffer truesize) plus what waits to be written.
     func broadcastNetlink(_ group: RouteNetlinkGroup, _ message: [UInt8]) {
-        for socket in netlinkSockets.values where socket.groups.contains(group.rawValue) {
+        // netlink_broadcast skips the sockets whose port is the excluded one, the requester's
+        // when echoing and else 0: an unbound member hears nothing.
+        for socket in netlinkSockets.values where socket.isBound && socket.groups.contains(group.rawValue) {
             if netlinkQueuedBytes(socket) > Int(socket.receiveBuffer) {
                 if !socket.noBufferErrors { socket.overrun = true }
                 continue

@@ -30,7 +30,8 @@ extension SocketService {
             switch name {
             case NetlinkOption.addMembership, NetlinkOption.dropMembership:
                 guard value >= 1, value <= Self.routeGroupLimit else { throw LinuxErrno.EINVAL }
-                if !socket.isBound { autobind(socket, tid: n.tid) }  // as netlink_setsockopt does
+                // netlink_setsockopt does not bind: a later bind with pid 0 still autobinds
+                // (zebra joins its groups first, then binds).
                 if name == NetlinkOption.addMembership { socket.groups.insert(value) } else { socket.groups.remove(value) }
             case NetlinkOption.packetInfo: socket.packetInfo = value != 0
             case NetlinkOption.broadcastError: socket.broadcastError = value != 0

@@ -116,7 +116,7 @@ unsigned port_of(int fd)
     return sa.nl_pid;
 }
 
-static void rep_name(const char *key, int fd)
+void rep_name(const char *key, int fd)
 {
     struct sockaddr_nl sa;
     socklen_t len = sizeof sa + 4;
@@ -685,6 +685,7 @@ static void dumps(void)
 
 /* netlink_notify.c */
 void notifications(void);
+void unbound_member(void);
 void overruns(void);
 
 int scenario_netlink(void)
@@ -696,6 +697,7 @@ int scenario_netlink(void)
     SECTION("bad") { bad_input(); }
     SECTION("dumps") { dumps(); }
     SECTION("notify") { notifications(); }
+    SECTION("member") { unbound_member(); }
     SECTION("overrun") { overruns(); }
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * netlink_notify.c — scenario netlink's notification sections: what a subscribed socket
  * receives for route and address changes (whoever made them, with the writer's port id and
- * sequence number), and ENOBUFS when its receive buffer overflows (NETLINK_NO_ENOBUFS off
+ * sequence number), membership before bind (no autobind, no notifications while the port is
+ * 0), and ENOBUFS when its receive buffer overflows (NETLINK_NO_ENOBUFS off
  * and on).
  */
 #include "probe.h"
@@ -82,6 +83,32 @@ void notifications(void)
     }
     drain(w);
     close(l), close(w);
+}
+
+/* NETLINK_ADD_MEMBERSHIP on a fresh socket does not bind it (netlink_setsockopt), so a bind
+ * with pid 0 still autobinds it (zebra's order); until then the kernel's notifications skip
+ * it (netlink_broadcast excludes port 0, the requester's when not echoing). */
+void unbound_member(void)
+{
+    int m = nl_socket(), w = nl_socket();
+    struct sockaddr_nl sa;
+    struct req r;
+    char buf[8192];
+    int grp = RTNLGRP_IPV4_ROUTE;
+    rep("member.add", setsockopt(m, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof grp));
+    rep_name("member.name-after-add", m);
+    route_req(&r, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 70, AF_INET, "10.99.4.0", 24, NULL);
+    quiet("member.w.add", w, &r);
+    long n = recv_dgram(m, buf, sizeof buf, 0, 300);
+    out("member.unbound-note", "%s", n > 0 ? "a message" : rstr(n, errno));
+    rep("member.bind", bind(m, (struct sockaddr *)&sa, nladdr(&sa, 0, RTMGRP_LINK | RTMGRP_IPV4_ROUTE)));
+    rep_name("member.name-bound", m);
+    route_req(&r, RTM_DELROUTE, NLM_F_ACK, 71, AF_INET, "10.99.4.0", 24, NULL);
+    quiet("member.w.del", w, &r);
+    n = recv_dgram(m, buf, sizeof buf, 0, 1000);
+    struct nlmsghdr *h = (struct nlmsghdr *)buf;
+    out("member.bound-note", "%s", n > 0 ? (h->nlmsg_type == RTM_DELROUTE ? "DELROUTE" : "another") : rstr(n, errno));
+    close(m), close(w);
 }
 
 void overruns(void)

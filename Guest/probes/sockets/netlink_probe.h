@@ -24,6 +24,8 @@ extern socklen_t last_namelen;
 int nl_socket(void);
 socklen_t nladdr(struct sockaddr_nl *sa, unsigned pid, unsigned groups);
 unsigned port_of(int fd);
+/* KEY: getsockname's length, family, pad, whether the port is set, and the groups. */
+void rep_name(const char *key, int fd);
 long send_req(int fd, struct req *r);
 long recv_dgram(int fd, void *buf, size_t len, int flags, int ms);
 const char *hex(const void *p_, int n);
