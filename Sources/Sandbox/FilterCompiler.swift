@@ -47,7 +47,7 @@ public struct FilterCompiler {
     /// Whether this is `learning()`'s filter, whose default action is SCMP_ACT_NOTIFY.
     private var learning = false
     /// Whether the policy's errno denials (its default action, and unconditional errno rules
-    /// on calls srouter does not serve) trap to srouter instead, which answers them with the
+    /// on calls srouter does not serve; errno 0 is a success, not a denial) trap to srouter instead, which answers them with the
     /// same errno and logs each (`DenialLogger`): the operator sees which call was denied and
     /// to whom. Argument-conditional rules and srouter's own refusals stay in the kernel.
     public var notifiesDenials = false
@@ -99,7 +99,9 @@ public struct FilterCompiler {
                 for name in rule.names where !enforced.contains(name) {
                     guard let nr = SyscallTable.number(of: name) else { continue }
                     var action = rule.action
-                    if notifiesDenials, denials.defaultErrno != nil, rule.arguments.isEmpty, case .errno(let e) = action {
+                    // errno 0 is a success, not a denial: answered in the kernel, never logged.
+                    if notifiesDenials, denials.defaultErrno != nil, rule.arguments.isEmpty, case .errno(let e) = action,
+                       e != 0 {
                         denials.errnoByCall[nr] = e
                         action = .notify
                     }

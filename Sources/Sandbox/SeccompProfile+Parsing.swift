@@ -193,7 +193,9 @@ private struct ProfileParser {
             throw PolicyError(path: path, message: "names no system call (\"names\": [...])")
         }
 
-        let entryErrno = try fields["errnoRet"].map { try errno($0, at: "\(path).errnoRet") }
+        // An entry's errnoRet may be 0 (OCI's uint): SECCOMP_RET_ERRNO with 0, the call
+        // returns 0 without running — a success the kernel grants nothing for.
+        let entryErrno = try fields["errnoRet"].map { try errno($0, at: "\(path).errnoRet", allowingZero: true) }
         guard let actionValue = fields["action"] else {
             throw PolicyError(path: "\(path).action", message: "missing")
         }
@@ -294,10 +296,11 @@ private struct ProfileParser {
         return action
     }
 
-    func errno(_ value: JSONValue, at path: String) throws -> Int32 {
+    func errno(_ value: JSONValue, at path: String, allowingZero: Bool = false) throws -> Int32 {
         let number = try unsigned(value, at: path)
-        guard number >= 1 && number <= 4095 else {
-            throw PolicyError(path: path, message: "must be an errno number 1…4095, not \(number)")
+        let lowest: UInt64 = allowingZero ? 0 : 1
+        guard number >= lowest && number <= 4095 else {
+            throw PolicyError(path: path, message: "must be an errno number \(lowest)…4095, not \(number)")
         }
         return Int32(number)
     }

@@ -43,6 +43,18 @@ import Testing
         #expect(profile.rules[4].names == ["kill"])
     }
 
+    /// An entry's errnoRet may be 0 (OCI's uint32): the call returns 0 without running. The
+    /// built-in policy answers capset so; a default action of 0 stays refused.
+    @Test func anEntryMayAnswerZero() throws {
+        let profile = try parse(#"""
+            {"defaultAction": "SCMP_ACT_ERRNO",
+             "syscalls": [{"names": ["capset"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}
+            """#)
+        #expect(profile.rules.map(\.action) == [.errno(0)])
+        let builtIn = try parse(DefaultPolicy.json)
+        #expect(builtIn.rules.filter { $0.names.contains("capset") }.map(\.action) == [.errno(0)])
+    }
+
     @Test func argumentConditions() throws {
         let profile = try parse(#"""
             {"defaultAction": "SCMP_ACT_ERRNO",
