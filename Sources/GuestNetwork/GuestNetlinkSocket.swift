@@ -1,4 +1,5 @@
 import Netlink
+import Wire
 import Sandbox
 
 /// One NETLINK_ROUTE socket of the guest, served by srouter's `RouteNetlinkServer`.
@@ -46,6 +47,13 @@ final class GuestNetlinkSocket {
     var broadcastError = false
     /// NETLINK_LISTEN_ALL_NSID.
     var listenAllNamespaces = false
+    /// The classic BPF program SO_ATTACH_FILTER attached, run on every datagram before it is
+    /// queued (`sk_filter`: replies, ACKs, dump datagrams, notifications).
+    var filter: ClassicBPFProgram?
+    /// SO_LOCK_FILTER: the filter can be neither replaced nor detached.
+    var filterLocked = false
+    /// Datagrams the filter dropped.
+    var filteredOut = 0
     /// A notification was dropped for want of room: the next receive fails with ENOBUFS
     /// (`netlink_overrun`).
     var overrun = false
@@ -92,9 +100,23 @@ final class GuestNetlinkSocket {
         self.hostEnd = hostEnd
     }
 
-    /// Queues a datagram from `origin` after what waits.
-    func enqueue(_ bytes: [UInt8], from origin: NetlinkOrigin) {
-        pending.append(NetlinkDatagram(bytes: bytes, origin: origin))
+    /// Queues a datagram from `origin` after what waits, if the filter keeps it (`filtered`
+    /// says whether it has run already).
+    func enqueue(_ bytes: [UInt8], from origin: NetlinkOrigin, filtered: Bool = false) {
+        guard let kept = filtered ? bytes : self.filtered(bytes) else { return }
+        pending.append(NetlinkDatagram(bytes: kept, origin: origin))
+    }
+
+    /// `sk_filter_trim_cap(sk, skb, 1)`: what the filter keeps of `bytes` — nil if it returns
+    /// 0, else the datagram cut to what it returns (at least one byte).
+    func filtered(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let filter else { return bytes }
+        let keep = bytes.withUnsafeBytes { filter.run($0, random: { UInt32.random(in: .min ... .max) }) }
+        if keep == 0 {
+            filteredOut += 1
+            return nil
+        }
+        return Int(keep) < bytes.count ? Array(bytes.prefix(Int(keep))) : bytes
     }
 
     /// The legacy group mask (`nl_groups`: groups 1…32).

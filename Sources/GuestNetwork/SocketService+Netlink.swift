@@ -311,11 +311,13 @@ extension SocketService {
         // netlink_broadcast skips the sockets whose port is the excluded one, the requester's
         // when echoing and else 0: an unbound member hears nothing.
         for socket in netlinkSockets.values where socket.isBound && socket.groups.contains(group.rawValue) {
+            // do_one_broadcast: the filter first, then the room.
+            guard let kept = socket.filtered(message) else { continue }
             if netlinkQueuedBytes(socket) > Int(socket.receiveBuffer) {
                 if !socket.noBufferErrors { socket.overrun = true }
                 continue
             }
-            socket.enqueue(message, from: NetlinkOrigin(portID: 0, group: group.rawValue))
+            socket.enqueue(kept, from: NetlinkOrigin(portID: 0, group: group.rawValue), filtered: true)
             pumpNetlink(socket)
         }
     }

@@ -1,6 +1,7 @@
 import Glibc
 import LinuxABI
 import Sandbox
+import Wire
 
 /// setsockopt/getsockopt on a NETLINK_ROUTE socket: SOL_NETLINK (`netlink_setsockopt`,
 /// `netlink_getsockopt`) and the SOL_SOCKET options netlink daemons set.
@@ -22,6 +23,8 @@ extension SocketService {
     func setNetlinkOption(_ socket: GuestNetlinkSocket, _ n: SyscallNotification) throws(LinuxErrno) -> SyscallAnswer {
         let level = n.int32Argument(1), name = n.int32Argument(2), length = n.int32Argument(4)
         guard length >= 0 else { throw LinuxErrno.EINVAL }
+        // copy_bpf_fprog_from_user: a struct sock_fprog exactly, before it is read.
+        if level == Level.socket && name == SocketFilterOption.attach && length != 16 { throw LinuxErrno.EINVAL }
         let bytes = length == 0 ? [] : try GuestMemory(tid: n.tid).read(at: n.arguments[3], count: min(Int(length), 64))
         if level == Self.netlinkLevel {
             // netlink_setsockopt: every option takes a u32 (shorter: EINVAL).
@@ -60,6 +63,16 @@ extension SocketService {
         case 32, 33:  // SO_SNDBUFFORCE, SO_RCVBUFFORCE: CAP_NET_ADMIN
             throw LinuxErrno.EPERM
         case SO_PASSCRED: socket.passCredentials = try SocketOptionValue.integer(bytes, level: level, name: name) != 0
+        case SocketFilterOption.attach: try attachNetlinkFilter(socket, bytes, tid: n.tid)
+        case SocketFilterOption.detach:
+            // sk_detach_filter.
+            if socket.filterLocked { throw LinuxErrno.EPERM }
+            guard socket.filter != nil else { throw LinuxErrno.ENOENT }
+            socket.filter = nil
+        case SocketFilterOption.lock:
+            let on = try SocketOptionValue.integer(bytes, level: level, name: name) != 0
+            if socket.filterLocked && !on { throw LinuxErrno.EPERM }
+            socket.filterLocked = on
         case SO_RCVTIMEO, 66:  // SO_RCVTIMEO_OLD, SO_RCVTIMEO_NEW
             socket.receiveTimeout = try SocketOptionValue.timeout(bytes, newLayout: name == 66)
         case SO_SNDTIMEO, 67, SO_REUSEADDR, SO_PRIORITY, SO_TIMESTAMP, SO_KEEPALIVE:
@@ -118,6 +131,9 @@ extension SocketService {
         case SO_RCVBUF: value = socket.receiveBuffer
         case SO_SNDBUF: value = socket.sendBuffer
         case SO_PASSCRED: value = flag(socket.passCredentials)
+        case SocketFilterOption.lock: value = flag(socket.filterLocked)
+        case SocketFilterOption.attach:  // SO_GET_FILTER
+            return try copyOutNetlinkFilter(socket, n, memory: memory, length: length)
         case SO_ERROR: value = 0
         case SO_ACCEPTCONN: value = 0
         default:
@@ -126,6 +142,47 @@ extension SocketService {
         }
         try SocketOptionValue.copyOutInteger(value, level: level, name: name, to: memory,
                                              valueAddress: n.arguments[3], lengthAddress: n.arguments[4])
+        return .value(0)
+    }
+
+    /// SO_ATTACH_FILTER, SO_DETACH_FILTER and SO_LOCK_FILTER (<asm-generic/socket.h>); the
+    /// first is SO_GET_FILTER for getsockopt.
+    enum SocketFilterOption {
+        static let attach: Int32 = 26
+        static let detach: Int32 = 27
+        static let lock: Int32 = 44
+    }
+
+    /// SO_ATTACH_FILTER with `fprog` (`struct sock_fprog`: u16 len, a pointer): `__get_filter`'s
+    /// order — EPERM when locked, EINVAL for no program or 0 or over 4096 instructions,
+    /// EFAULT for instructions it cannot read, EINVAL for a program `bpf_check_classic` refuses.
+    private func attachNetlinkFilter(_ socket: GuestNetlinkSocket, _ fprog: [UInt8], tid: pid_t) throws(LinuxErrno) {
+        guard fprog.count >= 16 else { throw LinuxErrno.EFAULT }
+        if socket.filterLocked { throw LinuxErrno.EPERM }
+        let count = Int(fprog.word16(at: 0))
+        let address = fprog.word64(at: 8)
+        guard address != 0, count > 0, count <= ClassicBPFProgram.maximumLength else { throw LinuxErrno.EINVAL }
+        let code = try GuestMemory(tid: tid).read(at: address, count: count * ClassicBPFInstruction.size)
+        do throws(ClassicBPFError) {
+            socket.filter = try ClassicBPFProgram(bytes: code)
+        } catch {
+            throw LinuxErrno.EINVAL
+        }
+    }
+
+    /// SO_GET_FILTER (`sk_get_filter`): the length is in instructions; 0 asks how many (none
+    /// attached: 0); a shorter buffer is EINVAL; else the program is copied out.
+    private func copyOutNetlinkFilter(_ socket: GuestNetlinkSocket, _ n: SyscallNotification, memory: GuestMemory,
+                                      length: Int32) throws(LinuxErrno) -> SyscallAnswer {
+        let instructions = socket.filter?.instructions ?? []
+        if length != 0 && !instructions.isEmpty {
+            guard Int(length) >= instructions.count else { throw LinuxErrno.EINVAL }
+            let bytes = instructions.flatMap { i in
+                littleEndianBytes(i.code) + [i.jumpTrue, i.jumpFalse] + littleEndianBytes(i.k)
+            }
+            try memory.write(bytes, at: n.arguments[3])
+        }
+        try memory.write(littleEndianBytes(UInt32(instructions.count)), at: n.arguments[4])
         return .value(0)
     }
 }

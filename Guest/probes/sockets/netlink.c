@@ -686,6 +686,7 @@ static void dumps(void)
 /* netlink_notify.c */
 void notifications(void);
 void unbound_member(void);
+void filters(void);
 void overruns(void);
 
 int scenario_netlink(void)
@@ -698,6 +699,7 @@ int scenario_netlink(void)
     SECTION("dumps") { dumps(); }
     SECTION("notify") { notifications(); }
     SECTION("member") { unbound_member(); }
+    SECTION("filter") { filters(); }
     SECTION("overrun") { overruns(); }
     return 0;
 }

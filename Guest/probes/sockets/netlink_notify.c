@@ -2,13 +2,15 @@
  * netlink_notify.c — scenario netlink's notification sections: what a subscribed socket
  * receives for route and address changes (whoever made them, with the writer's port id and
  * sequence number), membership before bind (no autobind, no notifications while the port is
- * 0), and ENOBUFS when its receive buffer overflows (NETLINK_NO_ENOBUFS off
+ * 0), classic BPF socket filters (SO_ATTACH_FILTER's checks, a filter that drops and one that
+ * cuts, SO_GET_FILTER, SO_DETACH_FILTER, SO_LOCK_FILTER), and ENOBUFS when its receive buffer overflows (NETLINK_NO_ENOBUFS off
  * and on).
  */
 #include "probe.h"
 #include "netlink_probe.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <string.h>
@@ -109,6 +111,78 @@ void unbound_member(void)
     struct nlmsghdr *h = (struct nlmsghdr *)buf;
     out("member.bound-note", "%s", n > 0 ? (h->nlmsg_type == RTM_DELROUTE ? "DELROUTE" : "another") : rstr(n, errno));
     close(m), close(w);
+}
+
+/* One route change by w; then what l hears: each datagram's type and length, until quiet. */
+static void hear(const char *key, int l, int w, int type, int seq, const char *net)
+{
+    struct req r;
+    char buf[8192], k[64];
+    route_req(&r, type, NLM_F_ACK | (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0), seq, AF_INET, net, 24, NULL);
+    snprintf(k, sizeof k, "%s.w", key);
+    quiet(k, w, &r);
+    for (int i = 0; i < 4; i++) {
+        long n = recv_dgram(l, buf, sizeof buf, 0, 300);
+        snprintf(k, sizeof k, "%s.%d", key, i);
+        if (n < 0) {
+            rep(k, n);
+            break;
+        }
+        struct nlmsghdr *h = (struct nlmsghdr *)buf;
+        out(k, "len=%ld type=%s", n, n >= 6 ? (h->nlmsg_type == RTM_NEWROUTE ? "NEWROUTE" : h->nlmsg_type == RTM_DELROUTE ? "DELROUTE" : "other") : "short");
+    }
+}
+
+static int attach(int fd, struct sock_filter *code, unsigned short len)
+{
+    struct sock_fprog prog = {.len = len, .filter = code};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/* Classic BPF on a netlink socket: every datagram it would queue is run through the filter
+ * (sk_filter); 0 drops it, a smaller length cuts it. */
+void filters(void)
+{
+    int l = nl_socket(), w = nl_socket();
+    struct sockaddr_nl sa;
+    bind(l, (struct sockaddr *)&sa, nladdr(&sa, 0, RTMGRP_IPV4_ROUTE));
+    /* Drop RTM_NEWROUTE (its type, loaded big-endian, is 0x1800), keep the rest. */
+    struct sock_filter drop_new[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RTM_NEWROUTE << 8, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    };
+    struct sock_filter bad[] = {BPF_STMT(0xff, 0), BPF_STMT(BPF_RET | BPF_K, 0)};
+    struct sock_filter no_ret[] = {BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0)};
+    struct sock_filter cut[] = {BPF_STMT(BPF_RET | BPF_K, 20)};
+    struct sock_fprog prog = {.len = 4, .filter = drop_new};
+    rep("filter.short-optlen", setsockopt(l, SOL_SOCKET, SO_ATTACH_FILTER, &prog, 8));
+    rep("filter.empty", attach(l, drop_new, 0));
+    rep("filter.null", attach(l, NULL, 1));
+    rep("filter.unmapped", attach(l, (struct sock_filter *)8, 1));
+    rep("filter.bad-opcode", attach(l, bad, 2));
+    rep("filter.no-return", attach(l, no_ret, 1));
+    rep("filter.detach-none", setsockopt(l, SOL_SOCKET, SO_DETACH_FILTER, &(int){0}, sizeof(int)));
+    rep("filter.attach", attach(l, drop_new, 4));
+    socklen_t len = 0;
+    rep("filter.get-count", getsockopt(l, SOL_SOCKET, SO_GET_FILTER, NULL, &len));
+    out("filter.get-count.len", "%u", (unsigned)len);
+    struct sock_filter back[8];
+    len = 8;
+    rep("filter.get", getsockopt(l, SOL_SOCKET, SO_GET_FILTER, back, &len));
+    out("filter.get.same", "len=%u %s", (unsigned)len, len == 4 && !memcmp(back, drop_new, sizeof drop_new) ? "same" : "other");
+    hear("filter.add", l, w, RTM_NEWROUTE, 80, "10.99.5.0");
+    hear("filter.del", l, w, RTM_DELROUTE, 81, "10.99.5.0");
+    rep("filter.replace", attach(l, cut, 1));
+    hear("filter.cut", l, w, RTM_NEWROUTE, 82, "10.99.5.0");
+    rep("filter.detach", setsockopt(l, SOL_SOCKET, SO_DETACH_FILTER, &(int){0}, sizeof(int)));
+    hear("filter.none", l, w, RTM_DELROUTE, 83, "10.99.5.0");
+    rep("filter.lock", setsockopt(l, SOL_SOCKET, SO_LOCK_FILTER, &(int){1}, sizeof(int)));
+    out("filter.lock.value", "%s", optint(l, SOL_SOCKET, SO_LOCK_FILTER));
+    rep("filter.attach-locked", attach(l, drop_new, 4));
+    rep("filter.unlock", setsockopt(l, SOL_SOCKET, SO_LOCK_FILTER, &(int){0}, sizeof(int)));
+    close(l), close(w);
 }
 
 void overruns(void)

@@ -105,6 +105,10 @@ extension Array where Element == UInt8 {
     func word32(at offset: Int) -> UInt32 {
         (0..<4).reduce(UInt32(0)) { $0 | UInt32(self[offset + $1]) << (8 * UInt32($1)) }
     }
+
+    func word16(at offset: Int) -> UInt16 {
+        UInt16(self[offset]) | UInt16(self[offset + 1]) << 8
+    }
 }
 
 /// Little-endian bytes of an integer.
