@@ -13,6 +13,8 @@ packages=(
     podman runc debootstrap
     # operator.sh reads srouter capture's pcap back
     tshark
+    # frr.sh: FRR's zebra and staticd as guests (vtysh reads their state)
+    frr
 )
 
 missing=()
