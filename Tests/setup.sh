@@ -13,8 +13,10 @@ packages=(
     podman runc debootstrap
     # operator.sh reads srouter capture's pcap back
     tshark
-    # frr.sh: FRR's zebra and staticd as guests (vtysh reads their state)
+    # frr.sh: FRR's zebra, staticd and bgpd as guests (vtysh reads their state)
     frr
+    # gobgp.sh: gobgpd as a guest, the gobgp CLI beside it
+    gobgpd
 )
 
 missing=()
