@@ -17,31 +17,7 @@ command -v gobgpd >/dev/null && command -v gobgp >/dev/null ||
 command -v bird >/dev/null || { fail "bird (Debian's bird2) is not installed"; summary; }
 
 topology_up
-wg_peer_up p1 w1 51820
-P1IF=$(wg_if w1)
-RIF=${SRT_PREFIX}r
-"$SROUTER" genkey >"$SRT_TMP/r.key"
-R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key")
-n1 ip addr add 10.77.0.1/24 dev "$P1IF"
-wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,172.24.9.0/24"
-srouter_wg_conf "$SRT_TMP/$RIF.conf" "$SRT_TMP/r.key" 51900 "10.77.0.2/24" "${WG_PUB[w1]}" \
-    "$P1_V4:51820" "10.77.0.1/32, 172.24.1.0/24" "Table = off"
-cat >"$SRT_TMP/p1.conf" <<EOF
-log "$SRT_TMP/bird-p1.log" all;
-router id 10.77.0.1;
-protocol device { scan time 2; }
-protocol static { ipv4; route 172.24.1.0/24 blackhole; }
-protocol kernel { ipv4 { export where source = RTS_BGP; }; }
-protocol bgp gobgp {
-    local 10.77.0.1 as 65001;
-    neighbor 10.77.0.2 as 65002;
-    hold time 9;
-    connect retry time 2;
-    ipv4 { import all; export where source = RTS_STATIC; };
-}
-EOF
-bg_start p1 bird-p1 bird -f -c "$SRT_TMP/p1.conf" -s "$SRT_TMP/bird-p1.ctl" -P "$SRT_TMP/bird-p1.pid"
-p1_birdc() { n1 birdc -s "$SRT_TMP/bird-p1.ctl" "$@"; }
+bird_peer_p1 gobgp 172.24.1.0/24 172.24.9.0/24
 
 cat >"$SRT_TMP/gobgpd.toml" <<'EOF'
 [global.config]

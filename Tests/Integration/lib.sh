@@ -608,6 +608,40 @@ PY
 
 # MARK: - BIRD
 
+# bird_peer_p1 PROTOCOL P1_PREFIX R_PREFIX: BIRD 2 in p1 behind wireguard-go w1
+# (10.77.0.1/24, AS 65001) with a BGP protocol PROTOCOL to 10.77.0.2 (AS 65002: srouter's
+# guest), announcing the static P1_PREFIX and exporting what BGP brings into p1's kernel
+# table; the tunnel lets R_PREFIX through from srouter. Writes srouter's side,
+# $SRT_TMP/$RIF.conf (interface ${SRT_PREFIX}r, 10.77.0.2/24, port 51900); sets P1IF, RIF,
+# R_PUB and the function p1_birdc.
+bird_peer_p1() {
+	local proto=$1 p1_prefix=$2 r_prefix=$3
+	wg_peer_up p1 w1 51820 || return 1
+	P1IF=$(wg_if w1) RIF=${SRT_PREFIX}r
+	"$SROUTER" genkey >"$SRT_TMP/r.key" && R_PUB=$("$SROUTER" pubkey <"$SRT_TMP/r.key") ||
+		{ _srt_fail_return "bird_peer_p1: srouter's key"; return 1; }
+	n1 ip addr add 10.77.0.1/24 dev "$P1IF" &&
+		wg_peer_add p1 w1 "$R_PUB" "$R1_V4:51900" "10.77.0.2/32,$r_prefix" &&
+		srouter_wg_conf "$SRT_TMP/$RIF.conf" "$SRT_TMP/r.key" 51900 "10.77.0.2/24" "${WG_PUB[w1]}" \
+			"$P1_V4:51820" "10.77.0.1/32, $p1_prefix" "Table = off" || return 1
+	cat >"$SRT_TMP/p1.conf" <<EOF
+log "$SRT_TMP/bird-p1.log" all;
+router id 10.77.0.1;
+protocol device { scan time 2; }
+protocol static { ipv4; route $p1_prefix blackhole; }
+protocol kernel { ipv4 { export where source = RTS_BGP; }; }
+protocol bgp $proto {
+    local 10.77.0.1 as 65001;
+    neighbor 10.77.0.2 as 65002;
+    hold time 9;
+    connect retry time 2;
+    ipv4 { import all; export where source = RTS_STATIC; };
+}
+EOF
+	bg_start p1 bird-p1 bird -f -c "$SRT_TMP/p1.conf" -s "$SRT_TMP/bird-p1.ctl" -P "$SRT_TMP/bird-p1.pid"
+}
+p1_birdc() { n1 birdc -s "$SRT_TMP/bird-p1.ctl" "$@"; }
+
 # bird_established PROTOCOL BIRDC…: the BGP protocol PROTOCOL of the BIRD that `BIRDC show
 # protocols` asks (birdc with its -s, run where it must be) is Established.
 bird_established() {
