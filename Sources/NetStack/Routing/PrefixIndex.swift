@@ -93,7 +93,7 @@ final class PrefixIndex<Address: TrieAddress> {
             trie.insert(address, length: length, value: after)
         } else if after == 0 {
             lengthCounts[length] -= 1
-            trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
+            trie.remove(address, length: length, value: before, outer: coveringLeaf(address, length: length))
         } else {
             trie.relabel(address, length: length, from: before, to: after)
         }
@@ -143,6 +143,20 @@ final class PrefixIndex<Address: TrieAddress> {
             rebuilt.insert(address, length: length, value: Self.leaf(index: best(of: slot), length: length))
         }
         trieStorage = rebuilt
+    }
+
+    /// The leaf of the longest prefix covering the prefix (`address`, `length`), which the
+    /// trie still holds: what the trie shows beside it (`Poptrie.coveringHint`), with the map
+    /// probed only at the lengths the trie cannot vouch for.
+    private func coveringLeaf(_ address: Address, length: Int) -> UInt32 {
+        guard let hint = trie.coveringHint(address, length: length) else { return covering(address, within: length - 1) }
+        var probed = length - 1
+        while probed > hint.level {
+            let value = leaf(address.masked(to: probed), length: probed)
+            if value != 0 { return value }
+            probed -= 1
+        }
+        return hint.leaf
     }
 
     /// The leaf of the longest prefix of `address` no longer than `maximum` (0 if none).
