@@ -10,9 +10,6 @@
 /// the slot's leaf would be longer. Only prefixes longer than `level` (and shorter than L) can
 /// cover P unseen: the caller probes just those lengths.
 extension Poptrie {
-    /// The deepest nodes on a path: from the direct bits to past the address in strides.
-    private static var maximumDepth: Int { 22 }
-
     /// Sibling slots of the direct array scanned at most, before giving up on it.
     private static var directScanBudget: Int { 256 }
 
@@ -26,24 +23,20 @@ extension Poptrie {
         var level = length - 1
         if length > directBits {
             // The nodes on the path down to the one the prefix ends in.
-            var path = InlineArray<22, Int32>(repeating: 0)
-            var depth = 0
+            var path = TriePath()
             var index = Int(direct[address.bits(at: 0, count: directBits)] & ~Self.nodeFlag)
             var offset = directBits
             while true {
-                path[depth] = Int32(truncatingIfNeeded: index)
-                depth += 1
-                guard length > offset + Self.stride, depth < Self.maximumDepth else { break }
+                path.append(index)
+                guard length > offset + Self.stride else { break }
                 let node = nodes[index]
                 let slot = address.bits(at: offset, count: Self.stride)
                 index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(slot)) &- 1)).nonzeroBitCount - 1
                 offset += Self.stride
             }
-            while depth > 0 {
-                depth -= 1
-                if let leaf = siblingLeaf(in: nodes[Int(path[depth])], offset: offset, address, level: &level) {
-                    return (leaf, level)
-                }
+            while let deepest = path.last {
+                path.removeLast()
+                if let leaf = siblingLeaf(in: nodes[deepest], offset: offset, address, level: &level) { return (leaf, level) }
                 offset -= Self.stride
             }
         }
