@@ -173,9 +173,11 @@ public final class RouteTable {
             }
         } else {
             guard flags.contains(.create) else { throw .noEntry }
+            count += 1
+            // The usual change, a prefix's first route, builds no array.
+            guard !routes.isEmpty else { return map.set(CollectionOfOne(route), for: route.destination) }
             let at = routes.firstIndex { $0.metric > route.metric } ?? routes.count
             routes.insert(route, at: at)
-            count += 1
         }
         map.set(routes, for: route.destination)
     }
