@@ -25,6 +25,17 @@ final class TableIndex {
         }
     }
 
+    /// The route of `prefix` (masked) if it has exactly one, else nil: what a delete needs
+    /// in the usual case, without an array.
+    func soleRoute(for prefix: IPPrefix) -> Route? {
+        let indices = switch prefix.address {
+        case .v4(let a): v4.attributeIndices(a, length: prefix.length)
+        case .v6(let a): v6.attributeIndices(a, length: prefix.length)
+        }
+        guard case .one(let index) = indices else { return nil }
+        return pool[index].route(to: prefix)
+    }
+
     /// Replaces the routes of `prefix` (masked) by `routes` (same destination, best first).
     /// Their interned indices go to the prefix map from a buffer on the stack, and the map
     /// hands back the ones they replace: no array, one probe of the map.
