@@ -58,10 +58,10 @@ final class PrefixIndex<Address: TrieAddress> {
         trieStorage.lookup(addresses, into: results)
     }
 
-    /// The attribute indices of the prefix's routes, best first (none if absent): one probe
-    /// of the map, and no array for a prefix of one route.
+    /// The attribute indices of the prefix's routes, best first: one probe of the map, and
+    /// no array for a prefix of one route.
     func attributeIndices(_ address: Address, length: Int) -> AttributeIndices {
-        guard let slot = entries[address.prefixKey(length: length)] else { return .none }
+        guard let slot = entries[address.prefixKey(length: length)] else { return .absent }
         return slot & Self.listFlag != 0 ? .list(lists[Int(slot & ~Self.listFlag)]) : .one(slot)
     }
 
@@ -87,16 +87,16 @@ final class PrefixIndex<Address: TrieAddress> {
         let previous: AttributeIndices
         switch indices.count {
         case 0:
-            previous = entries.removeValue(forKey: key).map(takeOut) ?? .none
+            previous = entries.removeValue(forKey: key).map(takeOut) ?? .absent
         case 1:
-            previous = entries.updateValue(indices[0], forKey: key).map(takeOut) ?? .none
+            previous = entries.updateValue(indices[0], forKey: key).map(takeOut) ?? .absent
         default:
             // The previous list is vacated before the new one is stored, which may reuse it.
             if let at = entries.index(forKey: key) {
                 previous = takeOut(entries.values[at])
                 entries.values[at] = store(indices)
             } else {
-                previous = .none
+                previous = .absent
                 entries[key] = store(indices)
             }
         }
@@ -217,11 +217,11 @@ final class PrefixIndex<Address: TrieAddress> {
     }
 }
 
-/// A prefix's attribute indices as its map slot names them, best first: none, one (held in
+/// A prefix's attribute indices as its map slot names them, best first: absent, one (held in
 /// the slot itself), or a list. Reading one allocates nothing.
 enum AttributeIndices {
     /// The prefix is absent.
-    case none
+    case absent
     /// One route.
     case one(UInt32)
     /// Several routes (at least two).
@@ -230,7 +230,7 @@ enum AttributeIndices {
     /// How many.
     var count: Int {
         switch self {
-        case .none: 0
+        case .absent: 0
         case .one: 1
         case .list(let list): list.count
         }
@@ -239,7 +239,7 @@ enum AttributeIndices {
     /// The best, nil if none.
     var first: UInt32? {
         switch self {
-        case .none: nil
+        case .absent: nil
         case .one(let index): index
         case .list(let list): list.first
         }
@@ -248,7 +248,7 @@ enum AttributeIndices {
     /// Calls `body` on each, best first.
     func forEach(_ body: (UInt32) -> Void) {
         switch self {
-        case .none: break
+        case .absent: break
         case .one(let index): body(index)
         case .list(let list): list.forEach(body)
         }
@@ -257,7 +257,7 @@ enum AttributeIndices {
     /// `transform` of each, best first.
     func map<T>(_ transform: (UInt32) -> T) -> [T] {
         switch self {
-        case .none: []
+        case .absent: []
         case .one(let index): [transform(index)]
         case .list(let list): list.map(transform)
         }
