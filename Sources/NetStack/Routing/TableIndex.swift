@@ -38,7 +38,8 @@ final class TableIndex {
 
     /// Replaces the routes of `prefix` (masked) by `routes` (same destination, best first).
     /// Their interned indices go to the prefix map from a buffer on the stack, and the map
-    /// hands back the ones they replace: no array, one probe of the map.
+    /// hands back the ones they replace: one probe of the map, and no array unless the
+    /// prefix keeps several routes.
     func set<Routes: Collection<Route>>(_ routes: Routes, for prefix: IPPrefix) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: routes.count) { buffer in
             var filled = 0
