@@ -18,6 +18,16 @@ import Wire
             }
             return 0
         }
+
+        /// The leaf of the longest prefix of `address` no longer than `maximum` (0 if none).
+        func covering(_ address: A, within maximum: Int) -> UInt32 {
+            for length in stride(from: maximum, through: 0, by: -1) {
+                if let index = prefixes[address.masked(to: length).prefixKey(length: length)] {
+                    return PrefixIndex<A>.leaf(index: index, length: length)
+                }
+            }
+            return 0
+        }
     }
 
     /// Random changes to one family; every few steps, lookups of random addresses near the
@@ -81,6 +91,14 @@ import Wire
                     batch.withUnsafeMutableBufferPointer { index.match(addresses, into: $0.baseAddress!) }
                 }
                 #expect(batch == probes.map(reference.match), "batch, round \(round)")
+                // The covering leaf the trie shows beside a present prefix is the reference's
+                // longest covering prefix no longer than the level it names.
+                for _ in 0..<min(8, present.count) {
+                    let (prefix, length) = present[random.below(present.count)]
+                    guard let hint = index.trieStorage?.coveringHint(prefix, length: length) else { continue }
+                    #expect(hint.level < length)
+                    #expect(hint.leaf == reference.covering(prefix, within: hint.level), "\(prefix.ipAddress)/\(length) round \(round)")
+                }
             }
         }
         #expect(index.count == reference.prefixes.count)

@@ -196,6 +196,68 @@ extension RouteTableTests {
     }
 }
 
+extension RouteTableTests {
+    /// Random adds under every rtnetlink flag (create, exclusive, replace, append, prepend)
+    /// and deletes by key or by next hop, on prefixes that collect several routes (IPv4
+    /// aliases, IPv6 multipath): after each step the counters agree with what
+    /// `routes(exactly:)` lists, a lookup answers the best route of the longest prefix the
+    /// dump holds, and removing everything leaves no interned attribute set and no trie node.
+    @Test(arguments: [UInt64(11), 12, 13]) func randomChangesUnderEveryFlagStayConsistent(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let fib = RouteTable()
+        let v4Prefixes = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.128/25", "10.1.3.0/24", "0.0.0.0/0", "10.1.2.7/32"]
+        let v6Prefixes = ["2001:db8::/32", "2001:db8:1::/48", "2001:db8:1:2::/64", "::/0", "2001:db8:1:2::9/128"]
+        let flagChoices: [RouteAddFlags] = [[.create, .exclusive], [.create], [.create, .append], [.create, .replace], [.replace]]
+        func candidate() -> Route {
+            let v6 = random.chance(0.5)
+            let prefix = IPPrefix(v6 ? v6Prefixes[random.below(v6Prefixes.count)] : v4Prefixes[random.below(v4Prefixes.count)])!
+            let gateway: IPAddress = v6 ? .v6(IPv6Address(high: 0xfe80 << 48, low: UInt64(1 + random.below(3))))
+                                        : .v4(IPv4Address(0x0a09_0000 | UInt32(1 + random.below(3))))
+            return Route(destination: prefix, table: random.chance(0.8) ? RouteTable.main : 100, metric: UInt32(random.below(2)),
+                         nextHops: [NextHop(gateway: gateway, interfaceIndex: 1 + random.below(3))])
+        }
+        func probes() -> [IPAddress] {
+            ["10.1.2.7", "10.1.2.200", "10.1.3.1", "10.9.9.9", "192.0.2.1",
+             "2001:db8:1:2::9", "2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:2::1", "2002::1"].map { IPAddress($0)! }
+        }
+        for round in 0..<3_000 {
+            if random.chance(0.6) {
+                try? fib.add(candidate(), flags: flagChoices[random.below(flagChoices.count)])
+            } else {
+                let route = candidate()
+                let match = random.chance(0.5)
+                    ? RouteMatch(destination: route.destination, table: route.table, metric: route.metric)
+                    : RouteMatch(destination: route.destination, table: route.table, gateway: route.nextHops[0].gateway)
+                _ = try? fib.delete(match)
+            }
+            guard round % 10 == 0 else { continue }
+            let all = fib.routes()
+            #expect(fib.count == all.count)
+            for table in [RouteTable.main, UInt32(100)] {
+                for ipv6 in [false, true] {
+                    let listed = all.filter { $0.table == table && ($0.destination.address.bitWidth == 128) == ipv6 }
+                    #expect(fib.routeCount(table: table, ipv6: ipv6) == listed.count)
+                }
+                for probe in probes() {
+                    // The first route listed for the longest prefix holding the probe.
+                    let expected = all.filter { $0.table == table && $0.destination.contains(probe) }
+                        .max { $0.destination.length < $1.destination.length }
+                        .flatMap { best in all.first { $0.table == table && $0.destination == best.destination } }
+                    #expect(fib.lookup(probe, table: table) == expected, "\(probe) table \(table) round \(round)")
+                }
+            }
+        }
+        for route in fib.routes() { _ = try? fib.delete(RouteMatch(destination: route.destination, table: route.table)) }
+        #expect(fib.count == 0)
+        #expect(fib.attributeSetCount == 0)
+        for table in [RouteTable.main, UInt32(100)] {
+            let index = fib.tableIndex(table)
+            #expect(index.v4.trieLiveElements.nodes == 0 && index.v4.trieLiveElements.leaves == 0)
+            #expect(index.v6.trieLiveElements.nodes == 0 && index.v6.trieLiveElements.leaves == 0)
+        }
+    }
+}
+
 @Suite struct RoutingPolicyTests {
     @Test func addressesBringLinuxKernelRoutes() throws {
         let policy = RoutingPolicy()

@@ -145,8 +145,8 @@ final class Poptrie<Address: TrieAddress> {
                 var image = NodeImage(node, pool: self)
                 let child = build(address, length: length, value: value, offset: offset + Self.stride,
                                   inherited: image.values[slot])
-                image.insertChild(child, at: slot)
-                rewrite(index, from: image)
+                image.makeChild(slot)
+                rewrite(index, from: image, editing: slot, adding: child)
                 return
             }
             index = Int(node.base1) + (node.vector & ((UInt64(2) << UInt64(slot)) &- 1)).nonzeroBitCount - 1
@@ -162,7 +162,7 @@ final class Poptrie<Address: TrieAddress> {
         relabel(address, length: length, from: value, to: outer)
         guard length > directBits else { return }
         // The nodes on the path down to the one the prefix ended in.
-        var path: [Int] = []
+        var path = TriePath()
         let slot = address.bits(at: 0, count: directBits)
         var index = Int(direct[slot] & ~Self.nodeFlag)
         var offset = directBits
@@ -187,9 +187,8 @@ final class Poptrie<Address: TrieAddress> {
             }
             var image = NodeImage(nodes[parent], pool: self)
             let position = address.bits(at: offset, count: Self.stride)
-            _ = image.removeChild(at: position)
-            image.values[position] = value
-            rewrite(parent, from: image)
+            image.makeLeaf(position, value: value)
+            rewrite(parent, from: image, editing: position, adding: nil)
         }
     }
 
@@ -283,10 +282,28 @@ final class Poptrie<Address: TrieAddress> {
         if runs > 0 { leaves.free(Int(node.base0), count: runs) }
     }
 
-    /// Stores `image` at `index`: new children and leaf blocks, the old ones freed.
-    private func rewrite(_ index: Int, from image: NodeImage) {
+    /// Stores `image` at `index`, whose slot `slot` alone changed between leaf and child:
+    /// new leaf and children blocks, the children copied from the old block with `child`
+    /// added at `slot` (or, without one, the old child at `slot` dropped); the old blocks freed.
+    private func rewrite(_ index: Int, from image: NodeImage, editing slot: Int, adding child: TrieNode?) {
         let old = nodes[index]
-        let node = encode(image)
+        var node = image.encodeLeaves(into: self)
+        node.vector = image.childMask
+        let count = image.childCount
+        if count > 0 {
+            let base = nodes.allocate(count)
+            let from = Int(old.base1)
+            // Children below `slot` keep their places; the rest shift by the one added or dropped.
+            let position = (image.childMask & ((UInt64(1) << UInt64(slot)) &- 1)).nonzeroBitCount
+            for i in 0..<position { nodes[base + i] = nodes[from + i] }
+            if let child {
+                nodes[base + position] = child
+                for i in position..<(count - 1) { nodes[base + i + 1] = nodes[from + i] }
+            } else {
+                for i in position..<count { nodes[base + i] = nodes[from + i + 1] }
+            }
+            node.base1 = UInt32(base)
+        }
         if old.vector.nonzeroBitCount > 0 { nodes.free(Int(old.base1), count: old.vector.nonzeroBitCount) }
         if old.leafvec.nonzeroBitCount > 0 { leaves.free(Int(old.base0), count: old.leafvec.nonzeroBitCount) }
         nodes[index] = node
@@ -342,18 +359,6 @@ final class Poptrie<Address: TrieAddress> {
         if count > 1 { leaves[base0 + 1] = runs.1 }
         if count > 2 { leaves[base0 + 2] = runs.2 }
         return TrieNode(vector: 0, leafvec: leafvec, base0: UInt32(base0), base1: 0)
-    }
-
-    /// A node holding `image`: its leaf runs and its children in new blocks.
-    private func encode(_ image: NodeImage) -> TrieNode {
-        var node = image.encodeLeaves(into: self)
-        node.vector = image.childMask
-        if image.childCount > 0 {
-            let base = nodes.allocate(image.childCount)
-            for i in 0..<image.childCount { nodes[base + i] = image.children[i] }
-            node.base1 = UInt32(base)
-        }
-        return node
     }
 }
 

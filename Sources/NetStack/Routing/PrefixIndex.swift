@@ -58,10 +58,11 @@ final class PrefixIndex<Address: TrieAddress> {
         trieStorage.lookup(addresses, into: results)
     }
 
-    /// The attribute indices of the prefix's routes, best first (empty if absent).
-    func indices(_ address: Address, length: Int) -> [UInt32] {
-        guard let slot = entries[address.prefixKey(length: length)] else { return [] }
-        return slot & Self.listFlag != 0 ? lists[Int(slot & ~Self.listFlag)] : [slot]
+    /// The attribute indices of the prefix's routes, best first: one probe of the map, and
+    /// no array for a prefix of one route.
+    func attributeIndices(_ address: Address, length: Int) -> AttributeIndices {
+        guard let slot = entries[address.prefixKey(length: length)] else { return .absent }
+        return slot & Self.listFlag != 0 ? .list(lists[Int(slot & ~Self.listFlag)]) : .one(slot)
     }
 
     /// Every prefix's key, sorted by address then length.
@@ -76,28 +77,49 @@ final class PrefixIndex<Address: TrieAddress> {
     }
 
     /// Sets the routes (attribute indices, best first; empty removes) of the prefix
-    /// (`address` masked, `length`) and updates the trie.
-    func set(_ indices: [UInt32], _ address: Address, length: Int) {
+    /// (`address` masked, `length`) and updates the trie. Returns the indices it held.
+    ///
+    /// One probe of the map: `updateValue` or `removeValue` hand back the previous slot, and a
+    /// list takes the place found by `index(forKey:)`.
+    @discardableResult
+    func set(_ indices: UnsafeBufferPointer<UInt32>, _ address: Address, length: Int) -> AttributeIndices {
         let key = address.prefixKey(length: length)
-        let previous = entries[key]
-        let before = previous.map { Self.leaf(index: best(of: $0), length: length) } ?? 0
-        if let previous, previous & Self.listFlag != 0 {
-            lists[Int(previous & ~Self.listFlag)] = []
-            vacantLists.append(previous & ~Self.listFlag)
+        let previous: AttributeIndices
+        switch indices.count {
+        case 0:
+            previous = entries.removeValue(forKey: key).map(takeOut) ?? .absent
+        case 1:
+            previous = entries.updateValue(indices[0], forKey: key).map(takeOut) ?? .absent
+        default:
+            // The previous list is vacated before the new one is stored, which may reuse it.
+            if let at = entries.index(forKey: key) {
+                previous = takeOut(entries.values[at])
+                entries.values[at] = store(indices)
+            } else {
+                previous = .absent
+                entries[key] = store(indices)
+            }
         }
-        entries[key] = indices.isEmpty ? nil : store(indices)
+        let before = previous.first.map { Self.leaf(index: $0, length: length) } ?? 0
         let after = indices.first.map { Self.leaf(index: $0, length: length) } ?? 0
-        guard before != after else { return }
+        guard before != after else { return previous }
         if before == 0 {
             lengthCounts[length] += 1
             trie.insert(address, length: length, value: after)
         } else if after == 0 {
             lengthCounts[length] -= 1
-            trie.remove(address, length: length, value: before, outer: covering(address, within: length - 1))
+            trie.remove(address, length: length, value: before, outer: coveringLeaf(address, length: length))
         } else {
             trie.relabel(address, length: length, from: before, to: after)
         }
         resizeIfNeeded()
+        return previous
+    }
+
+    /// `set` from an array (tests and callers without a buffer at hand).
+    @discardableResult
+    func set(_ indices: [UInt32], _ address: Address, length: Int) -> AttributeIndices {
+        indices.withUnsafeBufferPointer { set($0, address, length: length) }
     }
 
     /// The leaf of the prefix's best route, 0 if absent.
@@ -145,6 +167,20 @@ final class PrefixIndex<Address: TrieAddress> {
         trieStorage = rebuilt
     }
 
+    /// The leaf of the longest prefix covering the prefix (`address`, `length`), which the
+    /// trie still holds: what the trie shows beside it (`Poptrie.coveringHint`), with the map
+    /// probed only at the lengths the trie cannot vouch for.
+    private func coveringLeaf(_ address: Address, length: Int) -> UInt32 {
+        guard let hint = trie.coveringHint(address, length: length) else { return covering(address, within: length - 1) }
+        var probed = length - 1
+        while probed > hint.level {
+            let value = leaf(address.masked(to: probed), length: probed)
+            if value != 0 { return value }
+            probed -= 1
+        }
+        return hint.leaf
+    }
+
     /// The leaf of the longest prefix of `address` no longer than `maximum` (0 if none).
     private func covering(_ address: Address, within maximum: Int) -> UInt32 {
         var length = maximum
@@ -160,13 +196,70 @@ final class PrefixIndex<Address: TrieAddress> {
         slot & Self.listFlag != 0 ? lists[Int(slot & ~Self.listFlag)][0] : slot
     }
 
-    private func store(_ indices: [UInt32]) -> UInt32 {
-        if indices.count == 1 { return indices[0] }
+    /// The indices a slot named, its list (if any) moved out and vacated.
+    private func takeOut(_ slot: UInt32) -> AttributeIndices {
+        guard slot & Self.listFlag != 0 else { return .one(slot) }
+        let list = Int(slot & ~Self.listFlag)
+        let indices = lists[list]
+        lists[list] = []
+        vacantLists.append(UInt32(list))
+        return .list(indices)
+    }
+
+    /// The slot for several indices: a list, in a vacant place if there is one.
+    private func store(_ indices: UnsafeBufferPointer<UInt32>) -> UInt32 {
         if let reused = vacantLists.popLast() {
-            lists[Int(reused)] = indices
+            lists[Int(reused)] = Array(indices)
             return Self.listFlag | reused
         }
-        lists.append(indices)
+        lists.append(Array(indices))
         return Self.listFlag | UInt32(lists.count - 1)
+    }
+}
+
+/// A prefix's attribute indices as its map slot names them, best first: absent, one (held in
+/// the slot itself), or a list. Reading one allocates nothing.
+enum AttributeIndices {
+    /// The prefix is absent.
+    case absent
+    /// One route.
+    case one(UInt32)
+    /// Several routes (at least two).
+    case list([UInt32])
+
+    /// How many.
+    var count: Int {
+        switch self {
+        case .absent: 0
+        case .one: 1
+        case .list(let list): list.count
+        }
+    }
+
+    /// The best, nil if none.
+    var first: UInt32? {
+        switch self {
+        case .absent: nil
+        case .one(let index): index
+        case .list(let list): list.first
+        }
+    }
+
+    /// Calls `body` on each, best first.
+    func forEach(_ body: (UInt32) -> Void) {
+        switch self {
+        case .absent: break
+        case .one(let index): body(index)
+        case .list(let list): list.forEach(body)
+        }
+    }
+
+    /// `transform` of each, best first.
+    func map<T>(_ transform: (UInt32) -> T) -> [T] {
+        switch self {
+        case .absent: []
+        case .one(let index): [transform(index)]
+        case .list(let list): list.map(transform)
+        }
     }
 }

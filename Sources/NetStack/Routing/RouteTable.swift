@@ -173,9 +173,11 @@ public final class RouteTable {
             }
         } else {
             guard flags.contains(.create) else { throw .noEntry }
+            count += 1
+            // The usual change, a prefix's first route, builds no array.
+            guard !routes.isEmpty else { return map.set(CollectionOfOne(route), for: route.destination) }
             let at = routes.firstIndex { $0.metric > route.metric } ?? routes.count
             routes.insert(route, at: at)
-            count += 1
         }
         map.set(routes, for: route.destination)
     }
@@ -190,11 +192,19 @@ public final class RouteTable {
     @discardableResult
     public func delete(_ match: RouteMatch) throws(RouteError) -> Route {
         guard let map = tables[match.table] else { throw .notFound }
+        // The usual delete: the prefix's only route goes, with no array of its routes.
+        if let sole = map.soleRoute(for: match.destination) {
+            guard match.matches(sole) else { throw .notFound }
+            if !Self.removesSomeNextHops(of: sole, match) {
+                map.set(EmptyCollection(), for: match.destination)
+                count -= 1
+                return sole
+            }
+        }
         var routes = map.routes(for: match.destination)
         guard let at = routes.firstIndex(where: match.matches) else { throw .notFound }
         var removed = routes[at]
-        if routes[at].nextHops.count > 1, match.gateway != nil || match.interfaceIndex != nil,
-           case .v6 = match.destination.address {
+        if Self.removesSomeNextHops(of: routes[at], match) {
             let gone = routes[at].nextHops.filter {
                 (match.gateway == nil || $0.gateway == match.gateway) && (match.interfaceIndex == nil || $0.interfaceIndex == match.interfaceIndex)
             }
@@ -210,6 +220,14 @@ public final class RouteTable {
         }
         map.set(routes, for: match.destination)
         return removed
+    }
+
+    /// Whether deleting `route` by `match` removes only the next hops the match names: an
+    /// IPv6 multipath route and a match on gateway or interface.
+    private static func removesSomeNextHops(of route: Route, _ match: RouteMatch) -> Bool {
+        guard route.nextHops.count > 1, match.gateway != nil || match.interfaceIndex != nil else { return false }
+        if case .v6 = match.destination.address { return true }
+        return false
     }
 
     /// Deletes the route with this exact key.

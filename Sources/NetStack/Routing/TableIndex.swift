@@ -20,26 +20,45 @@ final class TableIndex {
     /// The routes of exactly `prefix` (masked), best first.
     func routes(for prefix: IPPrefix) -> [Route] {
         switch prefix.address {
-        case .v4(let a): v4.indices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
-        case .v6(let a): v6.indices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
+        case .v4(let a): v4.attributeIndices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
+        case .v6(let a): v6.attributeIndices(a, length: prefix.length).map { pool[$0].route(to: prefix) }
         }
     }
 
-    /// Replaces the routes of `prefix` (masked) by `routes` (same destination, best first).
-    func set(_ routes: [Route], for prefix: IPPrefix) {
-        let indices = routes.map { pool.intern(RouteAttributes(of: $0)) }
-        let previous: [UInt32]
-        switch prefix.address {
-        case .v4(let a):
-            previous = v4.indices(a, length: prefix.length)
-            v4.set(indices, a, length: prefix.length)
-        case .v6(let a):
-            previous = v6.indices(a, length: prefix.length)
-            v6.set(indices, a, length: prefix.length)
-            ipv6Count += routes.count - previous.count
+    /// The route of `prefix` (masked) if it has exactly one, else nil: what a delete needs
+    /// in the usual case, without an array.
+    func soleRoute(for prefix: IPPrefix) -> Route? {
+        let indices = switch prefix.address {
+        case .v4(let a): v4.attributeIndices(a, length: prefix.length)
+        case .v6(let a): v6.attributeIndices(a, length: prefix.length)
         }
-        count += routes.count - previous.count
-        for index in previous { pool.release(index) }
+        guard case .one(let index) = indices else { return nil }
+        return pool[index].route(to: prefix)
+    }
+
+    /// Replaces the routes of `prefix` (masked) by `routes` (same destination, best first).
+    /// Their interned indices go to the prefix map from a buffer on the stack, and the map
+    /// hands back the ones they replace: one probe of the map, and no array unless the
+    /// prefix keeps several routes.
+    func set<Routes: Collection<Route>>(_ routes: Routes, for prefix: IPPrefix) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: routes.count) { buffer in
+            var filled = 0
+            for route in routes {
+                buffer[filled] = pool.intern(RouteAttributes(of: route))
+                filled += 1
+            }
+            let interned = UnsafeBufferPointer(rebasing: buffer[..<filled])
+            let previous: AttributeIndices
+            switch prefix.address {
+            case .v4(let a):
+                previous = v4.set(interned, a, length: prefix.length)
+            case .v6(let a):
+                previous = v6.set(interned, a, length: prefix.length)
+                ipv6Count += filled - previous.count
+            }
+            count += filled - previous.count
+            previous.forEach { pool.release($0) }
+        }
     }
 
     /// The best route of the longest prefix holding `address`; shares the interned next
@@ -82,8 +101,6 @@ final class TableIndex {
     private func append<A: TrieAddress>(_ prefix: (address: A, length: Int), from index: PrefixIndex<A>,
                                         to result: inout [Route]) {
         let destination = IPPrefix(address: prefix.address.ipAddress, length: prefix.length)!
-        for attributes in index.indices(prefix.address, length: prefix.length) {
-            result.append(pool[attributes].route(to: destination))
-        }
+        index.attributeIndices(prefix.address, length: prefix.length).forEach { result.append(pool[$0].route(to: destination)) }
     }
 }

@@ -1,16 +1,15 @@
-/// A trie node expanded for editing: a leaf value per slot and the children in slot order.
-/// `Poptrie` decodes a node into one, changes slots, and encodes it back, re-compressing the
-/// leaves into runs (Poptrie's leaf compression, Asai & Ohara 2015, §3.4). Updates only.
+/// A trie node's leaves expanded for editing: a leaf value per slot, and which slots are
+/// children. `Poptrie` decodes a node into one, changes slots, and encodes it back,
+/// re-compressing the leaves into runs (Poptrie's leaf compression, Asai & Ohara 2015, §3.4);
+/// the children stay in the trie's own block, which `Poptrie` copies with the one child an
+/// edit adds or drops. Updates only.
 struct NodeImage {
     /// The leaf value of every slot (meaningless for a child slot).
     var values: InlineArray<64, UInt32>
     /// Bit i set: slot i is a child.
     private(set) var childMask: UInt64 = 0
-    /// The children, in slot order: the first `childCount` elements. Inline, as `values`
-    /// is, so that an edit allocates nothing.
-    private(set) var children = InlineArray<64, TrieNode>(repeating: TrieNode(vector: 0, leafvec: 0, base0: 0, base1: 0))
 
-    /// How many of `children` are in use.
+    /// How many slots are children.
     var childCount: Int { childMask.nonzeroBitCount }
 
     /// A node whose 64 slots are leaves of `inherited`.
@@ -28,7 +27,6 @@ struct NodeImage {
             if node.leafvec & (UInt64(1) << UInt64(slot)) != 0 { run += 1 }
             values[slot] = trie.leaves[run]
         }
-        for i in 0..<node.vector.nonzeroBitCount { children[i] = trie.nodes[Int(node.base1) + i] }
     }
 
     /// Whether slot `slot` is a child.
@@ -37,31 +35,13 @@ struct NodeImage {
     /// The position of slot `slot`'s child among the children.
     func childPosition(_ slot: Int) -> Int { (childMask & ((UInt64(1) << UInt64(slot)) - 1)).nonzeroBitCount }
 
-    /// Makes slot `slot` (a leaf) a child.
-    mutating func insertChild(_ node: TrieNode, at slot: Int) {
-        let position = childPosition(slot)
-        var i = childCount
-        while i > position {
-            children[i] = children[i - 1]
-            i -= 1
-        }
-        children[position] = node
-        childMask |= UInt64(1) << UInt64(slot)
-    }
+    /// Makes slot `slot` (a leaf) a child; the caller adds the child itself.
+    mutating func makeChild(_ slot: Int) { childMask |= UInt64(1) << UInt64(slot) }
 
-    /// Makes slot `slot` a child while building slots in ascending order.
-    mutating func appendChild(_ node: TrieNode, at slot: Int) {
-        children[childCount] = node
-        childMask |= UInt64(1) << UInt64(slot)
-    }
-
-    /// Makes slot `slot` (a child) a leaf again; returns the child.
-    mutating func removeChild(at slot: Int) -> TrieNode {
-        let position = childPosition(slot)
-        let child = children[position]
-        for i in position..<(childCount - 1) { children[i] = children[i + 1] }
+    /// Makes slot `slot` (a child) a leaf of `value`; the caller drops the child itself.
+    mutating func makeLeaf(_ slot: Int, value: UInt32) {
         childMask &= ~(UInt64(1) << UInt64(slot))
-        return child
+        values[slot] = value
     }
 
     /// A node holding only this image's leaves (`leafvec`, `base0`): one leaf per run of equal

@@ -248,6 +248,16 @@ row("IPv4 route delete from the full table, one by one (`delete`), µs per route
 row("IPv6 route add into the full table, one by one, µs per route (min–max), \(churn6.count) fresh prefixes",
     microseconds(churn6.count, insert6), "—", "—")
 row("IPv6 route delete from the full table, one by one, µs per route (min–max)", microseconds(churn6.count, delete6), "—", "—")
+// Allocations per change: one more untimed pass of each kind.
+@MainActor func changeAllocations(_ routes: [Route]) -> String {
+    let adds = allocations(routes.count) { for route in routes { try! fib.add(route) } }
+    let deletes = allocations(routes.count) {
+        for route in routes { try! fib.delete(destination: route.destination, table: RouteTable.main, metric: route.metric) }
+    }
+    return adds + " / " + deletes
+}
+row("heap allocations per route change in the full table (IPv4 add / delete, IPv6 add / delete)",
+    changeAllocations(churn4) + ", " + changeAllocations(churn6), "—", "—")
 
 // MARK: - Deletes
 
