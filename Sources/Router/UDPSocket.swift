@@ -40,6 +40,10 @@ public final class UDPSocket {
     public private(set) var segments = true
     /// Datagrams sent in batches that used UDP GSO where they could (for tests and stats).
     public private(set) var segmentedDatagrams = 0
+    /// Whether UDP_GRO is on: a sender's GSO run arrives as one buffer (Linux 5.0+).
+    public private(set) var coalesces = false
+    /// Datagrams that arrived coalesced by UDP GRO (for tests and stats).
+    public private(set) var coalescedDatagrams = 0
 
     /// The socket buffers asked for, each way: wireguard-go's 7 MiB. The kernel's default
     /// (`net.core.rmem_default`, 208 KiB) holds under a hundred full-size datagrams, which a
@@ -93,6 +97,7 @@ public final class UDPSocket {
         fd = socketFD
         isIPv6 = ipv6
         Self.enlargeBuffers(socketFD)
+        coalesces = srouter_enable_udp_gro(socketFD) == 0
         var bound = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &bound) {
@@ -140,11 +145,14 @@ public final class UDPSocket {
 
     /// Reads every waiting datagram, in batches, calling `handler` with each one's bytes (in
     /// the socket's receive buffer, valid until the handler returns; the handler may change
-    /// them, e.g. decrypt in place) and source. Returns when the socket would block.
+    /// them, e.g. decrypt in place) and source. With UDP GRO (`coalesces`), a buffer that holds
+    /// a sender's run of datagrams is handed out a datagram at a time. Returns when the socket
+    /// would block.
     public func receiveAll(_ handler: (UnsafeMutableRawBufferPointer, Endpoint) -> Void) {
         while true {
             let count = batch.withUnsafeMutableBufferPointer {
-                srouter_receive_batch(fd, $0.baseAddress, Int32($0.count))
+                coalesces ? srouter_receive_batch_coalesced(fd, $0.baseAddress, Int32($0.count))
+                    : srouter_receive_batch(fd, $0.baseAddress, Int32($0.count))
             }
             if count <= 0 { return }
             for i in 0..<Int(count) {
@@ -153,7 +161,15 @@ public final class UDPSocket {
                     continue
                 }
                 guard let source = Self.endpoint(from: batch[i].address) else { continue }
-                handler(UnsafeMutableRawBufferPointer(start: batch[i].data, count: Int(batch[i].length)), source)
+                let length = Int(batch[i].length)
+                let segment = coalesces && batch[i].segment_size > 0 ? Int(batch[i].segment_size) : length
+                var offset = 0
+                repeat {
+                    let size = min(segment, length - offset)
+                    handler(UnsafeMutableRawBufferPointer(start: batch[i].data + offset, count: size), source)
+                    offset += size
+                } while offset < length
+                if segment < length { coalescedDatagrams += (length + segment - 1) / segment }
             }
             if Int(count) < batch.count { return }
         }

@@ -103,6 +103,8 @@ import WireGuard
         sent += a.flush()
         #expect(sent == plan.count)
         #expect(a.segments && a.segmentedDatagrams > 0)
+        // b and c take the runs with UDP GRO, as one buffer each, and hand them out one by one.
+        #expect(b.coalesces && c.coalesces)
         let toBPlan = plan.enumerated().filter { $0.element.1 == toB }
         let gotB = receive(b, expecting: toBPlan.count)
         #expect(gotB.map(\.0.count) == toBPlan.map(\.element.0))
@@ -111,6 +113,7 @@ import WireGuard
         let gotC = receive(c, expecting: 3)
         #expect(gotC.map(\.0.count) == [200, 200, 200])
         #expect(gotC.map { $0.0.first ?? 0 } == [11, 12, 13])
+        #expect(b.coalescedDatagrams > 0 && c.coalescedDatagrams == 3)
     }
 
     @Test func aTakenPortIsAnError() throws {

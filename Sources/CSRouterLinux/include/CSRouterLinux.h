@@ -113,6 +113,7 @@ struct srouter_datagram {
     struct sockaddr_storage address;  ///< source (receive) or destination (send)
     socklen_t address_length;
     int truncated;                    ///< received with MSG_TRUNC: longer than capacity
+    uint32_t segment_size;            ///< UDP GRO: received datagrams of this size each, coalesced (0: one)
 };
 
 /// The most datagrams one batch call handles.
@@ -123,6 +124,11 @@ struct srouter_datagram {
 int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count);
 /// sendmmsg(2) of `count` (≤ SROUTER_BATCH_MAX) datagrams. Returns how many were sent or -errno.
 int srouter_send_batch(int fd, struct srouter_datagram *batch, int count);
+/// As `srouter_receive_batch` on a socket with UDP_GRO on: a received buffer may hold several
+/// datagrams of one sender coalesced, each `segment_size` bytes (the last may be shorter).
+int srouter_receive_batch_coalesced(int fd, struct srouter_datagram *batch, int count);
+/// UDP_GRO on (1) for `fd`: 0 or -errno (a kernel without it: -ENOPROTOOPT).
+int srouter_enable_udp_gro(int fd);
 /// As `srouter_send_batch`, with each run of datagrams to one destination that share a size
 /// (a shorter last one too; at most 64, under 65,000 bytes) sent as one UDP_SEGMENT (GSO)
 /// message. Returns how many datagrams were sent, or -errno when the first run failed, with
