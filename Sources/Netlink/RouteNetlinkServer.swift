@@ -228,6 +228,12 @@ public final class RouteNetlinkServer {
             if isDump { return try dump(message, settings: settings) { _ in } }
             return .datagram(namespaceID(message, settings: settings))
         case RouteNetlinkType.getNetworkConfiguration:
+            if isDump && family == Family.unspecified {
+                // rtnl_dump_all: every family's dump in turn, in one dump (FRR's zebra asks so).
+                return try dump(message, settings: settings) {
+                    for each in [Family.inet, Family.inet6] { dumpNetworkConfiguration(family: each, into: &$0) }
+                }
+            }
             guard family == Family.inet || family == Family.inet6 else { throw NetlinkFailure.notSupported }
             if isDump {
                 return try dump(message, settings: settings) { dumpNetworkConfiguration(family: family, into: &$0) }

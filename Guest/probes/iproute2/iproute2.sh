@@ -40,6 +40,8 @@ step route-get-none ip route get 192.0.2.1
 step rule ip rule show
 step rule6 ip -6 rule show
 step neigh ip neigh show
+step netconf ip netconf show
+step netconf6 ip -6 netconf show
 
 # MARK: - Writes, watched by ip monitor
 monitor=/tmp/iproute2-monitor.$$
