@@ -3,7 +3,8 @@
 // as late as it can — one trip through the UDP and IP output path and the device for the
 // whole run instead of one per datagram. The datagrams on the wire are those a sendmmsg of
 // each would send. And UDP GRO (UDP_GRO, Linux 5.0), the other way: datagrams a sender sent
-// as one GSO run (wireguard-go does) arrive as one buffer, with their size in a cmsg.
+// as one GSO run (wireguard-go does) arrive as one buffer, with their size in a cmsg
+// (srouter_receive_batch_coalesced, in shim.c beside srouter_receive_batch).
 
 #define _GNU_SOURCE
 #include "CSRouterLinux.h"
@@ -95,44 +96,4 @@ int srouter_send_batch_segmented(int fd, struct srouter_datagram *batch, int cou
 int srouter_enable_udp_gro(int fd) {
     int on = 1;
     return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0 ? 0 : -errno;
-}
-
-int srouter_receive_batch_coalesced(int fd, struct srouter_datagram *batch, int count) {
-    if (count > SROUTER_BATCH_MAX) count = SROUTER_BATCH_MAX;
-    struct mmsghdr headers[SROUTER_BATCH_MAX];
-    struct iovec vectors[SROUTER_BATCH_MAX];
-    union {
-        char bytes[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control[SROUTER_BATCH_MAX];
-    for (int i = 0; i < count; i++) {
-        vectors[i].iov_base = batch[i].data;
-        vectors[i].iov_len = batch[i].capacity;
-        memset(&headers[i], 0, sizeof headers[i]);
-        headers[i].msg_hdr.msg_iov = &vectors[i];
-        headers[i].msg_hdr.msg_iovlen = 1;
-        headers[i].msg_hdr.msg_name = &batch[i].address;
-        headers[i].msg_hdr.msg_namelen = sizeof batch[i].address;
-        headers[i].msg_hdr.msg_control = control[i].bytes;
-        headers[i].msg_hdr.msg_controllen = sizeof control[i].bytes;
-    }
-    int n;
-    do {
-        n = recvmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT, NULL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
-    for (int i = 0; i < n; i++) {
-        batch[i].length = headers[i].msg_len;
-        batch[i].address_length = headers[i].msg_hdr.msg_namelen;
-        batch[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        batch[i].segment_size = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&headers[i].msg_hdr); c; c = CMSG_NXTHDR(&headers[i].msg_hdr, c)) {
-            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-                int size;
-                memcpy(&size, CMSG_DATA(c), sizeof size);
-                if (size > 0) batch[i].segment_size = (uint32_t)size;
-            }
-        }
-    }
-    return n;
 }

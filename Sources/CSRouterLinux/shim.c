@@ -156,10 +156,24 @@ int srouter_become_subreaper(void) { return negative_errno(prctl(PR_SET_CHILD_SU
 
 int srouter_make_undumpable(void) { return negative_errno(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)); }
 
-int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count) {
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+/// recvmmsg into `batch`; with `gro`, each message's UDP_GRO cmsg gives its `segment_size`.
+/// Without, no control buffer is offered at all (a netlink pair's peer could pass
+/// descriptors with SCM_RIGHTS: offered no room, the kernel discards them).
+static int receive_batch(int fd, struct srouter_datagram *batch, int count, int gro) {
     if (count > SROUTER_BATCH_MAX) count = SROUTER_BATCH_MAX;
     struct mmsghdr headers[SROUTER_BATCH_MAX];
     struct iovec vectors[SROUTER_BATCH_MAX];
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control[SROUTER_BATCH_MAX];
     for (int i = 0; i < count; i++) {
         vectors[i].iov_base = batch[i].data;
         vectors[i].iov_len = batch[i].capacity;
@@ -168,6 +182,10 @@ int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count) {
         headers[i].msg_hdr.msg_iovlen = 1;
         headers[i].msg_hdr.msg_name = &batch[i].address;
         headers[i].msg_hdr.msg_namelen = sizeof batch[i].address;
+        if (gro) {
+            headers[i].msg_hdr.msg_control = control[i].bytes;
+            headers[i].msg_hdr.msg_controllen = sizeof control[i].bytes;
+        }
     }
     int n;
     do {
@@ -178,8 +196,25 @@ int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count) {
         batch[i].length = headers[i].msg_len;
         batch[i].address_length = headers[i].msg_hdr.msg_namelen;
         batch[i].truncated = (headers[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+        batch[i].segment_size = 0;
+        if (!gro) continue;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&headers[i].msg_hdr); c; c = CMSG_NXTHDR(&headers[i].msg_hdr, c)) {
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int size;
+                __builtin_memcpy(&size, CMSG_DATA(c), sizeof size);
+                if (size > 0) batch[i].segment_size = (uint32_t)size;
+            }
+        }
     }
     return n;
+}
+
+int srouter_receive_batch(int fd, struct srouter_datagram *batch, int count) {
+    return receive_batch(fd, batch, count, 0);
+}
+
+int srouter_receive_batch_coalesced(int fd, struct srouter_datagram *batch, int count) {
+    return receive_batch(fd, batch, count, 1);
 }
 
 int srouter_send_batch(int fd, struct srouter_datagram *batch, int count) {

@@ -72,10 +72,10 @@ extension SocketService {
         // the request it just sent natively), and the pair gets what is left afterwards.
         let isReceive = call == number.recvfrom || call == number.recvmsg || call == number.recvmmsg
         let holds = !socket.holdsAnswers && isReceive
-        if holds { socket.holdsAnswers = true }
         // Answers held since their requests arrived: this receive takes them; any other call
         // lets them into the pair first.
         if holds {
+            socket.holdsAnswers = true
             socket.holdsForReceive = false
         } else if !isReceive {
             releaseHeldNetlinkAnswers(socket)
