@@ -20,17 +20,30 @@ import Foundation
 ///   as its libc and timing choose, so a profile that allowed only the variant seen would
 ///   refuse the same workload at random.
 /// Everything else gets EPERM (`SCMP_ACT_ERRNO`, as Docker's default profile answers).
+///
+/// The calls the default policy answers as a success without running them
+/// (`answeredCalls`: capset, which the guest, holding no capabilities, could only fail) are
+/// answered the same way while learning, so the learning run behaves as a run under the
+/// default policy would, and the learned profile answers them so too (an errno-0 rule)
+/// instead of letting them run and fail.
 public final class PolicyLearner: SyscallHandler {
+    /// The calls `DefaultPolicy` answers with success (`SCMP_ACT_ERRNO` with `errnoRet` 0)
+    /// and that are not otherwise allowed: capset (FRR's zebra and bgpd raise their network
+    /// capabilities around every netlink write, and exit if told EPERM).
+    public static let answeredCalls: Set<String> = ["capset"]
+
     /// The names of the calls seen, with their counts.
     public private(set) var seen: [String: Int] = [:]
 
     /// A learner that has seen nothing.
     public init() {}
 
-    /// Records the call and lets it run natively.
+    /// Records the call and lets it run natively, or answers it with success if it is one
+    /// of `answeredCalls`.
     public func handle(_ notification: SyscallNotification, loop: NotificationLoop) -> SyscallAnswer {
-        seen[SyscallTable.name(of: notification.number), default: 0] += 1
-        return .continueNatively
+        let name = SyscallTable.name(of: notification.number)
+        seen[name, default: 0] += 1
+        return Self.answeredCalls.contains(name) ? .value(0) : .continueNatively
     }
 
     /// Calls that do the same thing for a program: seeing one allows them all.
@@ -51,18 +64,22 @@ public final class PolicyLearner: SyscallHandler {
         return names.filter { SyscallTable.number(of: $0) != nil }.sorted()
     }
 
-    /// The profile's JSON text: default EPERM, the native architecture, one allow rule.
+    /// The profile's JSON text: default EPERM, the native architecture, one allow rule, and
+    /// for those of `names` in `answeredCalls` an errno-0 rule instead (as `DefaultPolicy`).
     public static func profileJSON(allowing names: [String]) -> String {
         #if arch(x86_64)
         let architecture = "SCMP_ARCH_X86_64"
         #else
         let architecture = "SCMP_ARCH_AARCH64"
         #endif
+        var rules: [[String: Any]] = [["names": names.filter { !answeredCalls.contains($0) }, "action": "SCMP_ACT_ALLOW"]]
+        let answered = names.filter { answeredCalls.contains($0) }
+        if !answered.isEmpty { rules.append(["names": answered, "action": "SCMP_ACT_ERRNO", "errnoRet": 0]) }
         let profile: [String: Any] = [
             "defaultAction": "SCMP_ACT_ERRNO",
             "defaultErrnoRet": 1,
             "architectures": [architecture],
-            "syscalls": [["names": names, "action": "SCMP_ACT_ALLOW"]],
+            "syscalls": rules,
         ]
         let data = try! JSONSerialization.data(withJSONObject: profile, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

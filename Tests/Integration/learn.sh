@@ -32,6 +32,7 @@ cat >"$work/workload.sh" <<EOF
 set -e
 $work/ping -c 2 -i 0.2 -W 2 10.77.0.1 | grep -q ' 0% packet loss' && echo "ping ok"
 ip -br addr | grep -q '^$RIF .*10.77.0.2/24' && echo "ip ok"
+python3 $work/capset.py && echo "capset ok"
 bird -f -c $work/bird.conf -s $work/bird.ctl 2>$work/bird.err &
 pid=\$!
 sleep 0.1  # always: learning records only the paths a run takes, so the replay must not take new ones
@@ -43,6 +44,16 @@ birdc -s $work/bird.ctl show route | grep -q '192.0.2.0/24 .*blackhole' && echo 
 ip route | grep -q '^blackhole 192.0.2.0/24 proto bird' && echo "kernel route ok"
 kill -TERM \$pid
 wait \$pid && echo "bird stopped"
+EOF
+# capset raising CAP_NET_ADMIN, as FRR's daemons do around their netlink writes: the default
+# policy answers it with success, and so must the learning run and the learned profile.
+cat >"$work/capset.py" <<'EOF'
+import ctypes, platform, sys
+SYS_capset = {"x86_64": 126, "aarch64": 91}[platform.machine()]
+libc = ctypes.CDLL(None, use_errno=True)
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+data = (ctypes.c_uint32 * 6)(1 << 12, 1 << 12, 0, 0, 0, 0)  # effective, permitted: CAP_NET_ADMIN
+sys.exit(0 if libc.syscall(SYS_capset, header, data) == 0 else ctypes.get_errno())
 EOF
 chmod -R a+rwX "$work"
 
@@ -56,7 +67,7 @@ run_workload() {  # run_workload OUT ARGS…: the workload under srouter run ARG
 
 expect_workload() {  # expect_workload LABEL OUT: the workload's five steps all reported
     local step
-    for step in "ping ok" "ip ok" "birdc ok" "kernel route ok" "bird stopped"; do
+    for step in "ping ok" "ip ok" "capset ok" "birdc ok" "kernel route ok" "bird stopped"; do
         check "$1: $step" grep -qx "$step" "$2"
     done
 }
@@ -75,6 +86,10 @@ check "--learn: the profile allows $count calls, fewer than the default policy's
 for call in execve openat ioctl socket rt_sigreturn; do
     check "--learn: the profile allows $call (the workload made it)" grep -qw "$call" <<<"$names"
 done
+check "--learn: the profile answers capset with success (errnoRet 0), as the default policy does" python3 -c "
+import json, sys
+rules = json.load(open(sys.argv[1]))['syscalls']
+sys.exit(0 if any(r['names'] == ['capset'] and r['action'] == 'SCMP_ACT_ERRNO' and r.get('errnoRet') == 0 for r in rules) else 1)" "$profile"
 for call in mkdir mkdirat unlinkat mount; do
     check "--learn: the profile does not allow $call (never made)" bash -c "! grep -qw $call <<<'$names'"
 done

@@ -50,6 +50,26 @@ import Testing
         #expect(bpf.run(call("mkdirat", 0, 0, 0)) == FilterCompilerTests.errno(.EPERM))
         #expect(bpf.run(call("connect", 3, 0, 0)) == FilterCompilerTests.notify)
     }
+
+    @Test func callsTheDefaultPolicyAnswersAreAnsweredSoInTheLearnedProfile() throws {
+        // The learner's set is the default policy's unconditional errno-0 rules, no more, no less.
+        let defaults = try SeccompProfile.parse(Data(DefaultPolicy.json.utf8), isKnownSyscall: SyscallTable.isKnown)
+        let answeredByDefault = defaults.rules.filter { $0.action == .errno(0) && $0.arguments.isEmpty }.flatMap(\.names)
+        #expect(Set(answeredByDefault) == PolicyLearner.answeredCalls)
+
+        let names = PolicyLearner.allowedCalls(observed: ["openat", "capset"])
+        let profile = try SeccompProfile.parse(Data(PolicyLearner.profileJSON(allowing: names).utf8),
+                                               isKnownSyscall: SyscallTable.isKnown)
+        #expect(profile.rules.count == 2)
+        #expect(!profile.rules[0].names.contains("capset"))
+        #expect(profile.rules[1].names == ["capset"])
+        #expect(profile.rules[1].action == .errno(0))
+        let compiled = try FilterCompiler(profile: profile).compile()
+        let bpf = StackedSeccompFilters(filters: [SeccompBPFInterpreter(program: compiled.instructions),
+                                                  SeccompBPFInterpreter(program: compiled.refusals)])
+        #expect(bpf.run(call("capset", 0, 0, 0)) == 0x0005_0000)  // SECCOMP_RET_ERRNO | 0: success
+        #expect(bpf.run(call("openat", 0, 0, 0)) == FilterCompilerTests.allow)
+    }
 }
 
 /// `FilterCompiler.notifiesDenials`: the policy's errno denials trap to srouter, which
