@@ -37,24 +37,29 @@ public struct NetlinkDumpSizing: Sendable, Equatable {
 /// `NLM_F_MULTI` message, and the closing `NLMSG_DONE` datagram.
 ///
 /// The entries are kept once, in chunks of whole messages that are dropped as they are sent,
-/// so a large table is not held twice.
+/// so a large table is not held twice; and a dump made part by part (`DumpWriter.continuation`,
+/// a route dump) encodes its next part only when the datagrams run out of entries, so it holds
+/// a part at a time, as Linux holds an skb.
 public final class NetlinkDump {
     /// Encoded entries not yet sent, whole messages each; the first from `offset`.
     private var chunks: [[UInt8]]
     private var chunkIndex = 0
     private var offset = 0
+    /// Encodes the next part: its chunks, and whether more parts follow. nil once none does.
+    private var nextPart: (() -> (chunks: [[UInt8]], more: Bool))?
     /// The `NLMSG_DONE` message, until it has been taken.
     private var done: [UInt8]?
 
-    init(chunks: [[UInt8]], done: [UInt8]) {
+    init(chunks: [[UInt8]], done: [UInt8], nextPart: (() -> (chunks: [[UInt8]], more: Bool))? = nil) {
         self.chunks = chunks.filter { !$0.isEmpty }
         self.done = done
+        self.nextPart = nextPart
     }
 
     /// Whether every datagram, `NLMSG_DONE` included, has been taken.
     public var isFinished: Bool { done == nil }
 
-    /// The bytes of the entries not yet taken.
+    /// The bytes of the entries encoded and not yet taken.
     public var remainingEntryBytes: Int {
         guard chunkIndex < chunks.count else { return 0 }
         return chunks[chunkIndex...].reduce(0) { $0 + $1.count } - offset
@@ -65,13 +70,13 @@ public final class NetlinkDump {
     /// entries are all taken, `NLMSG_DONE` on its own (`netlink_dump_done` runs on the call
     /// after the last entries). nil when finished.
     public func nextDatagram(size: Int) -> [UInt8]? {
-        guard chunkIndex < chunks.count else {
+        guard hasEntries() else {
             defer { done = nil }
             return done
         }
         var datagram: [UInt8] = []
         datagram.reserveCapacity(min(size, remainingEntryBytes))
-        while chunkIndex < chunks.count {
+        while hasEntries() {
             let chunk = chunks[chunkIndex]
             let length = Self.alignedLength(chunk, at: offset)
             if !datagram.isEmpty && datagram.count + length > size { break }
@@ -86,6 +91,19 @@ public final class NetlinkDump {
         return datagram
     }
 
+    /// Whether an entry is left to send, encoding the next parts until one is (or none
+    /// follows).
+    private func hasEntries() -> Bool {
+        while chunkIndex >= chunks.count, let encode = nextPart {
+            let part = encode()
+            if !part.more { nextPart = nil }
+            chunks = part.chunks.filter { !$0.isEmpty }
+            chunkIndex = 0
+            offset = 0
+        }
+        return chunkIndex < chunks.count
+    }
+
     /// The length of the message at `offset` (`nlmsg_len`), padded to 4 bytes, within the chunk.
     private static func alignedLength(_ chunk: [UInt8], at offset: Int) -> Int {
         guard offset + 4 <= chunk.count else { return chunk.count - offset }
@@ -97,7 +115,8 @@ public final class NetlinkDump {
 
 /// A dump being answered: entries are encoded in turn, each with `NLM_F_MULTI` (and
 /// `NLM_F_DUMP_FILTERED` when the request's filter was applied), into chunks that become a
-/// `NetlinkDump`, which ends with `NLMSG_DONE`.
+/// `NetlinkDump`, which ends with `NLMSG_DONE`. A large dump sets `continuation` and is
+/// encoded part by part as it is read.
 struct DumpWriter {
     /// How many bytes of entries a chunk holds before the next starts.
     static let chunkBytes = 256 * 1024
@@ -110,8 +129,19 @@ struct DumpWriter {
     /// Set when the entries are filtered though the request names no filter (a strict IPv4
     /// route dump leaves the exceptions out): on the entries only, not on NLMSG_DONE.
     var entriesFiltered = false
+    /// The rest of the dump, after the entries added at the request: called with a fresh
+    /// writer of the same dump each time the reader has taken every entry encoded so far;
+    /// adds the next part (`partBytes` or so) and returns whether entries may remain.
+    var continuation: ((inout DumpWriter) -> Bool)?
     private var chunks: [[UInt8]] = []
     private var current = NetlinkWriter()
+
+    /// About how many bytes of entries a continuation adds at a time: two of the largest
+    /// datagrams (`NetlinkDumpSizing.largest`), so a part fills whole datagrams.
+    static let partBytes = 2 * NetlinkDumpSizing.largest
+
+    /// Bytes of entries added so far.
+    var encodedBytes: Int { chunks.reduce(current.bytes.count) { $0 + $1.count } }
 
     init(sequence: UInt32, portID: UInt32) {
         self.sequence = sequence
@@ -135,10 +165,10 @@ struct DumpWriter {
         }
     }
 
-    /// The dump: its entries, then `NLMSG_DONE` with status 0, or with `-errno` (and the
-    /// extended ack's message, if any) when the dump failed.
+    /// The dump: its entries (those added, then the continuation's), then `NLMSG_DONE` with
+    /// status 0, or with `-errno` (and the extended ack's message, if any) when the dump
+    /// failed, after the entries added before it did.
     mutating func finish(failedWith errno: Int32 = 0, message: String? = nil) -> NetlinkDump {
-        if !current.isEmpty { chunks.append(current.bytes) }
         var done = NetlinkWriter()
         var flags: NetlinkFlags = errno == 0 && filtered ? [.multi, .dumpFiltered] : .multi
         if message != nil { flags.insert(.acknowledgementAttributes) }
@@ -146,9 +176,29 @@ struct DumpWriter {
         done.appendInt32(-errno)
         if let message { done.appendAttribute(NetlinkErrorRepr.messageAttribute, bytes: Array(message.utf8) + [0]) }
         done.end()
-        let dump = NetlinkDump(chunks: chunks, done: done.bytes)
-        chunks = []
-        current = NetlinkWriter()
+        var nextPart: (() -> (chunks: [[UInt8]], more: Bool))?
+        if let continuation, errno == 0 {
+            var fresh = DumpWriter(sequence: sequence, portID: portID)
+            fresh.filtered = filtered
+            fresh.entriesFiltered = entriesFiltered
+            nextPart = {
+                var part = fresh
+                let more = continuation(&part)
+                return (part.takeEntries(), more)
+            }
+        }
+        let dump = NetlinkDump(chunks: takeEntries(), done: done.bytes, nextPart: nextPart)
+        continuation = nil
         return dump
+    }
+
+    /// The entries added so far, as chunks of whole messages; the writer is left empty.
+    private mutating func takeEntries() -> [[UInt8]] {
+        if !current.isEmpty { chunks.append(current.bytes) }
+        defer {
+            chunks = []
+            current = NetlinkWriter()
+        }
+        return chunks
     }
 }

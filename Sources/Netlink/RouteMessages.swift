@@ -108,10 +108,21 @@ extension RouteNetlinkServer {
         } else if let header = try? RouteRepr.parse(request.payload), header.flags & Self.clonedFlag != 0 {
             return  // the route cache: nothing to show
         }
-        for ipv6 in [false, true] where family == Family.unspecified || (family == Family.inet6) == ipv6 {
-            for route in routing.table.routes(table: filter.table, ipv6: ipv6) where filter.matches(route) {
-                dump.add(type: RouteNetlinkType.newRoute) { fillRoute(route, into: &$0) }
+        // Encoded as the reader reads (`RouteCursor`), a part at a time, as Linux's
+        // `inet_dump_fib` fills one skb per recvmsg: a full table's dump is never held whole.
+        var walks = [false, true].filter { family == Family.unspecified || (family == Family.inet6) == $0 }
+            .map { routing.table.cursor(table: filter.table, ipv6: $0) }
+        walks.reverse()  // taken from the end
+        dump.continuation = { [self] part in
+            while part.encodedBytes < DumpWriter.partBytes {
+                guard let walk = walks.last else { return false }
+                guard let route = walk.next() else {
+                    walks.removeLast()
+                    continue
+                }
+                if filter.matches(route) { part.add(type: RouteNetlinkType.newRoute) { fillRoute(route, into: &$0) } }
             }
+            return true
         }
     }
 

@@ -318,3 +318,33 @@ extension RouteTableTests {
         #expect(policy.resolve(IPAddress("198.51.100.1")!, flowHash: 0) == .prohibit)
     }
 }
+
+extension RouteTableTests {
+    /// A dump's walk (`cursor(table:ipv6:)`) reads each prefix when it reaches it, as
+    /// Linux's resumable `inet_dump_fib` does: a prefix removed before then is skipped, one
+    /// replaced is given as it is then, and the walk ends after the last table and family.
+    @Test func aCursorReadsEachPrefixWhenItGetsThere() throws {
+        let fib = RouteTable()
+        func route(_ prefix: String, table: UInt32 = 254, interface: Int = 1) -> Route {
+            Route(destination: IPPrefix(prefix)!, table: table, nextHops: [NextHop(gateway: nil, interfaceIndex: interface)])
+        }
+        for prefix in ["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "fd00::/8"] { try fib.add(route(prefix)) }
+        try fib.add(route("10.9.0.0/16", table: 100))
+        let walk = fib.cursor()
+        #expect(walk.next()?.destination == IPPrefix("10.9.0.0/16"))  // table 100 first
+        #expect(walk.next()?.destination == IPPrefix("10.0.0.0/8"))
+        _ = try fib.delete(RouteMatch(destination: IPPrefix("10.2.0.0/16")!, table: 254))
+        try fib.add(route("10.3.0.0/16", interface: 2), replace: true)
+        try fib.add(route("fd01::/16"))  // the IPv6 walk of table 254 has not begun: seen
+        #expect(walk.next()?.destination == IPPrefix("10.1.0.0/16"))
+        let replaced = walk.next()
+        #expect(replaced?.destination == IPPrefix("10.3.0.0/16"))
+        #expect(replaced?.nextHops.first?.interfaceIndex == 2)
+        #expect(walk.next()?.destination == IPPrefix("fd00::/8"))
+        #expect(walk.next()?.destination == IPPrefix("fd01::/16"))
+        #expect(walk.next() == nil)
+        #expect(walk.next() == nil)
+        #expect(fib.cursor(table: 7).next() == nil)  // a table that never held a route
+        #expect(fib.cursor(table: 254, ipv6: true).next()?.destination == IPPrefix("fd00::/8"))
+    }
+}

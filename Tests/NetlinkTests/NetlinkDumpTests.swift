@@ -51,11 +51,11 @@ import Wire
 
     // MARK: - Packing
 
-    /// 1000 routes of one shape, and the dump of them (not yet packed).
-    private func routeDump() -> (router: TestRouter, dump: NetlinkDump) {
+    /// `count` routes of one shape, and the dump of them (not yet packed).
+    private func routeDump(routes count: Int = 1000) -> (router: TestRouter, dump: NetlinkDump) {
         let router = TestRouter()
         router.addReferenceAddresses()
-        router.addRoutes(1000)
+        router.addRoutes(count)
         var writer = NetlinkWriter()
         writer.begin(NetlinkHeader(type: RouteNetlinkType.getRoute, flags: [.request, .dump], sequence: 7))
         writer.appendBytes(RouteRepr(family: 2).bytes)
@@ -117,6 +117,39 @@ import Wire
         #expect(lengths.first! <= 3776 && lengths[1] > 3776 && lengths[1] <= 32448)
         let (_, again) = routeDump()
         #expect(again.nextDatagram(size: sizing.datagramSize)!.count > 3776)
+    }
+
+    /// A route dump is encoded as it is read, a part (`DumpWriter.partBytes`) at a time, as
+    /// Linux fills an skb per recvmsg: what it holds encoded stays within a part or two
+    /// whatever the table's size, and a route the walk has not reached is read as it is then.
+    @Test func aLargeDumpIsEncodedAsItIsRead() {
+        let (router, dump) = routeDump(routes: 8000)
+        let first = dump.nextDatagram(size: NetlinkDumpSizing.largest)!
+        let entry = (NetlinkMessage.headerLength + parse([first])[0].payload.count + 3) & ~3
+        #expect(8000 * entry > 4 * DumpWriter.partBytes)
+        #expect(dump.remainingEntryBytes <= DumpWriter.partBytes + entry)
+        // The last two routes, not yet reached: one deleted, one given another next hop.
+        let last = IPPrefix("10.\(100 + 7999 / 256).\(7999 % 256).0/24")!
+        let nextToLast = IPPrefix("10.\(100 + 7998 / 256).\(7998 % 256).0/24")!
+        _ = try! router.routing.table.delete(RouteMatch(destination: last, table: RouteTable.main))
+        try! router.routing.add(Route(destination: nextToLast, nextHops: [NextHop(gateway: IPAddress("10.77.0.3"), interfaceIndex: 2)],
+                                      protocolNumber: 12), flags: [.create, .replace])
+        var datagrams = [first]
+        var held = 0
+        while let next = dump.nextDatagram(size: NetlinkDumpSizing.largest) {
+            datagrams.append(next)
+            held = max(held, dump.remainingEntryBytes)
+        }
+        #expect(held <= DumpWriter.partBytes + entry)
+        let entries = parse(datagrams).filter { $0.header.type == RouteNetlinkType.newRoute }
+        #expect(entries.count == router.routing.table.routes(ipv6: false).count)
+        #expect(datagrams.dropLast().allSatisfy { $0.count <= NetlinkDumpSizing.largest })
+        #expect(parse([datagrams.last!]).map(\.header.type) == [NetlinkControlType.done])
+        // The deleted route is not in it, the replaced one is, as it was when the walk got there.
+        let attributes = entries.map { Dictionary($0.attributes(after: 12), uniquingKeysWith: { a, _ in a }) }
+        let lastBytes: [UInt8] = [10, 131, 63, 0], nextToLastBytes: [UInt8] = [10, 131, 62, 0]  // 7999 and 7998
+        #expect(!attributes.contains { $0[1] == lastBytes })  // RTA_DST
+        #expect(attributes.filter { $0[1] == nextToLastBytes }.map { $0[5] } == [[10, 77, 0, 3]])  // RTA_GATEWAY
     }
 
     // MARK: - Order

@@ -290,14 +290,16 @@ public final class RouteTable {
 
     /// Every route of `table` (all tables if nil) of one family (both if nil), in a stable
     /// order: by table, then destination (IPv4 before IPv6, then address, then length), then
-    /// as the prefix keeps them (by metric) — what a netlink dump walks.
+    /// as the prefix keeps them (by metric). A netlink dump walks the same order a route at a
+    /// time (`cursor(table:ipv6:)`); this lists it whole.
     public func routes(table: UInt32? = nil, ipv6: Bool? = nil) -> [Route] {
+        let walk = cursor(table: table, ipv6: ipv6)
         var result: [Route] = []
-        for number in tables.keys.sorted() where table == nil || table == number {
-            let map = tables[number]!
-            if ipv6 != true { result += map.routes(ipv6: false) }
-            if ipv6 != false { result += map.routes(ipv6: true) }
-        }
+        result.reserveCapacity(table.map { routeCount(table: $0, ipv6: ipv6) } ?? (ipv6 == nil ? count : 0))
+        while let route = walk.next() { result.append(route) }
         return result
     }
+
+    /// Every table number the FIB has storage for (emptied tables included), ascending.
+    var allTableNumbers: [UInt32] { tables.keys.sorted() }
 }

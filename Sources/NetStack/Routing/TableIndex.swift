@@ -74,16 +74,11 @@ final class TableIndex {
         return pool[(leaf >> 8) - 1].route(to: IPPrefix(address: address, length: length)!)
     }
 
-    /// Every route of one family, by destination (address, then length), each prefix's
-    /// routes in their order: sorting the keys makes a dump O(n log n).
-    func routes(ipv6: Bool) -> [Route] {
+    /// The routes now at the prefix `key` of `index` (`v4` or `v6`), best first; none if the
+    /// prefix holds no route. A dump's walk reads prefixes so (`RouteCursor`).
+    func routes<A: TrieAddress>(key: A.PrefixKey, in index: PrefixIndex<A>) -> [Route] {
         var result: [Route] = []
-        result.reserveCapacity(count)
-        if ipv6 {
-            for key in v6.sortedKeys() { append(IPv6Address.prefix(of: key), from: v6, to: &result) }
-        } else {
-            for key in v4.sortedKeys() { append(IPv4Address.prefix(of: key), from: v4, to: &result) }
-        }
+        append(A.prefix(of: key), from: index, to: &result)
         return result
     }
 
