@@ -135,6 +135,10 @@ final class GuestSocket {
     var hungUp = false
     /// The peer's FIN has been passed on to the guest (`shutdown(hostEnd, SHUT_WR)`).
     var finDelivered = false
+    /// srouter shut the guest's end for writing, on the guest's shutdown(SHUT_WR or RDWR):
+    /// with `finDelivered`, both directions of the pair are shut while the guest may still
+    /// hold its end, so a hangup is not by itself its close.
+    var guestShutWriting = false
     /// The guest called shutdown(SHUT_RD) (or RDWR): what arrives is discarded.
     var guestReceiveClosed = false
     /// The events `hostEnd` is watched for.

@@ -373,6 +373,7 @@ extension SocketService {
                 closeHostEnd(socket)
                 socket.guestFileUsed = true
                 socket.finDelivered = false
+                socket.guestShutWriting = false
                 socket.guestSendClosed = false
                 socket.guestReceiveClosed = false
                 return .value(0)
@@ -440,6 +441,7 @@ extension SocketService {
         socket.guestFileUsed = true
         socket.guestErrorRaised = false
         socket.finDelivered = false
+        socket.guestShutWriting = false
         socket.guestSendClosed = false
         socket.guestReceiveClosed = false
         socket.guestClosed = false
@@ -536,6 +538,7 @@ extension SocketService {
                 // wrote before still reaches the stack, then EOF on srouter's end sends the FIN.
                 if let copy = try? GuestFiles.copy(tid: n.tid, fd: n.int32Argument(0)) {
                     _ = Glibc.shutdown(copy.fd, Int32(SHUT_WR))
+                    socket.guestShutWriting = true
                 }
             }
             markDirty(socket)

@@ -292,13 +292,16 @@ public final class SocketService: SyscallHandler {
 
     private func hostEndReady(_ socket: GuestSocket, events: UInt32) {
         if events & EPOLLHUP.rawValue != 0 && !socket.guestClosed {
-            // A hangup is both directions of `hostEnd` shut (`unix_poll`). Its sending side
-            // shuts only when srouter passes a FIN on (`finDelivered`) or when the guest's file
-            // goes (`unix_release_sock` shuts the peer both ways): the guest cannot shut it
-            // natively, as shutdown(2) is served. So before a FIN the hangup is the guest's
-            // close; after one it may be the guest's SHUT_WR while it still holds its end, and
-            // sock_diag tells which (a query that walks every AF_UNIX socket: not per close).
-            if !socket.finDelivered || socket.guestInode == 0 || srouter_unix_socket_exists(socket.guestInode) == 0 {
+            // A hangup is both directions of `hostEnd` shut (`unix_poll`), and only srouter or
+            // the guest's file going shuts them: its sending side when srouter passes a FIN on
+            // (`finDelivered`), its receiving side when srouter shuts the guest's end on its
+            // shutdown(SHUT_WR) (`guestShutWriting`; the guest cannot shut it natively, as
+            // shutdown(2) is served), both when the guest's file goes (`unix_release_sock`).
+            // So unless srouter shut both, the hangup is the guest's close; if it did, the
+            // guest may still hold its end, and sock_diag tells which (a query that walks
+            // every AF_UNIX socket: not one per close).
+            let closed = !(socket.finDelivered && socket.guestShutWriting)
+            if closed || socket.guestInode == 0 || srouter_unix_socket_exists(socket.guestInode) == 0 {
                 socket.guestClosed = true
             } else {
                 socket.hungUp = true

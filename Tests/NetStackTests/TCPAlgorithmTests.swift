@@ -84,6 +84,31 @@ import Wire
             #expect(back == chunk)
         }
     }
+
+    /// A ring's storage comes with its first write: before it, the ring answers for its
+    /// capacity, reads nothing, consumes nothing, and resizes without copying.
+    @Test func byteRingWorksBeforeAndAfterItsFirstWrite() {
+        let ring = ByteRing(capacity: 8)
+        #expect(ring.capacity == 8 && ring.freeSpace == 8 && ring.isEmpty && !ring.isFull)
+        var out = [UInt8](repeating: 0, count: 4)
+        #expect(out.withUnsafeMutableBytes { ring.dequeue(into: $0) } == 0)
+        ring.consume(3)
+        ring.resize(capacity: 4)
+        #expect(ring.capacity == 4 && ring.freeSpace == 4)
+        #expect([UInt8](1...6).withUnsafeBytes { ring.append($0) } == 4)
+        #expect(ring.isFull)
+        ring.consume(3)
+        #expect([UInt8]([5, 6, 7]).withUnsafeBytes { ring.append($0) } == 3)  // wraps
+        #expect(out.withUnsafeMutableBytes { ring.dequeue(into: $0) } == 4)
+        #expect(out == [4, 5, 6, 7])
+        let parked = ByteRing(capacity: 8)  // the first write out of order
+        #expect([UInt8]([9, 9]).withUnsafeBytes { parked.write($0, beyondTailBy: 3) } == 2)
+        #expect([UInt8]([1, 2, 3]).withUnsafeBytes { parked.append($0) } == 3)
+        parked.commit(2)
+        var all = [UInt8](repeating: 0, count: 5)
+        #expect(all.withUnsafeMutableBytes { parked.dequeue(into: $0) } == 5)
+        #expect(all == [1, 2, 3, 9, 9])
+    }
 }
 
 @Suite struct CongestionControlTests {

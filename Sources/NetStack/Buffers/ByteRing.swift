@@ -1,38 +1,44 @@
 /// A fixed-capacity byte queue: a socket's send or receive buffer. Bytes are appended at the
 /// tail and consumed at the head; the send side also reads at an offset from the head without
 /// consuming (retransmission reads unacknowledged data again). Storage is allocated once, at
-/// init or on `resize`; no operation allocates per segment.
+/// the first write (or on a `resize` after it); no operation allocates per segment. A
+/// connection that never carries data (a handshake and a close) never allocates its buffers,
+/// as Linux charges a socket's memory only for the skbs it queues.
 public final class ByteRing {
-    private var storage: UnsafeMutableRawBufferPointer
+    /// The bytes, from the first write on.
+    private var storage: UnsafeMutableRawBufferPointer?
     private var head = 0
     /// Bytes queued.
     public private(set) var count = 0
+    /// The most bytes the ring holds.
+    public private(set) var capacity: Int
 
     /// A ring holding at most `capacity` bytes (at least 1).
     public init(capacity: Int) {
-        storage = .allocate(byteCount: max(1, capacity), alignment: 16)
+        self.capacity = max(1, capacity)
     }
 
-    deinit { storage.deallocate() }
+    deinit { storage?.deallocate() }
 
-    /// The most bytes the ring holds.
-    public var capacity: Int { storage.count }
     /// Room left.
-    public var freeSpace: Int { storage.count - count }
+    public var freeSpace: Int { capacity - count }
     /// Whether nothing is queued.
     public var isEmpty: Bool { count == 0 }
     /// Whether no room is left.
-    public var isFull: Bool { count == storage.count }
+    public var isFull: Bool { count == capacity }
 
     /// Changes the capacity, keeping the queued bytes (the new capacity is at least `count`).
     /// Linux lets SO_RCVBUF/SO_SNDBUF change at any time; so do we.
     public func resize(capacity newCapacity: Int) {
         let target = max(max(1, newCapacity), count)
-        guard target != storage.count else { return }
-        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: target, alignment: 16)
-        _ = read(into: fresh, at: 0)
-        storage.deallocate()
-        storage = fresh
+        guard target != capacity else { return }
+        if let storage {
+            let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: target, alignment: 16)
+            _ = read(into: fresh, at: 0)
+            storage.deallocate()
+            self.storage = fresh
+        }
+        capacity = target
         head = 0
     }
 
@@ -67,11 +73,12 @@ public final class ByteRing {
     @discardableResult
     public func read(into destination: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
         guard offset >= 0, offset < count, let target = destination.baseAddress else { return 0 }
+        guard let storage else { return 0 }
         let n = min(destination.count, count - offset)
-        var start = (head + offset) % storage.count
+        var start = (head + offset) % capacity
         var copied = 0
         while copied < n {
-            let run = min(n - copied, storage.count - start)
+            let run = min(n - copied, capacity - start)
             (target + copied).copyMemory(from: storage.baseAddress! + start, byteCount: run)
             copied += run
             start = 0
@@ -84,7 +91,7 @@ public final class ByteRing {
         let n = min(max(0, n), count)
         // The head only moves forward: bytes parked past the tail (out-of-order data) keep
         // their place.
-        head = (head + n) % storage.count
+        head = (head + n) % capacity
         count -= n
     }
 
@@ -97,13 +104,21 @@ public final class ByteRing {
     }
 
     private func writeAt(offset: Int, from source: UnsafeRawPointer, count n: Int) {
-        var start = (head + offset) % storage.count
+        let storage = self.storage ?? allocateStorage()
+        var start = (head + offset) % capacity
         var written = 0
         while written < n {
-            let run = min(n - written, storage.count - start)
+            let run = min(n - written, capacity - start)
             (storage.baseAddress! + start).copyMemory(from: source + written, byteCount: run)
             written += run
             start = 0
         }
+    }
+
+    /// The storage, made at the first write.
+    private func allocateStorage() -> UnsafeMutableRawBufferPointer {
+        let made = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        storage = made
+        return made
     }
 }
