@@ -292,8 +292,15 @@ extension SocketService {
     func serveNetlinkRequest(_ socket: GuestNetlinkSocket, _ data: [UInt8]) {
         guard let server = netlinkServer else { return }
         let start = EventLoop.monotonicNow()
-        let replies = data.withUnsafeBytes {
-            server.respond(to: $0, settings: socket.settings, dumpRunning: socket.dump != nil)
+        // Into the spare replies array (a request served inside another gets a fresh one).
+        var replies: [NetlinkReply] = []
+        swap(&replies, &spareNetlinkReplies)
+        defer {
+            replies.removeAll(keepingCapacity: true)
+            swap(&replies, &spareNetlinkReplies)
+        }
+        data.withUnsafeBytes {
+            server.respond(to: $0, settings: socket.settings, dumpRunning: socket.dump != nil, into: &replies)
         }
         for reply in replies {
             switch reply {

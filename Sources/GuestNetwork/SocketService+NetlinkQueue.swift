@@ -69,7 +69,15 @@ extension SocketService {
             let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
             guard n > 0 else { return }
             if !socket.isBound { autobind(socket, tid: tid) }
-            try? deliverNetlink(from: socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), to: socket.peer)
+            // Out of the scratch buffer, which what the request wakes may use, into the spare
+            // request buffer (one kept between requests: no allocation unless the request is
+            // queued for another socket, which then keeps it, or one is served inside another).
+            var request: [UInt8] = []
+            swap(&request, &spareNetlinkRequest)
+            request.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            try? deliverNetlink(from: socket, request, to: socket.peer)
+            request.removeAll(keepingCapacity: true)
+            swap(&request, &spareNetlinkRequest)
         }
         // More may wait: an edge-triggered watch must be armed again to report them.
         if socket.isWatched && socket.watchedEvents & EPOLLET.rawValue != 0 {

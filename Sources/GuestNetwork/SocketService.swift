@@ -49,6 +49,12 @@ public final class SocketService: SyscallHandler {
     var messageTableHints = MessageTableHints()
     /// The buffers of the last receive's write-back, kept for the next (`withWriteBack`).
     private var spareWriteBack = GuestWriteBack()
+    /// The buffer of the last request a guest sent natively on a netlink socket, kept for
+    /// the next (`serveNativeNetlinkRequests`).
+    var spareNetlinkRequest: [UInt8] = []
+    /// The replies array of the last netlink request served, kept for the next
+    /// (`serveNetlinkRequest`).
+    var spareNetlinkReplies: [NetlinkReply] = []
     /// Datagrams a guest sent natively on an unconnected socket (Linux would have failed
     /// the send with EDESTADDRREQ; the native send had already succeeded).
     var droppedUnconnectedSends = 0
