@@ -46,11 +46,7 @@ extension SocketService {
                 socket.holdsForReceive = false
             } else if socket.holdsForReceive && !socket.holdTimerSet {
                 socket.holdTimerSet = true
-                _ = loop.schedule(afterMilliseconds: Self.heldAnswerMilliseconds) { [weak self, weak socket] in
-                    guard let self, let socket else { return }
-                    socket.holdTimerSet = false
-                    self.releaseHeldNetlinkAnswers(socket)
-                }
+                loop.schedule(afterMilliseconds: Self.heldAnswerMilliseconds, heldAnswerTimer(socket))
             }
         }
         if events & EPOLLOUT.rawValue != 0 { resumeStalledNetlinkDump(socket) }
@@ -89,6 +85,19 @@ extension SocketService {
     /// (`GuestNetlinkSocket.holdsForReceive`) before they go into the pair, where a native
     /// read or poll sees them.
     static let heldAnswerMilliseconds: UInt64 = 1
+
+    /// The action of `socket`'s hold timer, made once per socket and kept there (a route
+    /// write holds its ACK, and a fresh closure for every one would cost an allocation each).
+    private func heldAnswerTimer(_ socket: GuestNetlinkSocket) -> () -> Void {
+        if let action = socket.holdTimerAction { return action }
+        let action = { [weak self, weak socket] in
+            guard let self, let socket else { return }
+            socket.holdTimerSet = false
+            self.releaseHeldNetlinkAnswers(socket)
+        }
+        socket.holdTimerAction = action
+        return action
+    }
 
     /// Ends `holdsForReceive`: what waits goes into the pair.
     func releaseHeldNetlinkAnswers(_ socket: GuestNetlinkSocket) {
