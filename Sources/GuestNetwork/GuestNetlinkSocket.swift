@@ -87,6 +87,9 @@ final class GuestNetlinkSocket {
     var holdsForReceive = false
     /// Whether the timer that ends `holdsForReceive` is set.
     var holdTimerSet = false
+    /// What that timer runs (`SocketService.heldAnswerTimer`), made on first use; it holds
+    /// the socket weakly.
+    var holdTimerAction: (() -> Void)?
     /// Whether `hostEnd` is in the event loop.
     var isWatched = false
     /// The events `hostEnd` is watched for.

@@ -242,26 +242,28 @@ extension SocketService {
         }
         if let error = takeReceiveError(socket) { return .error(error) }
         // Every message's write-back waits for one process_vm_writev at the end.
-        var messages: [[(bytes: [UInt8], address: UInt64)]] = []
         var failure: LinuxErrno?
         let waitForOne = Int32(0x10000)  // MSG_WAITFORONE
-        for (index, header) in headers.enumerated() {
-            let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
-            do throws(LinuxErrno) {
-                guard let taken = try receiveSegments(socket, header, at: address, flags: flags, tid: n.tid,
-                                                      fd: n.int32Argument(0),
-                                                      lengthAddress: address + UInt64(GuestMessageHeader.size))
-                else { break }
-                messages.append(taken.segments)
-                if flags & waitForOne != 0 { flags |= Int32(MSG_DONTWAIT) }
-            } catch {
-                failure = error
-                break
-            }
-        }
         let received: Int
         do throws(LinuxErrno) {
-            received = try memory.write(messages: messages)
+            received = try withWriteBack { (writeBack) throws(LinuxErrno) -> Int in
+                for (index, header) in headers.enumerated() {
+                    let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
+                    do throws(LinuxErrno) {
+                        guard try receiveSegments(socket, header, at: address, flags: flags, tid: n.tid,
+                                                  fd: n.int32Argument(0),
+                                                  lengthAddress: address + UInt64(GuestMessageHeader.size),
+                                                  to: &writeBack) != nil
+                        else { break }
+                        writeBack.endMessage()
+                        if flags & waitForOne != 0 { flags |= Int32(MSG_DONTWAIT) }
+                    } catch {
+                        failure = error
+                        break
+                    }
+                }
+                return try memory.write(messagesOf: writeBack)
+            }
         } catch {
             return .error(error)
         }
@@ -280,31 +282,33 @@ extension SocketService {
     /// nothing is queued.
     private func receive(_ socket: GuestSocket, _ header: GuestMessageHeader, at headerAddress: UInt64, flags: Int32,
                          memory: GuestMemory, tid: pid_t, fd: Int32) throws(LinuxErrno) -> Int? {
-        guard let received = try receiveSegments(socket, header, at: headerAddress, flags: flags, tid: tid, fd: fd)
-        else { return nil }
-        try memory.write(segments: received.segments)
-        return received.length
+        try withWriteBack { (writeBack) throws(LinuxErrno) -> Int? in
+            guard let length = try receiveSegments(socket, header, at: headerAddress, flags: flags, tid: tid, fd: fd,
+                                                   to: &writeBack)
+            else { return nil }
+            try memory.write(writeBack)
+            return length
+        }
     }
 
-    /// One datagram taken for the msghdr at `headerAddress` and what writing it back takes,
-    /// in the order recvmsg writes: the data over the iovecs, the name, the control
-    /// messages, the header's fields, and with `lengthAddress` (an mmsghdr's msg_len) the
-    /// returned length. nil when nothing is queued.
+    /// Takes one datagram for the msghdr at `headerAddress` and appends to `writeBack` what
+    /// writing it back takes, in the order recvmsg writes: the data over the iovecs, the
+    /// name, the control messages, the header's fields, and with `lengthAddress` (an
+    /// mmsghdr's msg_len) the returned length, which it returns. nil (nothing appended) when
+    /// nothing is queued.
     private func receiveSegments(_ socket: GuestSocket, _ header: GuestMessageHeader, at headerAddress: UInt64,
-                                 flags: Int32, tid: pid_t, fd: Int32, lengthAddress: UInt64? = nil)
-        throws(LinuxErrno) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)])? {
+                                 flags: Int32, tid: pid_t, fd: Int32, lengthAddress: UInt64? = nil,
+                                 to writeBack: inout GuestWriteBack) throws(LinuxErrno) -> Int? {
         if flags & Int32(MSG_ERRQUEUE) != 0 { return nil }  // no error queue is kept
         let peek = flags & Int32(MSG_PEEK) != 0
         guard let taken = try takeDatagram(socket, tid: tid, fd: fd, peek: peek) else { return nil }
-        let scattered = header.scatterSegments(Array(taken.data))
-        var segments = scattered.segments
-        let written = scattered.count
+        let written = taken.data.withUnsafeBytes { header.scatter($0, into: &writeBack) }
         var outFlags: Int32 = taken.length > header.totalLength ? Int32(MSG_TRUNC) : 0
         var nameLength: Int32 = 0
         if let record = taken.record, header.nameAddress != 0 {
             let name = sourceName(socket, record)
             let room = min(Int(max(0, header.nameLength)), name.count)
-            if room > 0 { segments.append((Array(name.prefix(room)), header.nameAddress)) }
+            writeBack.append(name.prefix(room), at: header.nameAddress)
             nameLength = Int32(name.count)
         }
         var controlLength: UInt64 = 0
@@ -314,16 +318,16 @@ extension SocketService {
                 // put_cmsg: no control buffer (or one shorter than a cmsghdr) is MSG_CTRUNC.
                 let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
                 let encoded = ControlMessages.encode(messages, capacity: capacity)
-                if !encoded.bytes.isEmpty { segments.append((encoded.bytes, header.controlAddress)) }
+                writeBack.append(encoded.bytes, at: header.controlAddress)
                 controlLength = UInt64(encoded.bytes.count)
                 if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
             }
         }
-        segments += GuestMessageHeader.resultSegments(nameLength: nameLength, controlLength: controlLength,
-                                                      flags: outFlags, at: headerAddress)
+        GuestMessageHeader.appendResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+                                        at: headerAddress, to: &writeBack)
         let length = flags & Int32(MSG_TRUNC) != 0 ? taken.length : written
-        if let lengthAddress { segments.append((littleEndianBytes(UInt32(truncatingIfNeeded: length)), lengthAddress)) }
-        return (length, segments)
+        if let lengthAddress { writeBack.append(littleEndian: UInt32(truncatingIfNeeded: length), at: lengthAddress) }
+        return length
     }
 
     /// The source address a receive reports (sockaddr_in or sockaddr_in6 by socket family).

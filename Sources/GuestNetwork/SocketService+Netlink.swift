@@ -195,7 +195,15 @@ extension SocketService {
 
     /// `struct sockaddr_nl` {AF_NETLINK, 0, port, groups}.
     func netlinkName(portID: UInt32, groups: UInt32) -> [UInt8] {
-        [UInt8(AF_NETLINK), 0, 0, 0] + littleEndianBytes(portID) + littleEndianBytes(groups)
+        withNetlinkName(portID: portID, groups: groups) { Array($0) }
+    }
+
+    /// Calls `body` with the bytes of `struct sockaddr_nl` {AF_NETLINK, 0, port, groups}, laid
+    /// out as the C struct (nl_family, nl_pad, nl_pid, nl_groups: 12 bytes) in a value on the
+    /// stack: what a receive writes back for every datagram, without an array each time.
+    func withNetlinkName<R>(portID: UInt32, groups: UInt32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let name = (UInt16(AF_NETLINK).littleEndian, UInt16(0), portID.littleEndian, groups.littleEndian)
+        return withUnsafeBytes(of: name) { body(UnsafeRawBufferPointer(rebasing: $0[..<Self.netlinkAddressLength])) }
     }
 
     private func writeNetlinkName(_ n: SyscallNotification, portID: UInt32, groups: UInt32) throws(LinuxErrno) -> SyscallAnswer {
@@ -284,8 +292,15 @@ extension SocketService {
     func serveNetlinkRequest(_ socket: GuestNetlinkSocket, _ data: [UInt8]) {
         guard let server = netlinkServer else { return }
         let start = EventLoop.monotonicNow()
-        let replies = data.withUnsafeBytes {
-            server.respond(to: $0, settings: socket.settings, dumpRunning: socket.dump != nil)
+        // Into the spare replies array (a request served inside another gets a fresh one).
+        var replies: [NetlinkReply] = []
+        swap(&replies, &spareNetlinkReplies)
+        defer {
+            replies.removeAll(keepingCapacity: true)
+            swap(&replies, &spareNetlinkReplies)
+        }
+        data.withUnsafeBytes {
+            server.respond(to: $0, settings: socket.settings, dumpRunning: socket.dump != nil, into: &replies)
         }
         for reply in replies {
             switch reply {

@@ -46,11 +46,7 @@ extension SocketService {
                 socket.holdsForReceive = false
             } else if socket.holdsForReceive && !socket.holdTimerSet {
                 socket.holdTimerSet = true
-                _ = loop.schedule(afterMilliseconds: Self.heldAnswerMilliseconds) { [weak self, weak socket] in
-                    guard let self, let socket else { return }
-                    socket.holdTimerSet = false
-                    self.releaseHeldNetlinkAnswers(socket)
-                }
+                loop.schedule(afterMilliseconds: Self.heldAnswerMilliseconds, heldAnswerTimer(socket))
             }
         }
         if events & EPOLLOUT.rawValue != 0 { resumeStalledNetlinkDump(socket) }
@@ -69,7 +65,15 @@ extension SocketService {
             let n = recv(socket.hostEnd, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT))
             guard n > 0 else { return }
             if !socket.isBound { autobind(socket, tid: tid) }
-            try? deliverNetlink(from: socket, Array(UnsafeRawBufferPointer(rebasing: scratch[0..<n])), to: socket.peer)
+            // Out of the scratch buffer, which what the request wakes may use, into the spare
+            // request buffer (one kept between requests: no allocation unless the request is
+            // queued for another socket, which then keeps it, or one is served inside another).
+            var request: [UInt8] = []
+            swap(&request, &spareNetlinkRequest)
+            request.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+            try? deliverNetlink(from: socket, request, to: socket.peer)
+            request.removeAll(keepingCapacity: true)
+            swap(&request, &spareNetlinkRequest)
         }
         // More may wait: an edge-triggered watch must be armed again to report them.
         if socket.isWatched && socket.watchedEvents & EPOLLET.rawValue != 0 {
@@ -81,6 +85,19 @@ extension SocketService {
     /// (`GuestNetlinkSocket.holdsForReceive`) before they go into the pair, where a native
     /// read or poll sees them.
     static let heldAnswerMilliseconds: UInt64 = 1
+
+    /// The action of `socket`'s hold timer, made once per socket and kept there (a route
+    /// write holds its ACK, and a fresh closure for every one would cost an allocation each).
+    private func heldAnswerTimer(_ socket: GuestNetlinkSocket) -> () -> Void {
+        if let action = socket.holdTimerAction { return action }
+        let action = { [weak self, weak socket] in
+            guard let self, let socket else { return }
+            socket.holdTimerSet = false
+            self.releaseHeldNetlinkAnswers(socket)
+        }
+        socket.holdTimerAction = action
+        return action
+    }
 
     /// Ends `holdsForReceive`: what waits goes into the pair.
     func releaseHeldNetlinkAnswers(_ socket: GuestNetlinkSocket) {
@@ -191,36 +208,40 @@ extension SocketService {
                                                            count: Int(n.int32Argument(2)), forReceive: true)
             // Every message's write-back waits for one process_vm_writev at the end; a fault
             // in a later message reports the ones before it, as do_recvmmsg does.
-            var messages: [[(bytes: [UInt8], address: UInt64)]] = []
-            var failure: LinuxErrno?
-            receiving: while messages.count < headers.count {
-                let index = messages.count
-                let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
-                do throws(LinuxErrno) {
-                    // What the pair already holds comes in one recvmmsg of srouter's own.
-                    let batch = flags & Int32(MSG_PEEK) == 0
-                        ? try takeNetlinkDatagrams(socket, copy: copy, offered: headers[index...].map(\.totalLength))
-                        : []
-                    for (k, (data, origin)) in batch.enumerated() {
-                        let entry = address + UInt64(k * GuestMessageHeader.multiStride)
-                        messages.append(netlinkSegments(socket, data, origin: origin, into: headers[index + k], at: entry,
-                                                        flags: flags, lengthAddress: entry + UInt64(GuestMessageHeader.size)).segments)
+            let count = try withWriteBack { (writeBack) throws(LinuxErrno) -> Int in
+                var failure: LinuxErrno?
+                receiving: while writeBack.messageCount < headers.count {
+                    let index = writeBack.messageCount
+                    let address = n.arguments[1] + UInt64(index * GuestMessageHeader.multiStride)
+                    do throws(LinuxErrno) {
+                        // What the pair already holds comes in one recvmmsg of srouter's own.
+                        let batch = flags & Int32(MSG_PEEK) == 0
+                            ? try takeNetlinkDatagrams(socket, copy: copy, offered: headers[index...].map(\.totalLength))
+                            : []
+                        for (k, (data, origin)) in batch.enumerated() {
+                            let entry = address + UInt64(k * GuestMessageHeader.multiStride)
+                            appendNetlinkWriteBack(socket, data, origin: origin, into: headers[index + k], at: entry,
+                                                   flags: flags, lengthAddress: entry + UInt64(GuestMessageHeader.size),
+                                                   to: &writeBack)
+                            writeBack.endMessage()
+                        }
+                        if batch.isEmpty {
+                            guard try receiveNetlinkSegments(socket, headers[index], at: address, flags: flags, copy: copy,
+                                                             lengthAddress: address + UInt64(GuestMessageHeader.size),
+                                                             to: &writeBack) != nil
+                            else { break receiving }
+                            writeBack.endMessage()
+                        }
+                    } catch {
+                        failure = error
+                        break
                     }
-                    if batch.isEmpty {
-                        guard let taken = try receiveNetlinkSegments(socket, headers[index], at: address, flags: flags,
-                                                                     copy: copy,
-                                                                     lengthAddress: address + UInt64(GuestMessageHeader.size))
-                        else { break receiving }
-                        messages.append(taken.segments)
-                    }
-                } catch {
-                    failure = error
-                    break
+                    if flags & Int32(0x10000) != 0 { flags |= Int32(MSG_DONTWAIT) }  // MSG_WAITFORONE
                 }
-                if flags & Int32(0x10000) != 0 { flags |= Int32(MSG_DONTWAIT) }  // MSG_WAITFORONE
+                let count = try memory.write(messagesOf: writeBack)
+                if count == 0, let failure { throw failure }
+                return count
             }
-            let count = try memory.write(messages: messages)
-            if count == 0, let failure { throw failure }
             received = count > 0 ? count : nil
         }
         if let received { return .value(Int64(received)) }
@@ -257,35 +278,36 @@ extension SocketService {
     /// One datagram into the msghdr at `address`, its write-back in one process_vm_writev.
     private func receiveNetlinkMessage(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
                                        flags: Int32, memory: GuestMemory, copy: Int32) throws(LinuxErrno) -> Int? {
-        guard let taken = try receiveNetlinkSegments(socket, header, at: address, flags: flags, copy: copy) else {
-            return nil
+        try withWriteBack { (writeBack) throws(LinuxErrno) -> Int? in
+            guard let length = try receiveNetlinkSegments(socket, header, at: address, flags: flags, copy: copy,
+                                                          to: &writeBack) else { return nil }
+            try memory.write(writeBack)
+            return length
         }
-        try memory.write(segments: taken.segments)
-        return taken.length
     }
 
-    /// One datagram taken for the msghdr at `address` and its write-back, not yet written;
-    /// with `lengthAddress` (an mmsghdr's msg_len) the returned length is one more segment.
+    /// Takes one datagram for the msghdr at `address` and appends its write-back to
+    /// `writeBack`; with `lengthAddress` (an mmsghdr's msg_len) the returned length is one
+    /// more segment. Returns that length; nil (nothing appended) when none waits.
     private func receiveNetlinkSegments(_ socket: GuestNetlinkSocket, _ header: GuestMessageHeader, at address: UInt64,
-                                        flags: Int32, copy: Int32, lengthAddress: UInt64? = nil)
-        throws(LinuxErrno) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)])? {
+                                        flags: Int32, copy: Int32, lengthAddress: UInt64? = nil,
+                                        to writeBack: inout GuestWriteBack) throws(LinuxErrno) -> Int? {
         guard let (data, origin) = try takeNetlinkDatagram(socket, copy: copy, peek: flags & Int32(MSG_PEEK) != 0,
                                                            offered: header.totalLength) else {
             return nil
         }
-        return netlinkSegments(socket, data, origin: origin, into: header, at: address, flags: flags,
-                               lengthAddress: lengthAddress)
+        return appendNetlinkWriteBack(socket, data, origin: origin, into: header, at: address, flags: flags,
+                                      lengthAddress: lengthAddress, to: &writeBack)
     }
 
-    /// What writing `data` back into the msghdr at `address` takes, in the order recvmsg
-    /// writes (so one process_vm_writev does it): the data, the control message, the name,
-    /// the header's fields, and with `lengthAddress` the returned length.
-    func netlinkSegments(_ socket: GuestNetlinkSocket, _ data: [UInt8], origin: NetlinkOrigin,
-                         into header: GuestMessageHeader, at address: UInt64, flags: Int32,
-                         lengthAddress: UInt64? = nil) -> (length: Int, segments: [(bytes: [UInt8], address: UInt64)]) {
-        let scattered = header.scatterSegments(data)
-        var segments = scattered.segments
-        let written = scattered.count
+    /// Appends to `writeBack` what writing `data` back into the msghdr at `address` takes, in
+    /// the order recvmsg writes (so one process_vm_writev does it): the data, the control
+    /// message, the name, the header's fields, and with `lengthAddress` the returned length,
+    /// which it returns (the whole datagram's with MSG_TRUNC, as `netlink_recvmsg`).
+    func appendNetlinkWriteBack(_ socket: GuestNetlinkSocket, _ data: [UInt8], origin: NetlinkOrigin,
+                                into header: GuestMessageHeader, at address: UInt64, flags: Int32,
+                                lengthAddress: UInt64? = nil, to writeBack: inout GuestWriteBack) -> Int {
+        let written = data.withUnsafeBytes { header.scatter($0, into: &writeBack) }
         var nameLength: Int32 = 0
         var controlLength: UInt64 = 0
         var outFlags: Int32 = data.count > header.totalLength ? Int32(MSG_TRUNC) : 0
@@ -294,21 +316,22 @@ extension SocketService {
             let message = ControlMessage(level: Self.netlinkLevel, type: 3, data: littleEndianBytes(origin.group))
             let capacity = header.controlAddress == 0 ? 0 : Int(min(header.controlLength, 4096))
             let encoded = ControlMessages.encode([message], capacity: capacity)
-            if !encoded.bytes.isEmpty { segments.append((encoded.bytes, header.controlAddress)) }
+            writeBack.append(encoded.bytes, at: header.controlAddress)
             controlLength = UInt64(encoded.bytes.count)
             if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
         }
         if header.nameAddress != 0 {
-            let name = netlinkName(portID: origin.portID, groups: groupMask(origin.group))
-            let room = min(Int(max(0, header.nameLength)), name.count)
-            if room > 0 { segments.append((Array(name.prefix(room)), header.nameAddress)) }
-            nameLength = Int32(name.count)
+            withNetlinkName(portID: origin.portID, groups: groupMask(origin.group)) { name in
+                let room = min(Int(max(0, header.nameLength)), name.count)
+                writeBack.append(UnsafeRawBufferPointer(rebasing: name[..<room]), at: header.nameAddress)
+                nameLength = Int32(name.count)
+            }
         }
-        segments += GuestMessageHeader.resultSegments(nameLength: nameLength, controlLength: controlLength,
-                                                      flags: outFlags, at: address)
+        GuestMessageHeader.appendResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+                                        at: address, to: &writeBack)
         let length = flags & Int32(MSG_TRUNC) != 0 ? data.count : written
-        if let lengthAddress { segments.append((littleEndianBytes(UInt32(truncatingIfNeeded: length)), lengthAddress)) }
-        return (length, segments)
+        if let lengthAddress { writeBack.append(littleEndian: UInt32(truncatingIfNeeded: length), at: lengthAddress) }
+        return length
     }
 
     /// The group's bit in `nl_groups` (0 for unicast; groups above 32 show as 0, as

@@ -47,6 +47,14 @@ public final class SocketService: SyscallHandler {
     /// Where the guest's msghdrs had their iovec tables (`GuestMessageHeader.read`): a
     /// trapped recvmsg or sendmsg into the same msghdr as before reads it in one call.
     var messageTableHints = MessageTableHints()
+    /// The buffers of the last receive's write-back, kept for the next (`withWriteBack`).
+    private var spareWriteBack = GuestWriteBack()
+    /// The buffer of the last request a guest sent natively on a netlink socket, kept for
+    /// the next (`serveNativeNetlinkRequests`).
+    var spareNetlinkRequest: [UInt8] = []
+    /// The replies array of the last netlink request served, kept for the next
+    /// (`serveNetlinkRequest`).
+    var spareNetlinkReplies: [NetlinkReply] = []
     /// Datagrams a guest sent natively on an unconnected socket (Linux would have failed
     /// the send with EDESTADDRREQ; the native send had already succeeded).
     var droppedUnconnectedSends = 0
@@ -391,5 +399,21 @@ public final class SocketService: SyscallHandler {
         releaseFinishedPorts()
         flush()
         sweepTimer = loop.schedule(afterMilliseconds: 1000) { [weak self] in self?.sweep() }
+    }
+}
+
+extension SocketService {
+    /// Runs `body` with an empty write-back for a trapped receive, holding the buffers the
+    /// last one left: in steady state a receive's write-back allocates nothing. A receive
+    /// that runs inside another (a waiter woken while one is served) finds none spare and
+    /// gets fresh buffers.
+    func withWriteBack<R>(_ body: (inout GuestWriteBack) throws(LinuxErrno) -> R) throws(LinuxErrno) -> R {
+        var writeBack = GuestWriteBack()
+        swap(&writeBack, &spareWriteBack)
+        defer {
+            writeBack.removeAll()
+            swap(&writeBack, &spareWriteBack)
+        }
+        return try body(&writeBack)
     }
 }

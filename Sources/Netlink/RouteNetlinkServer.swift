@@ -145,6 +145,14 @@ public final class RouteNetlinkServer {
     public func respond(to datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings,
                         dumpRunning: Bool = false) -> [NetlinkReply] {
         var replies: [NetlinkReply] = []
+        respond(to: datagram, settings: settings, dumpRunning: dumpRunning, into: &replies)
+        return replies
+    }
+
+    /// As `respond(to:settings:dumpRunning:)`, appending the replies to `replies`: a caller
+    /// that keeps one array for every request answers a route write without allocating one.
+    public func respond(to datagram: UnsafeRawBufferPointer, settings: NetlinkSocketSettings,
+                        dumpRunning: Bool = false, into replies: inout [NetlinkReply]) {
         var messages = NetlinkMessages(datagram)
         self.dumpRunning = dumpRunning
         while let message = messages.next() {
@@ -175,16 +183,17 @@ public final class RouteNetlinkServer {
                 replies.append(.datagram(writer.bytes))
             }
         }
-        return replies
     }
 
     private func acknowledgement(of message: NetlinkMessage, error: NetlinkFailure?,
                                  settings: NetlinkSocketSettings) -> NetlinkErrorRepr {
-        NetlinkErrorRepr(error: -(error?.errno ?? 0), request: message.header, requestLength: message.length,
-                         requestPayload: Array(message.payload),
-                         message: settings.extendedAck ? error?.message ?? parseWarning : nil,
-                         attributeOffset: settings.extendedAck ? error?.attributeOffset : nil,
-                         policy: settings.extendedAck ? error?.policy : nil)
+        var repr = NetlinkErrorRepr(error: -(error?.errno ?? 0), request: message.header, requestLength: message.length,
+                                    message: settings.extendedAck ? error?.message ?? parseWarning : nil,
+                                    attributeOffset: settings.extendedAck ? error?.attributeOffset : nil,
+                                    policy: settings.extendedAck ? error?.policy : nil)
+        // A capped answer (every ACK) echoes only the header: no copy of the payload.
+        if !repr.isCapped(capAcknowledgements: settings.capAck) { repr.requestPayload = Array(message.payload) }
+        return repr
     }
 
     /// `rtnetlink_rcv_msg`: the handler for the message's type and family. Returns a dump or

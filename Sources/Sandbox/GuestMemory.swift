@@ -34,22 +34,35 @@ public struct GuestMemory {
     }
 
     /// Reads `count` bytes at `address` and, in the same process_vm_readv, the `guess`
-    /// range, whose bytes are nil when the call did not read them all (the guess is stale:
-    /// unmapped, or too long). The first range's errors are `read(at:count:)`'s.
+    /// range, returned after them in one array when the call read them all (`guessed`);
+    /// otherwise (the guess is stale: unmapped, or too long) the array holds the first range
+    /// alone. The first range's errors are `read(at:count:)`'s.
     public func read(at address: UInt64, count: Int,
-                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> (bytes: [UInt8], guessed: Bool) {
         guard let guess, count > 0, guess.count > 0, count <= Self.maximumTransfer,
               guess.count <= Self.maximumTransfer, address > 0, guess.address > 0,
               address &+ UInt64(count) >= address, guess.address &+ UInt64(guess.count) >= guess.address
-        else { return (try read(at: address, count: count), nil) }
+        else { return (try read(at: address, count: count), false) }
         var flat = [UInt8](repeating: 0, count: count + guess.count)
-        let done = flat.withUnsafeMutableBytes {
-            srouter_process_vm_read_segments(tid, $0.baseAddress, [address, guess.address], [count, guess.count], 2)
+        let done = flat.withUnsafeMutableBytes { local in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2) { remote in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2) { lengths in
+                    remote[0] = address
+                    remote[1] = guess.address
+                    lengths[0] = count
+                    lengths[1] = guess.count
+                    return srouter_process_vm_read_segments(tid, local.baseAddress, remote.baseAddress,
+                                                            lengths.baseAddress, 2)
+                }
+            }
         }
-        if done == count + guess.count { return (Array(flat[..<count]), Array(flat[count...])) }
-        if done >= count { return (Array(flat[..<count]), nil) }
+        if done == count + guess.count { return (flat, true) }
+        if done >= count {
+            flat.removeLast(guess.count)
+            return (flat, false)
+        }
         if done == -Int(ESRCH) { throw LinuxErrno.ESRCH }
-        return (try read(at: address, count: count), nil)
+        return (try read(at: address, count: count), false)
     }
 
     /// Reads a value of a C type laid out at `address` (e.g. `ifreq`).
@@ -61,14 +74,20 @@ public struct GuestMemory {
     /// Writes `bytes` at guest address `address`.
     /// - Throws: `LinuxErrno.EFAULT` for a bad range; `LinuxErrno.ESRCH` if the thread is gone.
     public func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno) {
-        guard !bytes.isEmpty else { return }
-        guard bytes.count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
-        var copy = bytes
         var failure: LinuxErrno?
-        copy.withUnsafeMutableBytes { raw in
-            do throws(LinuxErrno) { try transfer(raw, address: address, write: true) } catch { failure = error }
+        bytes.withUnsafeBytes { raw in
+            do throws(LinuxErrno) { try write(raw, at: address) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// Writes the bytes of `raw` at guest address `address` (its errors are
+    /// `write(_:at:)`'s), straight from the caller's buffer.
+    private func write(_ raw: UnsafeRawBufferPointer, at address: UInt64) throws(LinuxErrno) {
+        guard !raw.isEmpty else { return }
+        guard raw.count <= Self.maximumTransfer else { throw LinuxErrno.EFAULT }
+        // process_vm_writev only reads the local buffer.
+        try transfer(UnsafeMutableRawBufferPointer(mutating: raw), address: address, write: true)
     }
 
     /// Reads each range, in one `process_vm_readv` where it can (at most
@@ -105,42 +124,68 @@ public struct GuestMemory {
         return parts
     }
 
-    /// Writes each segment's bytes at its address, in order, in one `process_vm_writev` where
-    /// it can (at most `SROUTER_VM_SEGMENTS_MAX` segments; more, or a refused call, go one by
-    /// one): what a recvmsg writes back — data, name, the header's fields — costs one system
-    /// call, not five, and a recvmmsg's one for all its messages.
+    /// Writes segments `range` of `writeBack`, in order, in one `process_vm_writev` straight
+    /// from its buffers where it can (at most `SROUTER_VM_SEGMENTS_MAX` segments; more, or a
+    /// refused call, go one by one): what a recvmsg writes back — data, name, the header's
+    /// fields — costs one system call, not five, and a recvmmsg's one for all its messages.
     /// - Throws: `LinuxErrno.EFAULT` if any range is bad (those before it may be written, as
     ///   Linux's copies before a fault are); `LinuxErrno.ESRCH` if the thread is gone.
-    public func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno) {
-        let used = segments.filter { !$0.bytes.isEmpty }
-        guard used.count > 1, used.count <= Int(SROUTER_VM_SEGMENTS_MAX) else {
-            for segment in used { try write(segment.bytes, at: segment.address) }
+    public func write(_ writeBack: GuestWriteBack, segments range: Range<Int>) throws(LinuxErrno) {
+        guard range.count > 1, range.count <= Int(SROUTER_VM_SEGMENTS_MAX) else {
+            try writeOneByOne(writeBack, segments: range)
             return
         }
         var total = 0
-        for segment in used {
-            guard segment.bytes.count <= Self.maximumTransfer, segment.address > 0,
-                  segment.address &+ UInt64(segment.bytes.count) >= segment.address else { throw LinuxErrno.EFAULT }
-            total += segment.bytes.count
+        for index in range {
+            let address = writeBack.addresses[index], count = writeBack.lengths[index]
+            guard count <= Self.maximumTransfer, address > 0, address &+ UInt64(count) >= address else {
+                throw LinuxErrno.EFAULT
+            }
+            total += count
         }
-        let local = used.flatMap(\.bytes)
-        let remote = used.map(\.address)
-        let lengths = used.map { $0.bytes.count }
-        let done = local.withUnsafeBytes { srouter_process_vm_write_segments(tid, $0.baseAddress, remote, lengths, used.count) }
+        let first = writeBack.starts[range.lowerBound]
+        let done = writeBack.bytes.withUnsafeBytes { local in
+            writeBack.addresses.withUnsafeBufferPointer { remote in
+                writeBack.lengths.withUnsafeBufferPointer { lengths in
+                    srouter_process_vm_write_segments(tid, local.baseAddress.map { $0 + first }, remote.baseAddress.map { $0 + range.lowerBound },
+                                                      lengths.baseAddress.map { $0 + range.lowerBound }, range.count)
+                }
+            }
+        }
         if done == total { return }
         if done >= 0 { throw LinuxErrno.EFAULT }  // a range runs off a mapping
         switch Int32(-done) {
         case EFAULT: throw LinuxErrno.EFAULT
         case ESRCH: throw LinuxErrno.ESRCH
-        default: for segment in used { try write(segment.bytes, at: segment.address) }  // /proc/<tid>/mem
+        default: try writeOneByOne(writeBack, segments: range)  // /proc/<tid>/mem
         }
+    }
+
+    /// Segments `range` of `writeBack`, each with `write(_:at:)`'s checks and fallback.
+    private func writeOneByOne(_ writeBack: GuestWriteBack, segments range: Range<Int>) throws(LinuxErrno) {
+        var failure: LinuxErrno?
+        writeBack.bytes.withUnsafeBytes { raw in
+            for index in range {
+                do throws(LinuxErrno) {
+                    try write(UnsafeRawBufferPointer(rebasing: raw[writeBack.range(ofSegment: index)]),
+                              at: writeBack.addresses[index])
+                } catch {
+                    failure = error
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Writes a value of a C type at `address`. (Labelled, so that an array of bytes can
     /// never be written as the array's own storage by overload resolution.)
     public func write<T>(value: T, at address: UInt64) throws(LinuxErrno) {
-        let bytes = withUnsafeBytes(of: value) { Array($0) }
-        try write(bytes, at: address)
+        var failure: LinuxErrno?
+        withUnsafeBytes(of: value) { raw in
+            do throws(LinuxErrno) { try write(raw, at: address) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     private func transfer(_ raw: UnsafeMutableRawBufferPointer, address: UInt64,

@@ -12,19 +12,67 @@ public struct SyscallNotification: Sendable {
     /// The native system call number.
     public var number: Int32
     /// The six raw argument registers.
-    public var arguments: [UInt64]
+    public var arguments: SyscallArguments
 
-    /// Creates a notification (tests build these by hand).
+    /// Creates a notification (tests build these by hand): missing arguments are 0.
     public init(id: UInt64, tid: pid_t, number: Int32, arguments: [UInt64]) {
+        self.init(id: id, tid: tid, number: number, arguments: SyscallArguments(arguments))
+    }
+
+    /// Creates a notification with its argument registers.
+    public init(id: UInt64, tid: pid_t, number: Int32, arguments: SyscallArguments) {
         self.id = id
         self.tid = tid
         self.number = number
-        self.arguments = arguments + Array(repeating: 0, count: max(0, 6 - arguments.count))
+        self.arguments = arguments
     }
 
     /// Argument `index` as the kernel reads an `int`: the low 32 bits, sign-extended.
     public func int32Argument(_ index: Int) -> Int32 {
         Int32(truncatingIfNeeded: arguments[index])
+    }
+}
+
+/// The six argument registers of a trapped call (`seccomp_data.args`), held inline as the
+/// kernel hands them over: a notification costs no array, and `arguments[i]` reads register
+/// `i` (0…5; any other index traps, as an array's would).
+public struct SyscallArguments: Sendable {
+    private var registers: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    /// The registers in order.
+    public init(_ registers: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) { self.registers = registers }
+
+    /// The first six of `values`, the missing ones 0.
+    public init(_ values: [UInt64]) {
+        precondition(values.count <= 6, "a system call has six argument registers")
+        let value = { (index: Int) in index < values.count ? values[index] : 0 }
+        registers = (value(0), value(1), value(2), value(3), value(4), value(5))
+    }
+
+    /// Register `index`.
+    public subscript(index: Int) -> UInt64 {
+        get {
+            switch index {
+            case 0: registers.0
+            case 1: registers.1
+            case 2: registers.2
+            case 3: registers.3
+            case 4: registers.4
+            case 5: registers.5
+            default: preconditionFailure("argument register \(index) out of 0…5")
+            }
+        }
+        set {
+            switch index {
+            case 0: registers.0 = newValue
+            case 1: registers.1 = newValue
+            case 2: registers.2 = newValue
+            case 3: registers.3 = newValue
+            case 4: registers.4 = newValue
+            case 5: registers.5 = newValue
+            default: preconditionFailure("argument register \(index) out of 0…5")
+            }
+        }
     }
 }
 
@@ -136,7 +184,7 @@ public final class NotificationLoop {
         let args = request.data.args
         let notification = SyscallNotification(
             id: request.id, tid: pid_t(request.pid), number: request.data.nr,
-            arguments: [args.0, args.1, args.2, args.3, args.4, args.5])
+            arguments: SyscallArguments(args))
         counts[notification.number, default: 0] += 1
         guard request.data.arch == srouter_audit_arch_native,
               let handler = handlers[notification.number] ?? fallbackHandler else {

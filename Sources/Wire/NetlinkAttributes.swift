@@ -94,6 +94,12 @@ public struct NetlinkWriter {
     /// An empty writer.
     public init() {}
 
+    /// Makes room for `count` more bytes than written so far, so that a message of known
+    /// size grows its buffer once rather than at every doubling.
+    public mutating func reserveCapacity(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
+    }
+
     /// Whether nothing has been written.
     public var isEmpty: Bool { bytes.isEmpty }
 

@@ -269,6 +269,9 @@ public struct NetlinkErrorRepr: Equatable, Sendable {
     /// its policy.
     public func append(to writer: inout NetlinkWriter, portID: UInt32, capAcknowledgements: Bool) {
         let capped = isCapped(capAcknowledgements: capAcknowledgements)
+        // The header, the error and the echoed header (and payload) in one allocation.
+        writer.reserveCapacity(2 * NetlinkMessage.headerLength + 4
+                               + (capped ? 0 : NetlinkMessage.align(requestPayload.count)))
         var flags: NetlinkFlags = capped ? .capped : []
         if message != nil || attributeOffset != nil { flags.insert(.acknowledgementAttributes) }
         writer.begin(NetlinkHeader(type: NetlinkControlType.error, flags: flags, sequence: request.sequence,

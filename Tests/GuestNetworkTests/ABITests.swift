@@ -1,4 +1,5 @@
 import LinuxABI
+import Sandbox
 import Testing
 import Wire
 @testable import GuestNetwork
@@ -85,9 +86,10 @@ let inet7: [UInt8] = [2, 0, 0, 7, 10, 77, 0, 1] + [UInt8](repeating: 0, count: 8
     let parsed = try GuestMessageHeader.read(from: memory, at: 0x100, forReceive: false)
     #expect(parsed.nameLength == 16 && parsed.totalLength == 5)
     #expect(try parsed.gather(from: memory, limit: 100) == [1, 2, 3, 4, 5])
-    let scattered = parsed.scatterSegments([9, 8, 7, 6])
-    #expect(scattered.count == 4)
-    try memory.write(segments: scattered.segments)
+    var writeBack = GuestWriteBack()
+    #expect([UInt8]([9, 8, 7, 6]).withUnsafeBytes { parsed.scatter($0, into: &writeBack) } == 4)
+    #expect(writeBack.count == 2)
+    try memory.write(writeBack)
     #expect(try memory.read(at: 0x300, count: 3) == [9, 8, 7] && memory.read(at: 0x310, count: 1) == [6])
     memory.map(littleEndianBytes(UInt64(1025)), at: 0x118)
     #expect(throws: LinuxErrno.EMSGSIZE) { try GuestMessageHeader.read(from: memory, at: 0x100, forReceive: false) }

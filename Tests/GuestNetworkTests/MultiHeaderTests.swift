@@ -1,4 +1,5 @@
 import LinuxABI
+import Sandbox
 import Testing
 @testable import GuestNetwork
 
@@ -20,13 +21,13 @@ final class CountingMemory: GuestAddressSpace {
         for segment in segments { parts.append(try backing.read(at: segment.address, count: segment.count)) }
         return parts
     }
-    /// One call, as process_vm_readv with two ranges: a guess that faults reads as nil.
+    /// One call, as process_vm_readv with two ranges: a guess that faults is not read.
     func read(at address: UInt64, count: Int,
-              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> (bytes: [UInt8], guessed: Bool) {
         calls += 1
         let first = try backing.read(at: address, count: count)
-        guard let guess else { return (first, nil) }
-        return (first, try? backing.read(at: guess.address, count: guess.count))
+        guard let guess, let second = try? backing.read(at: guess.address, count: guess.count) else { return (first, false) }
+        return (first + second, true)
     }
 }
 
@@ -137,12 +138,12 @@ private func threeEntries(in memory: FakeMemory) {
     let good: [(bytes: [UInt8], address: UInt64)] = [([1, 2], 0x1000), ([3], 0x1010)]
     let alsoGood: [(bytes: [UInt8], address: UInt64)] = [([4], 0x1020)]
     let bad: [(bytes: [UInt8], address: UInt64)] = [([5], 0x1030), ([6], 0x9000)]
-    #expect(try memory.write(messages: [good, alsoGood]) == 2)
+    #expect(try memory.write(messagesOf: GuestWriteBack(messages: [good, alsoGood])) == 2)
     #expect(try memory.backing.read(at: 0x1000, count: 2) == [1, 2])
     #expect(try memory.backing.read(at: 0x1020, count: 1) == [4])
     // A fault in the third message: the two before it count.
-    #expect(try memory.write(messages: [good, alsoGood, bad]) == 2)
+    #expect(try memory.write(messagesOf: GuestWriteBack(messages: [good, alsoGood, bad])) == 2)
     // A fault in the first: its error.
-    #expect(throws: LinuxErrno.EFAULT) { try memory.write(messages: [bad, good]) }
-    #expect(try memory.write(messages: []) == 0)
+    #expect(throws: LinuxErrno.EFAULT) { try memory.write(messagesOf: GuestWriteBack(messages: [bad, good])) }
+    #expect(try memory.write(messagesOf: GuestWriteBack(messages: [])) == 0)
 }

@@ -63,19 +63,19 @@ import Testing
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
         let base = UInt64(UInt(bitPattern: buffer.baseAddress!))
         let memory = GuestMemory(tid: getpid())
-        try memory.write(segments: [([1, 2, 3], base), ([], base + 8), ([9], base + 20), ([7, 7], base + 40)])
+        try memory.writeAll(GuestWriteBack([([1, 2, 3], base), ([], base + 8), ([9], base + 20), ([7, 7], base + 40)]))
         #expect(Array(buffer[0..<4]) == [1, 2, 3, 0])
         #expect(buffer[20] == 9 && buffer[40] == 7 && buffer[41] == 7 && buffer[42] == 0)
         // A bad range anywhere is EFAULT (what precedes it may be written, as in Linux).
-        #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], 16)]) }
-        #expect(throws: LinuxErrno.EFAULT) { try memory.write(segments: [([5], base), ([6], UInt64.max)]) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.writeAll(GuestWriteBack([([5], base), ([6], 16)])) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.writeAll(GuestWriteBack([([5], base), ([6], UInt64.max)])) }
         // 1024 segments go in one call, more one by one, with the same result.
-        try memory.write(segments: (0..<64).map { ([UInt8($0)], base + UInt64($0)) } + [([0xff], base)])
+        try memory.writeAll(GuestWriteBack((0..<64).map { ([UInt8($0)], base + UInt64($0)) } + [([0xff], base)]))
         #expect(buffer[0] == 0xff && buffer[1] == 1 && buffer[63] == 63)
         var segments: [(bytes: [UInt8], address: UInt64)] = []
         for i in 0..<1024 { segments.append(([UInt8(i % 64) ^ 0x80], base + UInt64(i % 64))) }
         segments.append(([0xfe], base))
-        try memory.write(segments: segments)
+        try memory.writeAll(GuestWriteBack(segments))
         #expect(buffer[0] == 0xfe && buffer[1] == 0x81 && buffer[63] == 0xbf)
     }
 
@@ -138,5 +138,12 @@ import Testing
             #expect(error.exitStatus == 127)
             #expect(error.description == "no-such-command-srouter: command not found")
         }
+    }
+}
+
+extension GuestMemory {
+    /// Every segment of `writeBack`.
+    func writeAll(_ writeBack: GuestWriteBack) throws(LinuxErrno) {
+        try write(writeBack, segments: 0..<writeBack.count)
     }
 }

@@ -7,38 +7,45 @@ public protocol GuestAddressSpace {
     func read(at address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8]
     /// Writes `bytes` at `address` (EFAULT for a bad range).
     func write(_ bytes: [UInt8], at address: UInt64) throws(LinuxErrno)
-    /// Writes each segment in order (EFAULT for a bad range); one call where it can.
-    func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno)
+    /// Writes segments `range` of `writeBack` in order (EFAULT for a bad range); one call
+    /// where it can.
+    func write(_ writeBack: GuestWriteBack, segments range: Range<Int>) throws(LinuxErrno)
     /// Reads each range (EFAULT for the first bad one); one call where it can.
     func read(segments: [(address: UInt64, count: Int)]) throws(LinuxErrno) -> [[UInt8]]
     /// Reads `count` bytes at `address` (its errors) and, in the same call where it can, the
-    /// `guess` range: nil for that when it was not read (a guess that no longer holds).
+    /// `guess` range, after them in the one array when it was read (`guessed`; not when the
+    /// guess no longer holds).
     func read(at address: UInt64, count: Int,
-              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?)
+              guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> (bytes: [UInt8], guessed: Bool)
 }
 
 extension GuestAddressSpace {
-    /// The write-back of several received messages (a recvmmsg's), each a list of
-    /// segments, in as few calls as `write(segments:)` allows. Returns how many messages were
-    /// written whole before the first that faults (`do_recvmmsg` reports the messages before
-    /// a fault); throws that error when it is the first message's.
-    public func write(messages: [[(bytes: [UInt8], address: UInt64)]]) throws(LinuxErrno) -> Int {
+    /// Writes every segment of `writeBack`.
+    public func write(_ writeBack: GuestWriteBack) throws(LinuxErrno) {
+        try write(writeBack, segments: 0..<writeBack.count)
+    }
+
+    /// The write-back of several received messages (a recvmmsg's, each closed by
+    /// `GuestWriteBack.endMessage()`), in as few calls as `write(_:segments:)` allows (runs of
+    /// messages of at most UIO_MAXIOV segments). Returns how many messages were written whole
+    /// before the first that faults (`do_recvmmsg` reports the messages before a fault);
+    /// throws that error when it is the first message's.
+    public func write(messagesOf writeBack: GuestWriteBack) throws(LinuxErrno) -> Int {
         var start = 0
-        while start < messages.count {
+        while start < writeBack.messageCount {
             // A run of messages whose segments fit one call.
-            var end = start
-            var segments: [(bytes: [UInt8], address: UInt64)] = []
-            while end < messages.count,
-                  end == start || segments.count + messages[end].count <= GuestMessageHeader.maximumVectors {
-                segments += messages[end]
+            let first = writeBack.segments(ofMessage: start).lowerBound
+            var end = start + 1
+            while end < writeBack.messageCount,
+                  writeBack.segments(ofMessage: end).upperBound - first <= GuestMessageHeader.maximumVectors {
                 end += 1
             }
             do throws(LinuxErrno) {
-                try write(segments: segments)
+                try write(writeBack, segments: first..<writeBack.segments(ofMessage: end - 1).upperBound)
             } catch {
                 // Message by message, to find the one that faults.
                 for index in start..<end {
-                    do throws(LinuxErrno) { try write(segments: messages[index]) } catch {
+                    do throws(LinuxErrno) { try write(writeBack, segments: writeBack.segments(ofMessage: index)) } catch {
                         if index == 0 { throw error }
                         return index
                     }
@@ -46,13 +53,13 @@ extension GuestAddressSpace {
             }
             start = end
         }
-        return messages.count
+        return writeBack.messageCount
     }
 
     /// The range alone: no guess is read.
     public func read(at address: UInt64, count: Int,
-                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
-        (try read(at: address, count: count), nil)
+                     guessing guess: (address: UInt64, count: Int)?) throws(LinuxErrno) -> (bytes: [UInt8], guessed: Bool) {
+        (try read(at: address, count: count), false)
     }
 
     /// One range after the other.
@@ -63,8 +70,10 @@ extension GuestAddressSpace {
     }
 
     /// One segment after the other.
-    public func write(segments: [(bytes: [UInt8], address: UInt64)]) throws(LinuxErrno) {
-        for segment in segments where !segment.bytes.isEmpty { try write(segment.bytes, at: segment.address) }
+    public func write(_ writeBack: GuestWriteBack, segments range: Range<Int>) throws(LinuxErrno) {
+        for index in range {
+            try write(Array(writeBack.bytes[writeBack.range(ofSegment: index)]), at: writeBack.addresses[index])
+        }
     }
 }
 
@@ -170,8 +179,8 @@ public struct GuestMessageHeader: Equatable, Sendable {
         let (header, table) = try fields(raw, at: 0)
         hints.record(table, of: address)
         guard let table else { return header }
-        if let guess, let guessed, guess == table { return try withVectors(header, guessed) }
-        return try withVectors(header, try memory.read(at: table.address, count: table.count))
+        if let guess, guessed, guess == table { return try withVectors(header, raw, at: size) }
+        return try withVectors(header, try memory.read(at: table.address, count: table.count), at: 0)
     }
 
     /// The fields of the msghdr at `offset` of `raw`, and where its iovec table is (nil: no
@@ -193,18 +202,20 @@ public struct GuestMessageHeader: Equatable, Sendable {
         return (header, vectorCount > 0 ? (vectorAddress, Int(vectorCount) * 16) : nil)
     }
 
-    /// `header` with the iovecs of `table` (`import_iovec`: a negative length is EINVAL, the
-    /// total is clamped to MAX_RW_COUNT).
-    private static func withVectors(_ header: GuestMessageHeader, _ table: [UInt8]) throws(LinuxErrno) -> GuestMessageHeader {
+    /// `header` with the iovecs of the table at `offset` of `raw`, which runs to its end
+    /// (`import_iovec`: a negative length is EINVAL, the total is clamped to MAX_RW_COUNT).
+    private static func withVectors(_ header: GuestMessageHeader, _ raw: [UInt8], at offset: Int) throws(LinuxErrno)
+        -> GuestMessageHeader {
         var header = header
         var total = 0
-        header.vectors.reserveCapacity(table.count / 16)
-        for index in 0..<(table.count / 16) {
-            let length = Int64(bitPattern: table.word64(at: index * 16 + 8))
+        let count = (raw.count - offset) / 16
+        header.vectors.reserveCapacity(count)
+        for index in 0..<count {
+            let length = Int64(bitPattern: raw.word64(at: offset + index * 16 + 8))
             guard length >= 0 else { throw .EINVAL }
             let clamped = Int(min(length, Int64(maximumTransfer - total)))
             total += clamped
-            header.vectors.append(GuestIOVector(base: table.word64(at: index * 16), length: clamped))
+            header.vectors.append(GuestIOVector(base: raw.word64(at: offset + index * 16), length: clamped))
         }
         return header
     }
@@ -243,7 +254,7 @@ public struct GuestMessageHeader: Equatable, Sendable {
             if table == nil {
                 headers.append(header)
             } else {
-                headers.append(try withVectors(header, tables[next]))
+                headers.append(try withVectors(header, tables[next], at: 0))
                 next += 1
             }
         }
@@ -262,25 +273,26 @@ public struct GuestMessageHeader: Equatable, Sendable {
         return data
     }
 
-    /// Where received bytes go over the iovecs, as segments for `write(segments:)`, and how
-    /// many fit.
-    public func scatterSegments(_ bytes: [UInt8]) -> (segments: [(bytes: [UInt8], address: UInt64)], count: Int) {
+    /// Appends to `writeBack` where received `bytes` go over the iovecs, in order, and
+    /// returns how many fit.
+    public func scatter(_ bytes: UnsafeRawBufferPointer, into writeBack: inout GuestWriteBack) -> Int {
         var offset = 0
-        var segments: [(bytes: [UInt8], address: UInt64)] = []
         for vector in vectors where offset < bytes.count && vector.length > 0 {
             let count = min(vector.length, bytes.count - offset)
-            segments.append((Array(bytes[offset..<(offset + count)]), vector.base))
+            writeBack.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), at: vector.base)
             offset += count
         }
-        return (segments, offset)
+        return offset
     }
 
-    /// What `___sys_recvmsg` writes back, as segments: msg_namelen, then msg_controllen and
-    /// msg_flags (adjacent).
-    public static func resultSegments(nameLength: Int32, controlLength: UInt64, flags: Int32,
-                                      at address: UInt64) -> [(bytes: [UInt8], address: UInt64)] {
-        [(littleEndianBytes(nameLength), address + 8),
-         (littleEndianBytes(controlLength) + littleEndianBytes(flags), address + 40)]
+    /// Appends to `writeBack` what `___sys_recvmsg` writes back into the msghdr at
+    /// `address`: msg_namelen, then msg_controllen and msg_flags (adjacent, one segment).
+    public static func appendResult(nameLength: Int32, controlLength: UInt64, flags: Int32, at address: UInt64,
+                                    to writeBack: inout GuestWriteBack) {
+        writeBack.append(littleEndian: nameLength, at: address + 8)
+        withUnsafeBytes(of: (controlLength.littleEndian, flags.littleEndian)) {
+            writeBack.append(UnsafeRawBufferPointer(rebasing: $0[0..<12]), at: address + 40)
+        }
     }
 
     /// Writes msg_len of entry `index` of an mmsghdr array.
