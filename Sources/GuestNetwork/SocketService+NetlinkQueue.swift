@@ -220,9 +220,9 @@ extension SocketService {
                             : []
                         for (k, (data, origin)) in batch.enumerated() {
                             let entry = address + UInt64(k * GuestMessageHeader.multiStride)
-                            appendNetlinkWriteBack(socket, data, origin: origin, into: headers[index + k], at: entry,
-                                                   flags: flags, lengthAddress: entry + UInt64(GuestMessageHeader.size),
-                                                   to: &writeBack)
+                            _ = appendNetlinkWriteBack(socket, data, origin: origin, into: headers[index + k], at: entry,
+                                                       flags: flags, lengthAddress: entry + UInt64(GuestMessageHeader.size),
+                                                       to: &writeBack)
                             writeBack.endMessage()
                         }
                         if batch.isEmpty {
