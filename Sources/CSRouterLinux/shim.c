@@ -123,14 +123,24 @@ long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64
     return n < 0 ? -errno : n;
 }
 
-/// The remote iovecs of a segmented transfer, and the local buffer's total length.
-static size_t remote_vectors(struct iovec *r, const uint64_t *remote, const size_t *lengths, size_t count) {
-    size_t total = 0;
+/// The remote iovecs of a segmented transfer, each range that continues the one before merged
+/// into it (`process_vm_rw_core` pins the pages of every remote iovec on its own, so a msghdr's
+/// fields written as one range cost one page walk, not three); sets `*merged` to how many
+/// iovecs that leaves and returns the local buffer's total length.
+static size_t remote_vectors(struct iovec *r, const uint64_t *remote, const size_t *lengths, size_t count,
+                             size_t *merged) {
+    size_t total = 0, n = 0;
     for (size_t i = 0; i < count; i++) {
-        r[i].iov_base = (void *)(uintptr_t)remote[i];
-        r[i].iov_len = lengths[i];
         total += lengths[i];
+        if (n > 0 && (uintptr_t)r[n - 1].iov_base + r[n - 1].iov_len == (uintptr_t)remote[i]) {
+            r[n - 1].iov_len += lengths[i];
+            continue;
+        }
+        r[n].iov_base = (void *)(uintptr_t)remote[i];
+        r[n].iov_len = lengths[i];
+        n++;
     }
+    *merged = n;
     return total;
 }
 
@@ -138,8 +148,9 @@ long srouter_process_vm_write_segments(pid_t pid, const void *local, const uint6
                                        const size_t *lengths, size_t count) {
     struct iovec r[SROUTER_VM_SEGMENTS_MAX];
     if (count > SROUTER_VM_SEGMENTS_MAX) return -E2BIG;
-    struct iovec l = {(void *)local, remote_vectors(r, remote, lengths, count)};
-    ssize_t n = process_vm_writev(pid, &l, 1, r, count, 0);
+    size_t merged;
+    struct iovec l = {(void *)local, remote_vectors(r, remote, lengths, count, &merged)};
+    ssize_t n = process_vm_writev(pid, &l, 1, r, merged, 0);
     return n < 0 ? -errno : n;
 }
 
@@ -147,8 +158,9 @@ long srouter_process_vm_read_segments(pid_t pid, void *local, const uint64_t *re
                                       const size_t *lengths, size_t count) {
     struct iovec r[SROUTER_VM_SEGMENTS_MAX];
     if (count > SROUTER_VM_SEGMENTS_MAX) return -E2BIG;
-    struct iovec l = {local, remote_vectors(r, remote, lengths, count)};
-    ssize_t n = process_vm_readv(pid, &l, 1, r, count, 0);
+    size_t merged;
+    struct iovec l = {local, remote_vectors(r, remote, lengths, count, &merged)};
+    ssize_t n = process_vm_readv(pid, &l, 1, r, merged, 0);
     return n < 0 ? -errno : n;
 }
 

@@ -323,7 +323,7 @@ extension SocketService {
                 if encoded.truncated { outFlags |= Int32(MSG_CTRUNC) }
             }
         }
-        GuestMessageHeader.appendResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+        GuestMessageHeader.appendResult(of: header, nameLength: nameLength, controlLength: controlLength, flags: outFlags,
                                         at: headerAddress, to: &writeBack)
         let length = flags & Int32(MSG_TRUNC) != 0 ? taken.length : written
         if let lengthAddress { writeBack.append(littleEndian: UInt32(truncatingIfNeeded: length), at: lengthAddress) }

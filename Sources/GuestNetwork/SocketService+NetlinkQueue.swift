@@ -327,7 +327,7 @@ extension SocketService {
                 nameLength = Int32(name.count)
             }
         }
-        GuestMessageHeader.appendResult(nameLength: nameLength, controlLength: controlLength, flags: outFlags,
+        GuestMessageHeader.appendResult(of: header, nameLength: nameLength, controlLength: controlLength, flags: outFlags,
                                         at: address, to: &writeBack)
         let length = flags & Int32(MSG_TRUNC) != 0 ? data.count : written
         if let lengthAddress { writeBack.append(littleEndian: UInt32(truncatingIfNeeded: length), at: lengthAddress) }

@@ -1,3 +1,4 @@
+import Glibc
 import LinuxABI
 import Sandbox
 import Testing
@@ -93,6 +94,37 @@ let inet7: [UInt8] = [2, 0, 0, 7, 10, 77, 0, 1] + [UInt8](repeating: 0, count: 8
     #expect(try memory.read(at: 0x300, count: 3) == [9, 8, 7] && memory.read(at: 0x310, count: 1) == [6])
     memory.map(littleEndianBytes(UInt64(1025)), at: 0x118)
     #expect(throws: LinuxErrno.EMSGSIZE) { try GuestMessageHeader.read(from: memory, at: 0x100, forReceive: false) }
+}
+
+@Test func receiveResultIsOneRangeThatKeepsWhatLinuxLeaves() throws {
+    // msghdr at 0x100 with non-zero padding: name 0x400/16 (or NULL/77), iov 0x200 ×1,
+    // control 0x500/40, flags 0x55; then an mmsghdr's msg_len at 0x138.
+    func header(name: UInt64, nameLength: UInt32) -> [UInt8] {
+        littleEndianBytes(name) + littleEndianBytes(nameLength) + [0xa1, 0xa2, 0xa3, 0xa4]
+            + littleEndianBytes(UInt64(0x200)) + littleEndianBytes(UInt64(1))
+            + littleEndianBytes(UInt64(0x500)) + littleEndianBytes(UInt64(40))
+            + littleEndianBytes(UInt32(0x55)) + [0xb1, 0xb2, 0xb3, 0xb4] + [0xee, 0xee, 0xee, 0xee, 0xc1, 0xc2, 0xc3, 0xc4]
+    }
+    for (name, nameLength, expectedLength) in [(UInt64(0x400), UInt32(16), UInt32(12)), (0, 77, 77)] {
+        let memory = FakeMemory()
+        memory.map(header(name: name, nameLength: nameLength), at: 0x100)
+        memory.map(littleEndianBytes(UInt64(0x300)) + littleEndianBytes(UInt64(8)), at: 0x200)
+        let parsed = try GuestMessageHeader.read(from: memory, at: 0x100, forReceive: true)
+        var writeBack = GuestWriteBack()
+        GuestMessageHeader.appendResult(of: parsed, nameLength: 12, controlLength: 0, flags: Int32(MSG_TRUNC),
+                                        at: 0x100, to: &writeBack)
+        writeBack.append(littleEndian: UInt32(36), at: 0x138)
+        // One range from msg_namelen on, continued by msg_len.
+        #expect(writeBack.count == 2 && writeBack.addresses == [0x108, 0x138] && writeBack.lengths == [48, 4])
+        try memory.write(writeBack)
+        // msg_namelen only with a name (move_addr_to_user); msg_controllen and msg_flags set;
+        // the padding, msg_iov and msg_iovlen as they were; the mmsghdr's padding untouched.
+        var expected = header(name: name, nameLength: expectedLength)
+        expected.replaceSubrange(40..<48, with: littleEndianBytes(UInt64(0)))
+        expected.replaceSubrange(48..<52, with: littleEndianBytes(UInt32(MSG_TRUNC)))
+        expected.replaceSubrange(56..<60, with: littleEndianBytes(UInt32(36)))
+        #expect(try memory.read(at: 0x100, count: 64) == expected)
+    }
 }
 
 @Test func controlMessagesRoundTripAndTruncate() throws {

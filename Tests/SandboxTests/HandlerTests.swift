@@ -96,6 +96,25 @@ import Testing
         #expect(many.count == 1100 && many[1099] == [UInt8(1099 % 64)])
     }
 
+    @Test func rangesThatContinueOneAnotherGoAsOneAndStillFault() throws {
+        // Two pages, the second unmapped: ranges joined across the boundary must still fault.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapped = mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        defer { munmap(mapped, 2 * page) }
+        let base = UInt64(UInt(bitPattern: mapped))
+        let memory = GuestMemory(tid: getpid())
+        // Adjacent segments (one joined range) beside a separate one: each byte where it belongs.
+        try memory.writeAll(GuestWriteBack([([1, 2], base + 8), ([3], base + 10), ([4, 5, 6], base + 11), ([9], base + 40)]))
+        #expect(try memory.read(at: base + 8, count: 6) == [1, 2, 3, 4, 5, 6])
+        #expect(try memory.read(segments: [(base + 8, 2), (base + 10, 4), (base + 40, 1)]) == [[1, 2], [3, 4, 5, 6], [9]])
+        munmap(mapped + page, page)
+        let edge = base + UInt64(page) - 2
+        #expect(throws: LinuxErrno.EFAULT) { try memory.writeAll(GuestWriteBack([([1, 2], edge), ([3], edge + 2)])) }
+        #expect(throws: LinuxErrno.EFAULT) { try memory.read(segments: [(edge, 2), (edge + 2, 1)]) }
+        // What precedes the fault may be written, as in Linux.
+        #expect(try memory.read(segments: [(edge - 2, 2), (edge, 2)]) == [[0, 0], [1, 2]])
+    }
+
     @Test func badPointersAreEFAULT() {
         let memory = GuestMemory(tid: getpid())
         #expect(throws: LinuxErrno.EFAULT) { try memory.read(at: 0, count: 8) }

@@ -223,6 +223,21 @@ static void udp_flow(const char *p, int family, const char *peer, const char *lo
     rep(K(p, "sendto-10-peek"), sendto(fd, "0123456789", 10, 0, (struct sockaddr *)&echo, elen));
     rep_recvmsg(K(p, "recv-0-PEEK-TRUNC"), fd, 0, MSG_PEEK | MSG_TRUNC, 0, 3000);
     rep_recvmsg(K(p, "recv-after-peek"), fd, 100, 0, 0, 0);
+    /* No msg_name: ___sys_recvmsg leaves msg_namelen as the caller set it. */
+    rep(K(p, "sendto-nameless"), sendto(fd, "nn", 2, 0, (struct sockaddr *)&echo, elen));
+    {
+        char buf[16];
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr m = {.msg_name = NULL, .msg_namelen = 77, .msg_iov = &iov, .msg_iovlen = 1};
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        poll(&pf, 1, bound_ms(3000));
+        long r = recvmsg(fd, &m, MSG_DONTWAIT);
+        int e = errno;
+        if (r < 0)
+            out(K(p, "recv-nameless"), "%s", rstr(r, e));
+        else
+            out(K(p, "recv-nameless"), "%ld namelen=%u flags=%s", r, (unsigned)m.msg_namelen, msgflags(m.msg_flags));
+    }
 
     /* Receive-side control messages. */
     if (v4) {

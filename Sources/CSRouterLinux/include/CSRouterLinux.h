@@ -84,13 +84,14 @@ long srouter_process_vm_write(pid_t pid, const void *local, size_t count, uint64
 /// The most remote ranges one `srouter_process_vm_*_segments` call takes (UIO_MAXIOV).
 #define SROUTER_VM_SEGMENTS_MAX 1024
 /// One process_vm_writev of `local` (the segments' bytes back to back) to `count` (≤
-/// SROUTER_VM_SEGMENTS_MAX) remote ranges of `lengths[i]` bytes at `remote[i]`, in order:
-/// the bytes written (fewer when a range is bad) or -errno (-E2BIG for too many segments).
+/// SROUTER_VM_SEGMENTS_MAX) remote ranges of `lengths[i]` bytes at `remote[i]`, in order, a
+/// range that continues the one before joined to it: the bytes written (fewer when a range is
+/// bad) or -errno (-E2BIG for too many segments).
 long srouter_process_vm_write_segments(pid_t pid, const void *local, const uint64_t *remote,
                                        const size_t *lengths, size_t count);
 /// One process_vm_readv of `count` (≤ SROUTER_VM_SEGMENTS_MAX) remote ranges of
-/// `lengths[i]` bytes at `remote[i]` into `local`, back to back: the bytes read (fewer when a
-/// range is bad) or -errno (-E2BIG for too many segments).
+/// `lengths[i]` bytes at `remote[i]` into `local`, back to back, ranges joined as the write
+/// joins them: the bytes read (fewer when a range is bad) or -errno (-E2BIG for too many segments).
 long srouter_process_vm_read_segments(pid_t pid, void *local, const uint64_t *remote,
                                       const size_t *lengths, size_t count);
 

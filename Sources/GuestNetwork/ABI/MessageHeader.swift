@@ -156,6 +156,29 @@ public struct GuestMessageHeader: Equatable, Sendable {
     public var controlLength: UInt64 = 0
     /// msg_flags.
     public var flags: Int32 = 0
+    /// The words of the msghdr that `___sys_recvmsg` never writes, as read: msg_namelen as
+    /// the guest set it (left alone when msg_name is NULL), the padding after it, msg_iov,
+    /// msg_iovlen and the padding after msg_flags. A receive writes them back unchanged
+    /// between the fields it sets, so its result is one range of guest memory (one page walk
+    /// in `process_vm_writev`) rather than three; only a thread rewriting the msghdr while
+    /// another is still inside the receive could tell.
+    public var untouched = UntouchedWords()
+
+    /// The msghdr words a receive leaves as they are (see `untouched`).
+    public struct UntouchedWords: Equatable, Sendable {
+        /// msg_namelen as read.
+        public var nameLength: UInt32 = 0
+        /// The 4 bytes of padding after msg_namelen.
+        public var afterNameLength: UInt32 = 0
+        /// msg_iov.
+        public var vectorTable: UInt64 = 0
+        /// msg_iovlen.
+        public var vectorCount: UInt64 = 0
+        /// The 4 bytes of padding after msg_flags.
+        public var afterFlags: UInt32 = 0
+        /// None read (a header built by hand).
+        public init() {}
+    }
 
     /// An empty header (tests build them by hand).
     public init() {}
@@ -198,6 +221,11 @@ public struct GuestMessageHeader: Equatable, Sendable {
         header.controlAddress = raw.word64(at: offset + 32)
         header.controlLength = raw.word64(at: offset + 40)
         header.flags = Int32(bitPattern: raw.word32(at: offset + 48))
+        header.untouched.nameLength = raw.word32(at: offset + 8)
+        header.untouched.afterNameLength = raw.word32(at: offset + 12)
+        header.untouched.vectorTable = vectorAddress
+        header.untouched.vectorCount = vectorCount
+        header.untouched.afterFlags = raw.word32(at: offset + 52)
         guard vectorCount <= UInt64(maximumVectors) else { throw .EMSGSIZE }
         return (header, vectorCount > 0 ? (vectorAddress, Int(vectorCount) * 16) : nil)
     }
@@ -286,12 +314,22 @@ public struct GuestMessageHeader: Equatable, Sendable {
     }
 
     /// Appends to `writeBack` what `___sys_recvmsg` writes back into the msghdr at
-    /// `address`: msg_namelen, then msg_controllen and msg_flags (adjacent, one segment).
-    public static func appendResult(nameLength: Int32, controlLength: UInt64, flags: Int32, at address: UInt64,
-                                    to writeBack: inout GuestWriteBack) {
-        writeBack.append(littleEndian: nameLength, at: address + 8)
-        withUnsafeBytes(of: (controlLength.littleEndian, flags.littleEndian)) {
-            writeBack.append(UnsafeRawBufferPointer(rebasing: $0[0..<12]), at: address + 40)
+    /// `address`: msg_namelen (only when msg_name is set, as `move_addr_to_user` is only
+    /// called then), msg_controllen and msg_flags, as one segment from msg_namelen through the
+    /// msghdr's end with the words between them as `header` read them (`untouched`); an
+    /// mmsghdr's msg_len, appended next, continues it.
+    public static func appendResult(of header: GuestMessageHeader, nameLength: Int32, controlLength: UInt64,
+                                    flags: Int32, at address: UInt64, to writeBack: inout GuestWriteBack) {
+        let kept = header.untouched
+        let fields = (header.nameAddress != 0 ? UInt32(bitPattern: nameLength) : kept.nameLength).littleEndian,
+            afterNameLength = kept.afterNameLength.littleEndian,
+            vectorTable = kept.vectorTable.littleEndian, vectorCount = kept.vectorCount.littleEndian,
+            control = header.controlAddress.littleEndian, controlLength = controlLength.littleEndian,
+            outFlags = flags.littleEndian, afterFlags = kept.afterFlags.littleEndian
+        // msg_namelen at 8 … the padding ending the 56-byte msghdr: 48 bytes, no holes.
+        withUnsafeBytes(of: (fields, afterNameLength, vectorTable, vectorCount, control, controlLength,
+                             outFlags, afterFlags)) {
+            writeBack.append(UnsafeRawBufferPointer(rebasing: $0[0..<48]), at: address + 8)
         }
     }
 
