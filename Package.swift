@@ -8,6 +8,11 @@ import PackageDescription
 /// The probes share Guest/probes/common (errno names).
 let probeSettings: [CSetting] = [.headerSearchPath("../common")]
 
+/// Release builds of the modules on the packet and netlink paths skip the run-time
+/// exclusivity checks (`swift_beginAccess` on class properties: ~5% of srouter's CPU while
+/// BIRD loads routes, BENCHMARKS.md); debug builds, which the tests run, keep them.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "srouter",
     platforms: [.macOS(.v13)],
@@ -35,29 +40,32 @@ let package = Package(
 
         // MARK: Swift modules
         .target(name: "LinuxABI"),
-        .target(name: "Wire"),
-        .target(name: "WireGuard", dependencies: ["Wire", "CSodium"]),
-        .target(name: "NetStack", dependencies: ["Wire"]),
-        .target(name: "Netlink", dependencies: ["NetStack", "Wire"]),
+        .target(name: "Wire", swiftSettings: hotPathSettings),
+        .target(name: "WireGuard", dependencies: ["Wire", "CSodium"], swiftSettings: hotPathSettings),
+        .target(name: "NetStack", dependencies: ["Wire"], swiftSettings: hotPathSettings),
+        .target(name: "Netlink", dependencies: ["NetStack", "Wire"], swiftSettings: hotPathSettings),
         .target(
             name: "Sandbox",
             dependencies: [
                 "CSRouterLinux", "CSeccomp", "CCap", "LinuxABI",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            swiftSettings: hotPathSettings),
         .target(
             name: "Router",
             dependencies: [
                 "Sandbox", "Wire", "WireGuard", "NetStack", "CSRouterLinux",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            swiftSettings: hotPathSettings),
         // Guest sockets: the guest's AF_INET/AF_INET6 calls served from the stack (DESIGN §3).
         .target(
             name: "GuestNetwork",
             dependencies: [
                 "Sandbox", "NetStack", "Netlink", "Wire", "LinuxABI", "CSRouterLinux",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            swiftSettings: hotPathSettings),
         .executableTarget(
             name: "srouter",
             dependencies: [
