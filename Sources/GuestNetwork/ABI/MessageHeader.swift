@@ -157,8 +157,8 @@ public struct GuestMessageHeader: Equatable, Sendable {
     /// msg_flags.
     public var flags: Int32 = 0
     /// The words of the msghdr that `___sys_recvmsg` never writes, as read: msg_namelen as
-    /// the guest set it (left alone when msg_name is NULL), the padding after it, msg_iov,
-    /// msg_iovlen and the padding after msg_flags. A receive writes them back unchanged
+    /// the guest set it (left alone when msg_name is NULL), the padding after it, msg_iov and
+    /// the padding after msg_flags (msg_iovlen is `vectors.count`). A receive writes them back unchanged
     /// between the fields it sets, so its result is one range of guest memory (one page walk
     /// in `process_vm_writev`) rather than three; only a thread rewriting the msghdr while
     /// another is still inside the receive could tell.
@@ -172,8 +172,6 @@ public struct GuestMessageHeader: Equatable, Sendable {
         public var afterNameLength: UInt32 = 0
         /// msg_iov.
         public var vectorTable: UInt64 = 0
-        /// msg_iovlen.
-        public var vectorCount: UInt64 = 0
         /// The 4 bytes of padding after msg_flags.
         public var afterFlags: UInt32 = 0
         /// None read (a header built by hand).
@@ -224,7 +222,6 @@ public struct GuestMessageHeader: Equatable, Sendable {
         header.untouched.nameLength = raw.word32(at: offset + 8)
         header.untouched.afterNameLength = raw.word32(at: offset + 12)
         header.untouched.vectorTable = vectorAddress
-        header.untouched.vectorCount = vectorCount
         header.untouched.afterFlags = raw.word32(at: offset + 52)
         guard vectorCount <= UInt64(maximumVectors) else { throw .EMSGSIZE }
         return (header, vectorCount > 0 ? (vectorAddress, Int(vectorCount) * 16) : nil)
@@ -323,7 +320,7 @@ public struct GuestMessageHeader: Equatable, Sendable {
         let kept = header.untouched
         let fields = (header.nameAddress != 0 ? UInt32(bitPattern: nameLength) : kept.nameLength).littleEndian,
             afterNameLength = kept.afterNameLength.littleEndian,
-            vectorTable = kept.vectorTable.littleEndian, vectorCount = kept.vectorCount.littleEndian,
+            vectorTable = kept.vectorTable.littleEndian, vectorCount = UInt64(header.vectors.count).littleEndian,
             control = header.controlAddress.littleEndian, controlLength = controlLength.littleEndian,
             outFlags = flags.littleEndian, afterFlags = kept.afterFlags.littleEndian
         // msg_namelen at 8 … the padding ending the 56-byte msghdr: 48 bytes, no holes.
