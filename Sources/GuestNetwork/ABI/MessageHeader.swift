@@ -158,10 +158,10 @@ public struct GuestMessageHeader: Equatable, Sendable {
     public var flags: Int32 = 0
     /// The words of the msghdr that `___sys_recvmsg` never writes, as read: msg_namelen as
     /// the guest set it (left alone when msg_name is NULL), the padding after it, msg_iov and
-    /// the padding after msg_flags (msg_iovlen is `vectors.count`). A receive writes them back unchanged
-    /// between the fields it sets, so its result is one range of guest memory (one page walk
-    /// in `process_vm_writev`) rather than three; only a thread rewriting the msghdr while
-    /// another is still inside the receive could tell.
+    /// the padding after msg_flags (msg_iovlen is `vectors.count`). A receive writes them
+    /// back unchanged between the fields it sets, so its result is one range of guest memory
+    /// (one page walk in `process_vm_writev`) rather than three; only a thread rewriting the
+    /// msghdr while another is still inside the receive could tell.
     public var untouched = UntouchedWords()
 
     /// The msghdr words a receive leaves as they are (see `untouched`).
@@ -318,13 +318,13 @@ public struct GuestMessageHeader: Equatable, Sendable {
     public static func appendResult(of header: GuestMessageHeader, nameLength: Int32, controlLength: UInt64,
                                     flags: Int32, at address: UInt64, to writeBack: inout GuestWriteBack) {
         let kept = header.untouched
-        let fields = (header.nameAddress != 0 ? UInt32(bitPattern: nameLength) : kept.nameLength).littleEndian,
+        let nameLengthField = (header.nameAddress != 0 ? UInt32(bitPattern: nameLength) : kept.nameLength).littleEndian,
             afterNameLength = kept.afterNameLength.littleEndian,
             vectorTable = kept.vectorTable.littleEndian, vectorCount = UInt64(header.vectors.count).littleEndian,
             control = header.controlAddress.littleEndian, controlLength = controlLength.littleEndian,
             outFlags = flags.littleEndian, afterFlags = kept.afterFlags.littleEndian
         // msg_namelen at 8 … the padding ending the 56-byte msghdr: 48 bytes, no holes.
-        withUnsafeBytes(of: (fields, afterNameLength, vectorTable, vectorCount, control, controlLength,
+        withUnsafeBytes(of: (nameLengthField, afterNameLength, vectorTable, vectorCount, control, controlLength,
                              outFlags, afterFlags)) {
             writeBack.append(UnsafeRawBufferPointer(rebasing: $0[0..<48]), at: address + 8)
         }
